@@ -1,0 +1,50 @@
+import type { SchedulerName } from '../../api/limits';
+
+/** Draws standard-normal noise; the pipeline supplies seeded or caller-provided sources. */
+export interface NoiseSource {
+  /** Returns `length` independent N(0, 1) samples for a tensor of the given shape. */
+  randn(shape: readonly number[]): Float32Array;
+}
+
+export interface SchedulerStepOptions {
+  /** Needed by ancestral samplers; others ignore it. */
+  readonly noise?: NoiseSource;
+}
+
+export interface SchedulerStepOutput {
+  readonly prevSample: Float32Array;
+}
+
+/**
+ * The contract every scheduler keeps, shaped like diffusers' `SchedulerMixin`. The pipeline uses
+ * nothing else, so adding a scheduler never touches the denoising loop.
+ *
+ * Tensors are flat Float32Arrays in NCHW order; `shape` travels with the sample where a step needs it.
+ */
+export interface Scheduler {
+  readonly name: SchedulerName;
+  /** UNet timesteps in call order (PNDM repeats one), valid after `setTimesteps`. */
+  readonly timesteps: readonly number[];
+  /** Noise sigmas where the scheduler has them (Euler, LMS, DPM++), with the trailing final sigma. */
+  readonly sigmas: readonly number[] | undefined;
+  /** Initial noise is multiplied by this before the first step. */
+  readonly initNoiseSigma: number;
+  /** Chooses the discrete timesteps for an inference run and resets all step state. */
+  setTimesteps(numInferenceSteps: number): void;
+  /** Scales the denoising model's input for the current timestep (identity for DDPM-family). */
+  scaleModelInput(sample: Float32Array, timestep: number): Float32Array;
+  /** Advances one step: from the model's noise prediction at `timestep`, the previous sample. */
+  step(
+    modelOutput: Float32Array,
+    timestep: number,
+    sample: Float32Array,
+    shape: readonly number[],
+    options?: SchedulerStepOptions,
+  ): SchedulerStepOutput;
+}
+
+/**
+ * The scheduler configuration as a model folder's `scheduler/scheduler_config.json` gives it.
+ * Unknown keys are kept and ignored, as diffusers' `from_config` does.
+ */
+export type SchedulerConfigJson = Readonly<Record<string, unknown>>;
