@@ -1,0 +1,128 @@
+/**
+ * npm run generate -- --model DIR --prompt TEXT [--negative-prompt TEXT] [--scheduler NAME]
+ *   [--steps N] [--guidance-scale G] [--width W] [--height H] [--seed S] [--num-images K]
+ *   [--initial-noise FILE] [--step-noise FILE] [--out FILE.png] [--raw-out FILE] [--execution-provider cpu|cuda|auto]
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { LIMITS, OUTPUT_FORMATS, SCHEDULER_NAMES, type OutputFormat } from '../api/limits';
+import { EXECUTION_PROVIDER_CHOICES } from '../engine/onnx/execution-provider';
+import { StableDiffusionPipeline } from '../engine/pipeline';
+import { encodeImage } from '../engine/image-encoding';
+import { optionalChoice, optionalInteger, optionalNumber, parseArguments, requireString } from './arguments';
+import { runCli, UsageError } from './cli-errors';
+import { ProgressReporter } from './progress';
+
+const USAGE = `Usage: npm run generate -- --model DIR --prompt TEXT [options]
+  --negative-prompt TEXT   what to steer away from
+  --scheduler NAME         ${SCHEDULER_NAMES.join(' | ')} (default: the model's own)
+  --steps N                denoising steps (default 25)
+  --guidance-scale G       classifier-free guidance; <= 1 turns it off (default 7.5)
+  --width W --height H     multiples of 8 (default: the model's native size)
+  --seed S                 0..${LIMITS.seedMax}; image i uses S+i (default: random, printed)
+  --num-images K           images in one batch (default 1)
+  --initial-noise FILE     raw little-endian float32 [K,4,H/8,W/8] unit-variance noise
+  --step-noise FILE        raw little-endian float32 noise for ancestral schedulers, [steps,K,4,H/8,W/8]
+  --out FILE               .png, .jpg/.jpeg or .webp (default image.png); K > 1 writes FILE-1, FILE-2, ...
+  --raw-out FILE           the first image as raw float32 HWC in [0,1]
+  --execution-provider P   cpu | cuda | auto (default auto)`;
+
+async function main(argv: string[]): Promise<void> {
+  const args = parseArguments(argv, {
+    model: { type: 'string' },
+    prompt: { type: 'string' },
+    'negative-prompt': { type: 'string' },
+    scheduler: { type: 'string' },
+    steps: { type: 'string' },
+    'guidance-scale': { type: 'string' },
+    width: { type: 'string' },
+    height: { type: 'string' },
+    seed: { type: 'string' },
+    'num-images': { type: 'string' },
+    'initial-noise': { type: 'string' },
+    'step-noise': { type: 'string' },
+    out: { type: 'string' },
+    'raw-out': { type: 'string' },
+    'execution-provider': { type: 'string' },
+    help: { type: 'boolean' },
+  });
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const modelDir = requireString(args.model, '--model');
+  const prompt = requireString(args.prompt, '--prompt');
+  const out = args.out ?? 'image.png';
+  const format = formatForFile(out);
+  const options = {
+    prompt,
+    negativePrompt: args['negative-prompt'],
+    scheduler: optionalChoice(args.scheduler, '--scheduler', SCHEDULER_NAMES),
+    steps: optionalInteger(args.steps, '--steps', 1, 1000),
+    guidanceScale: optionalNumber(args['guidance-scale'], '--guidance-scale', 0, 100),
+    width: optionalMultipleOf8(args.width, '--width'),
+    height: optionalMultipleOf8(args.height, '--height'),
+    seed: optionalInteger(args.seed, '--seed', LIMITS.seedMin, LIMITS.seedMax),
+    numImages: optionalInteger(args['num-images'], '--num-images', 1, 64),
+    initialNoise: args['initial-noise'] ? await readFloat32File(args['initial-noise'], '--initial-noise') : undefined,
+    stepNoise: args['step-noise'] ? await readFloat32File(args['step-noise'], '--step-noise') : undefined,
+  };
+  const executionProvider = optionalChoice(args['execution-provider'], '--execution-provider', EXECUTION_PROVIDER_CHOICES) ?? 'auto';
+
+  const progress = new ProgressReporter(process.stderr);
+  progress.note(`loading ${modelDir} (${executionProvider})`);
+  const pipeline = await StableDiffusionPipeline.load(modelDir, { executionProvider });
+  try {
+    progress.note(`loaded on ${pipeline.executionProvider}`);
+    const result = await pipeline.generate({ ...options, onStep: (step) => progress.step(step.step, step.totalSteps) });
+    progress.done(`generated ${result.images.length} image(s) in ${(result.timings.totalMs / 1000).toFixed(2)} s`);
+    const files = result.images.map((_, i) => (result.images.length === 1 ? out : numbered(out, i + 1)));
+    await Promise.all(result.images.map(async (image, i) => writeFile(files[i], await encodeImage(image, format))));
+    if (args['raw-out']) {
+      const pixels = result.images[0].pixels;
+      await writeFile(args['raw-out'], Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength));
+    }
+    const { parameters } = result;
+    for (const [i, file] of files.entries()) {
+      process.stdout.write(`${JSON.stringify({ file, seed: result.images[i].seed, width: parameters.width, height: parameters.height, scheduler: parameters.scheduler, steps: parameters.steps })}\n`);
+    }
+  } finally {
+    await pipeline.release();
+  }
+}
+
+function optionalMultipleOf8(value: string | undefined, flag: string): number | undefined {
+  const parsed = optionalInteger(value, flag, 8, 4096);
+  if (parsed !== undefined && parsed % 8 !== 0) throw new UsageError(`${flag} must be a multiple of 8 but is ${parsed}`);
+  return parsed;
+}
+
+function formatForFile(file: string): OutputFormat {
+  const extension = extname(file).toLowerCase().slice(1);
+  const format = extension === 'jpg' ? 'jpeg' : extension;
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--out must end in .png, .jpg, .jpeg or .webp but is ${JSON.stringify(file)}`);
+  }
+  return format as OutputFormat;
+}
+
+function numbered(file: string, index: number): string {
+  const extension = extname(file);
+  return `${file.slice(0, file.length - extension.length)}-${index}${extension}`;
+}
+
+async function readFloat32File(file: string, flag: string): Promise<Float32Array> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if (bytes.length % 4 !== 0) throw new UsageError(`${flag}: ${file} has ${bytes.length} bytes, not a whole number of float32 values`);
+  // Copy into an aligned buffer; little-endian is the host order on every platform we run on.
+  const values = new Float32Array(bytes.length / 4);
+  new Uint8Array(values.buffer).set(bytes);
+  return values;
+}
+
+runCli('generate', main);

@@ -1,0 +1,97 @@
+/**
+ * Reads a Stable Diffusion 1.x model folder in the optimum / diffusers ONNX layout and refuses,
+ * naming the file, anything the pipeline cannot run. External weight files next to a `model.onnx`
+ * are found by onnxruntime itself, relative to the model file.
+ */
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SchedulerConfigJson } from '../schedulers/scheduler';
+
+/** SD 1.x values for exports that ship no per-model `config.json` (the early diffusers script). */
+const SD1_VAE_SCALING_FACTOR = 0.18215;
+const VAE_SCALE_FACTOR = 8;
+
+export interface ModelFolder {
+  readonly dir: string;
+  readonly textEncoderFile: string;
+  readonly unetFile: string;
+  readonly vaeDecoderFile: string;
+  /** Present in optimum exports; not needed for text-to-image. */
+  readonly vaeEncoderFile: string | undefined;
+  readonly tokenizerDir: string;
+  readonly schedulerConfig: SchedulerConfigJson;
+  /** Latents are divided by this before the VAE decoder. */
+  readonly vaeScalingFactor: number;
+  /** Pixels per latent cell. */
+  readonly vaeScaleFactor: number;
+  /** The image size the UNet was trained for, from its `sample_size`; undefined when not stated. */
+  readonly nativeSize: number | undefined;
+}
+
+export async function readModelFolder(dir: string): Promise<ModelFolder> {
+  if (!(await exists(dir))) throw new Error(`model folder ${dir} does not exist`);
+  const require = async (relative: string, what: string): Promise<string> => {
+    const file = join(dir, relative);
+    if (!(await exists(file))) throw new Error(`model folder ${dir} is missing ${relative} (${what})`);
+    return file;
+  };
+  const [textEncoderFile, unetFile, vaeDecoderFile, schedulerFile] = await Promise.all([
+    require('text_encoder/model.onnx', 'the CLIP text encoder'),
+    require('unet/model.onnx', 'the UNet'),
+    require('vae_decoder/model.onnx', 'the VAE decoder'),
+    require('scheduler/scheduler_config.json', 'the scheduler configuration'),
+    require('tokenizer/vocab.json', 'the CLIP tokenizer vocabulary'),
+    require('tokenizer/merges.txt', 'the CLIP tokenizer merges'),
+  ]);
+  const vaeEncoderFile = (await exists(join(dir, 'vae_encoder/model.onnx'))) ? join(dir, 'vae_encoder/model.onnx') : undefined;
+
+  const schedulerConfig = await readJsonObject(schedulerFile);
+  if (await exists(join(dir, 'model_index.json'))) await readJsonObject(join(dir, 'model_index.json'));
+  const unetConfig = await readOptionalJsonObject(join(dir, 'unet/config.json'));
+  const vaeConfig = await readOptionalJsonObject(join(dir, 'vae_decoder/config.json'));
+
+  const vaeScalingFactor = positiveNumber(vaeConfig?.scaling_factor, 'vae_decoder/config.json', 'scaling_factor') ?? SD1_VAE_SCALING_FACTOR;
+  const sampleSize = positiveNumber(unetConfig?.sample_size, 'unet/config.json', 'sample_size');
+  return {
+    dir,
+    textEncoderFile,
+    unetFile,
+    vaeDecoderFile,
+    vaeEncoderFile,
+    tokenizerDir: join(dir, 'tokenizer'),
+    schedulerConfig,
+    vaeScalingFactor,
+    vaeScaleFactor: VAE_SCALE_FACTOR,
+    nativeSize: sampleSize === undefined ? undefined : sampleSize * VAE_SCALE_FACTOR,
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readJsonObject(file: string): Promise<Record<string, unknown>> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${file} must hold a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+async function readOptionalJsonObject(file: string): Promise<Record<string, unknown> | undefined> {
+  return (await exists(file)) ? readJsonObject(file) : undefined;
+}
+
+function positiveNumber(value: unknown, file: string, key: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !(value > 0)) throw new Error(`${file}: ${key} must be a positive number but is ${JSON.stringify(value)}`);
+  return value;
+}

@@ -1,0 +1,161 @@
+/**
+ * The only module that imports onnxruntime. It creates sessions, adapts our float32/int data to
+ * whatever dtypes an export declares (int32 or int64 ids, float16 or float32 tensors), checks feeds
+ * against the session's inputs, and reports types and shapes when a run fails.
+ */
+import * as ort from 'onnxruntime-node';
+import { float16ToFloat32, float32ToFloat16 } from './float16';
+
+export type ElementType = 'float32' | 'float16' | 'float64' | 'int32' | 'int64';
+const SUPPORTED_TYPES: readonly string[] = ['float32', 'float16', 'float64', 'int32', 'int64'];
+
+/** An input or output as the model file declares it. */
+export interface TensorSpec {
+  readonly name: string;
+  readonly type: string;
+  /** Dimensions; strings are symbolic (dynamic) axes. */
+  readonly shape: ReadonlyArray<number | string>;
+}
+
+/** Data we feed: floats as Float32Array, integers as any numeric array. */
+export interface Feed {
+  readonly data: Float32Array | Int32Array | readonly number[];
+  readonly dims: readonly number[];
+}
+
+/** A feed converted once to the session's dtype, for inputs that stay the same across steps. */
+export class PreparedFeed {
+  /** @internal */
+  constructor(readonly tensor: ort.Tensor) {}
+}
+
+export interface OutputTensor {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+export interface SessionOptions {
+  readonly executionProviders: ReadonlyArray<'cuda' | 'cpu'>;
+}
+
+export class ModelSession {
+  /** Milliseconds spent inside `session.run`, for the benchmark's overhead split. */
+  public runMs = 0;
+  public runCount = 0;
+
+  static async create(file: string, label: string, options: SessionOptions): Promise<ModelSession> {
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(file, {
+        executionProviders: [...options.executionProviders],
+        graphOptimizationLevel: 'all',
+      });
+    } catch (error) {
+      throw new Error(`${label}: onnxruntime could not load the model: ${(error as Error).message}`);
+    }
+    return new ModelSession(session, label);
+  }
+
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    /** e.g. `unet/model.onnx`, used in every error. */
+    readonly label: string,
+  ) {
+    this.inputs = session.inputMetadata.map(toSpec);
+    this.outputs = session.outputMetadata.map(toSpec);
+  }
+
+  input(name: string): TensorSpec | undefined {
+    return this.inputs.find((spec) => spec.name === name);
+  }
+
+  output(name: string): TensorSpec | undefined {
+    return this.outputs.find((spec) => spec.name === name);
+  }
+
+  /** Converts `feed` for input `name` once; pass the result to `run` as often as needed. */
+  prepare(name: string, feed: Feed): PreparedFeed {
+    const spec = this.input(name);
+    if (!spec) throw new Error(`${this.label}: has no input "${name}"`);
+    return new PreparedFeed(toOrtTensor(feed, spec.type as ElementType));
+  }
+
+  async run(feeds: Readonly<Record<string, Feed | PreparedFeed>>, outputNames: readonly string[]): Promise<Record<string, OutputTensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const spec of this.inputs) {
+      const feed = feeds[spec.name];
+      if (!feed) throw new Error(`${this.label}: missing input "${spec.name}"`);
+      ortFeeds[spec.name] = feed instanceof PreparedFeed ? feed.tensor : toOrtTensor(feed, spec.type as ElementType);
+    }
+    const started = performance.now();
+    let results: ort.InferenceSession.ReturnType;
+    try {
+      results = await this.session.run(ortFeeds, [...outputNames]);
+    } catch (error) {
+      const described = Object.entries(ortFeeds)
+        .map(([name, tensor]) => `${name}: ${tensor.type}[${tensor.dims.join(',')}]`)
+        .join('; ');
+      throw new Error(`${this.label}: inference failed with inputs ${described}: ${(error as Error).message}`);
+    } finally {
+      this.runMs += performance.now() - started;
+      this.runCount += 1;
+    }
+    const outputs: Record<string, OutputTensor> = {};
+    for (const name of outputNames) {
+      const tensor = results[name];
+      outputs[name] = { data: toFloat32(tensor, this.label), dims: tensor.dims };
+      tensor.dispose();
+    }
+    return outputs;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+export function isSupportedType(type: string): type is ElementType {
+  return SUPPORTED_TYPES.includes(type);
+}
+
+function toSpec(metadata: ort.InferenceSession.ValueMetadata): TensorSpec {
+  if (!metadata.isTensor) return { name: metadata.name, type: 'non-tensor', shape: [] };
+  return { name: metadata.name, type: metadata.type, shape: metadata.shape };
+}
+
+function toOrtTensor(feed: Feed, type: ElementType): ort.Tensor {
+  const dims = [...feed.dims];
+  const { data } = feed;
+  switch (type) {
+    case 'float32':
+      return new ort.Tensor('float32', data instanceof Float32Array ? data : Float32Array.from(data), dims);
+    case 'float16':
+      return new ort.Tensor('float16', float32ToFloat16(data instanceof Float32Array ? data : Float32Array.from(data)), dims);
+    case 'float64':
+      return new ort.Tensor('float64', Float64Array.from(data), dims);
+    case 'int32':
+      return new ort.Tensor('int32', data instanceof Int32Array ? data : Int32Array.from(data, Math.trunc), dims);
+    case 'int64':
+      // numpy's astype(int64) truncates toward zero; so do we, to match diffusers on integer UNets.
+      return new ort.Tensor('int64', BigInt64Array.from(Array.from(data, (v) => BigInt(Math.trunc(v)))), dims);
+  }
+}
+
+function toFloat32(tensor: ort.Tensor, label: string): Float32Array {
+  switch (tensor.type) {
+    case 'float32':
+      return tensor.data as Float32Array;
+    case 'float16': {
+      const data = tensor.data as unknown;
+      // onnxruntime returns fp16 as Uint16Array bit patterns (or Float16Array where the runtime has one).
+      return data instanceof Uint16Array ? float16ToFloat32(data) : Float32Array.from(data as ArrayLike<number>);
+    }
+    case 'float64':
+      return Float32Array.from(tensor.data as Float64Array);
+    default:
+      throw new Error(`${label}: output has type ${tensor.type}; expected a floating-point tensor`);
+  }
+}
