@@ -1,0 +1,115 @@
+/**
+ * The engine as the server sees it: a loaded, warmed-up pipeline behind the one-at-a-time queue,
+ * taking validated API requests and returning encoded images.
+ */
+import type { GenerationRequest } from '../api/generation-request';
+import type { GeneratedImage, GenerationResponse } from '../api/generation-response';
+import { DEFAULTS, type OutputFormat } from '../api/limits';
+import { encodeImage } from '../engine/image-encoding';
+import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider';
+import { StableDiffusionPipeline } from '../engine/pipeline';
+import { GenerationQueue } from './generation-queue';
+
+export interface EngineServiceOptions {
+  readonly modelDir: string;
+  readonly executionProvider: ExecutionProviderChoice;
+  readonly maxQueuedRequests: number;
+}
+
+export interface Invocation {
+  readonly request: GenerationRequest;
+  /** Overrides the request's output_format (from an image `Accept`). */
+  readonly format?: OutputFormat;
+  readonly signal: AbortSignal;
+}
+
+export interface InvocationResult {
+  readonly response: GenerationResponse;
+  /** Encoded bytes per image, for image responses. */
+  readonly encoded: Buffer[];
+}
+
+export class EngineService {
+  static async load(options: EngineServiceOptions): Promise<EngineService> {
+    const pipeline = await StableDiffusionPipeline.load(options.modelDir, { executionProvider: options.executionProvider });
+    const service = new EngineService(pipeline, new GenerationQueue(options.maxQueuedRequests));
+    await service.warmUp();
+    return service;
+  }
+
+  private constructor(
+    readonly pipeline: StableDiffusionPipeline,
+    readonly queue: GenerationQueue,
+  ) {}
+
+  async invoke(invocation: Invocation): Promise<InvocationResult> {
+    const arrived = performance.now();
+    const { request } = invocation;
+    const format = invocation.format ?? request.output_format ?? DEFAULTS.outputFormat;
+    return this.queue.submit({
+      signal: invocation.signal,
+      run: async (signal) => {
+        const queueMs = performance.now() - arrived;
+        const result = await this.pipeline.generate({
+          prompt: request.prompt,
+          negativePrompt: request.negative_prompt,
+          steps: request.steps,
+          guidanceScale: request.guidance_scale,
+          width: request.width,
+          height: request.height,
+          seed: request.seed,
+          scheduler: request.scheduler,
+          numImages: request.num_images,
+          signal,
+        });
+        const encodeStarted = performance.now();
+        const encoded = await Promise.all(result.images.map((image) => encodeImage(image, format)));
+        const encodeMs = performance.now() - encodeStarted;
+        const images: GeneratedImage[] = result.images.map((image, i) => ({
+          data: encoded[i].toString('base64'),
+          format,
+          width: image.width,
+          height: image.height,
+          seed: image.seed,
+        }));
+        const { parameters, timings } = result;
+        return {
+          encoded,
+          response: {
+            images,
+            timings: {
+              queue_ms: round(queueMs),
+              encode_prompt_ms: round(timings.encodePromptMs),
+              denoise_ms: round(timings.denoiseMs),
+              decode_ms: round(timings.decodeMs + encodeMs),
+              total_ms: round(performance.now() - arrived),
+            },
+            parameters: {
+              steps: parameters.steps,
+              guidance_scale: parameters.guidanceScale,
+              width: parameters.width,
+              height: parameters.height,
+              scheduler: parameters.scheduler,
+              num_images: parameters.numImages,
+            },
+          },
+        };
+      },
+    });
+  }
+
+  async close(graceMs: number): Promise<void> {
+    await this.queue.drain(graceMs);
+    await this.pipeline.release();
+  }
+
+  /** One tiny step through every model, so the first real request does not pay for lazy initialisation. */
+  private async warmUp(): Promise<void> {
+    const size = this.pipeline.folder.vaeScaleFactor * 8;
+    await this.pipeline.generate({ prompt: '', steps: 1, guidanceScale: 1, width: size, height: size, seed: 0 });
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -1,0 +1,87 @@
+/**
+ * Starts the engine's HTTP server: it listens at once (so /ping can say 503 while loading), then
+ * loads and warms up the model. Used by the container entry point, local mode and tests.
+ */
+import type { AddressInfo } from 'node:net';
+import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider';
+import { EngineService } from './engine-service';
+import { createEngineHttpServer } from './http-server';
+import { createJsonLogger, type Logger } from './json-logger';
+
+export interface StartEngineServerOptions {
+  readonly modelDir: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default 'auto' */
+  readonly executionProvider?: ExecutionProviderChoice;
+  /** @default 4 */
+  readonly maxQueuedRequests?: number;
+  /** @default 600000 */
+  readonly requestTimeoutMs?: number;
+  /** @default 5000 */
+  readonly shutdownGraceMs?: number;
+  /** @default false */
+  readonly logPrompts?: boolean;
+  /** @default - JSON lines on stdout */
+  readonly logger?: Logger;
+}
+
+export interface RunningEngineServer {
+  readonly url: string;
+  /** Resolves when /ping answers 200; rejects if the model cannot be loaded. */
+  readonly ready: Promise<void>;
+  /** Stops accepting, finishes or cancels the running job, releases the model. */
+  close(): Promise<void>;
+}
+
+export async function startEngineServer(options: StartEngineServerOptions): Promise<RunningEngineServer> {
+  const logger = options.logger ?? createJsonLogger();
+  let service: EngineService | undefined;
+  const server = createEngineHttpServer({
+    service: () => service,
+    logger,
+    requestTimeoutMs: options.requestTimeoutMs ?? 600_000,
+    logPrompts: options.logPrompts ?? false,
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const loadStarted = performance.now();
+  const loading = EngineService.load({
+    modelDir: options.modelDir,
+    executionProvider: options.executionProvider ?? 'auto',
+    maxQueuedRequests: options.maxQueuedRequests ?? 4,
+  });
+  const ready = loading.then((loaded) => {
+    service = loaded;
+    logger.info('model ready', {
+      model_dir: options.modelDir,
+      execution_provider: loaded.pipeline.executionProvider,
+      load_ms: Math.round(performance.now() - loadStarted),
+    });
+  });
+  ready.catch((error: Error) => logger.error('model failed to load', { model_dir: options.modelDir, error: error.message }));
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const loaded = await loading.catch(() => undefined);
+      await loaded?.close(options.shutdownGraceMs ?? 5_000);
+      server.closeAllConnections();
+      await stopped;
+    })();
+    return closing;
+  };
+  const displayHost = host === '0.0.0.0' ? '127.0.0.1' : host;
+  return { url: `http://${displayHost}:${port}`, ready, close };
+}
