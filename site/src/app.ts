@@ -1,0 +1,254 @@
+import type { GenerationRequest } from '../../container/src/api/generation-request';
+import type { ApiClient } from './api-client';
+import { ApiError, CLIENT_ERROR_CODES } from './api-error';
+import type { BackendStatus, Job, JobStatus } from './api-types';
+import { pollDelayMs } from './backoff';
+import { byId } from './dom';
+import { FormView } from './form-view';
+import type { HistoryEntry, HistoryStore } from './history-store';
+import { HistoryView } from './history-view';
+import { loadImage, makeThumbnail } from './images';
+import { ResultsView } from './results-view';
+import { buildRequest, DEFAULT_VALUES, mergeParameters, randomSeed, valuesFromRequest } from './settings';
+import { StatusView } from './status-view';
+import {
+  describeBackend,
+  describeError,
+  describeJobEnd,
+  describeProgress,
+  describeWaitClock,
+  formatElapsed,
+  type Notice,
+} from './wording';
+
+/** While queued, how often to re-read the backend's state for the estimate. */
+const BACKEND_REFRESH_MS = 10_000;
+/** Consecutive transient polling failures tolerated before giving up on following a job. */
+const MAX_POLL_FAILURES = 5;
+/** A pending entry older than this is not resumed on load: its result would have expired. */
+const RESUME_WINDOW_MS = 60 * 60 * 1000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+interface Backend {
+  readonly status: BackendStatus;
+  /** When the estimate was read, to count it down. */
+  readonly at: number;
+}
+
+/** Wires the page: form → request → job → results and history, with honest status throughout. */
+export class App {
+  private readonly status = new StatusView();
+  private readonly form: FormView;
+  private readonly results: ResultsView;
+  private readonly historyView: HistoryView;
+  private backend?: Backend;
+  private phase?: JobStatus | 'sending';
+  private busy = false;
+  /** The request behind the results on screen, for "use these settings". */
+  private shownRequest?: GenerationRequest;
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly history: HistoryStore,
+  ) {
+    this.form = new FormView({
+      onSubmit: () => void this.generate(),
+      onRandomSeed: () => this.form.setSeed(randomSeed()),
+      onReset: () => this.form.write(DEFAULT_VALUES, { keepPrompt: true }),
+    });
+    this.results = new ResultsView({
+      onUseSettings: (seed) => this.shownRequest && this.useSettings(this.shownRequest, seed),
+      onCopySeed: (seed) =>
+        navigator.clipboard?.writeText(String(seed)).then(
+          () => true,
+          () => false,
+        ) ?? Promise.resolve(false),
+    });
+    this.historyView = new HistoryView({
+      onShow: (entry) => void this.showFromHistory(entry),
+      onUseSettings: (entry) => this.useSettings(entry.request),
+      onClear: () => this.clearHistory(),
+    });
+  }
+
+  start(): void {
+    this.renderHistory();
+    void this.refreshBackend().then(() => {
+      if (this.backend !== undefined && !this.busy) this.status.setBackendNote(describeBackend(this.backend.status));
+    });
+    // A reload mid-generation picks the job up again rather than losing it.
+    const pending = this.history.list().find((e) => e.status === 'pending' && Date.now() - Date.parse(e.createdAt) < RESUME_WINDOW_MS);
+    if (pending !== undefined) void this.track(() => this.follow(pending.id, pending.request), Date.parse(pending.createdAt));
+  }
+
+  private async generate(): Promise<void> {
+    this.status.showNotice(undefined);
+    this.form.clearErrors();
+    const built = buildRequest(this.form.read());
+    if (!built.ok) {
+      this.fail(built.error);
+      return;
+    }
+    const request = built.request;
+    await this.track(async () => {
+      this.setPhase('sending', request);
+      void this.refreshBackend();
+      const job = await this.api.createImage(request);
+      this.history.save({ id: job.id, createdAt: job.created_at, request, status: 'pending' });
+      this.renderHistory();
+      await this.follow(job.id, request);
+    }, Date.now());
+  }
+
+  /** Runs one generation's life: busy state, the ticking clock, and errors turned into words. */
+  private async track(work: () => Promise<void>, since: number): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    this.form.setBusy(true);
+    this.status.setBackendNote('');
+    const tick = () => this.status.setClock(this.clockText(since));
+    tick();
+    const clock = setInterval(tick, 1000);
+    try {
+      await work();
+      this.status.setClock(this.phase === 'succeeded' ? `Finished in ${formatElapsed((Date.now() - since) / 1000)}` : '');
+    } catch (error) {
+      this.status.setClock('');
+      this.fail(error instanceof ApiError ? describeError(error) : { title: 'Something went wrong in this page.', detail: String(error) });
+    } finally {
+      clearInterval(clock);
+      this.busy = false;
+      this.form.setBusy(false);
+    }
+  }
+
+  private async follow(id: string, request: GenerationRequest): Promise<void> {
+    let attempt = 0;
+    let failures = 0;
+    let backendCheckedAt = Date.now();
+    for (;;) {
+      let job: Job;
+      try {
+        job = await this.api.getImage(id);
+        failures = 0;
+      } catch (error) {
+        if (error instanceof ApiError && error.code === 'not_found') this.markFailed(id);
+        if (!isTransient(error) || ++failures > MAX_POLL_FAILURES) throw error;
+        const retryAfter = (error as ApiError).retryAfterSeconds;
+        await sleep(retryAfter !== undefined ? Math.min(retryAfter * 1000, 30_000) : pollDelayMs(attempt++));
+        continue;
+      }
+      if (job.status !== this.phase) attempt = 0;
+      if (job.status === 'queued' && Date.now() - backendCheckedAt >= BACKEND_REFRESH_MS) {
+        backendCheckedAt = Date.now();
+        await this.refreshBackend();
+      }
+      this.setPhase(job.status, request);
+      if (job.status === 'succeeded') return this.showResult(job, request);
+      if (job.status === 'failed' || job.status === 'expired') {
+        this.markFailed(id);
+        this.status.showNotice(describeJobEnd(job));
+        return;
+      }
+      // A cold start takes minutes: poll it gently; a warm queue moves in seconds.
+      await sleep(pollDelayMs(attempt++, { maxMs: this.backend?.status.state === 'warm' ? 5000 : 10_000 }));
+    }
+  }
+
+  private async showResult(job: Job, request: GenerationRequest): Promise<void> {
+    const images = job.images ?? [];
+    const shown = await Promise.all(images.map(async (image) => ({ image, loaded: await loadImage(this.api.resolveUrl(image.url)) })));
+    const resolved = mergeParameters(request, job.parameters);
+    this.shownRequest = resolved;
+    this.results.show(resolved.prompt, shown);
+    this.status.announce(describeProgress('succeeded', undefined, images.length));
+    const thumbnails = await Promise.all(shown.map(({ loaded }) => (loaded.blob ? makeThumbnail(loaded.blob) : undefined)));
+    const previous = this.history.get(job.id);
+    this.history.save({
+      id: job.id,
+      createdAt: previous?.createdAt ?? job.created_at,
+      request: resolved,
+      status: 'succeeded',
+      seeds: images.map((image) => image.seed),
+      thumbnails: thumbnails.some((t) => t === undefined) && previous?.thumbnails ? previous.thumbnails : thumbnails.filter((t): t is string => t !== undefined),
+    });
+    this.renderHistory();
+  }
+
+  private async showFromHistory(entry: HistoryEntry): Promise<void> {
+    this.status.showNotice(undefined);
+    try {
+      const job = await this.api.getImage(entry.id);
+      if (job.status === 'succeeded') {
+        await this.showResult(job, entry.request);
+        byId('results-heading').focus();
+      } else if (job.status === 'queued' || job.status === 'running') {
+        await this.track(() => this.follow(entry.id, entry.request), Date.parse(entry.createdAt));
+      } else {
+        this.markFailed(entry.id);
+        this.status.showNotice(describeJobEnd(job));
+      }
+    } catch (error) {
+      this.status.showNotice(error instanceof ApiError ? describeError(error) : { title: 'Something went wrong in this page.' });
+    }
+  }
+
+  private useSettings(request: GenerationRequest, seed?: number): void {
+    this.form.write(valuesFromRequest(request, seed));
+    this.form.openAdvanced();
+    this.status.announce('Settings copied into the form.');
+    this.form.focusPrompt();
+  }
+
+  private clearHistory(): void {
+    this.history.clear();
+    this.renderHistory();
+    this.status.announce('History cleared.');
+    byId('history-heading').focus();
+  }
+
+  private fail(notice: Notice): void {
+    this.status.announce('');
+    this.status.showNotice(notice);
+    if (notice.field !== undefined && notice.detail !== undefined) this.form.showError(notice.field, notice.detail);
+  }
+
+  private markFailed(id: string): void {
+    const entry = this.history.get(id);
+    if (entry !== undefined && entry.status === 'pending') {
+      this.history.save({ ...entry, status: 'failed' });
+      this.renderHistory();
+    }
+  }
+
+  private setPhase(phase: JobStatus | 'sending', request: GenerationRequest): void {
+    this.phase = phase;
+    this.status.announce(describeProgress(phase, this.backend?.status, request.num_images ?? 1));
+  }
+
+  private clockText(since: number): string {
+    const elapsed = (Date.now() - since) / 1000;
+    const waitingOnStart = (this.phase === 'queued' || this.phase === 'sending') && this.backend !== undefined;
+    return waitingOnStart
+      ? describeWaitClock(elapsed, this.backend!.status, (Date.now() - this.backend!.at) / 1000)
+      : describeWaitClock(elapsed, undefined, 0);
+  }
+
+  private async refreshBackend(): Promise<void> {
+    try {
+      this.backend = { status: await this.api.getStatus(), at: Date.now() };
+    } catch {
+      // The status is advice; without it the page still works, it just cannot estimate.
+    }
+  }
+
+  private renderHistory(): void {
+    this.historyView.render(this.history.list());
+  }
+}
+
+function isTransient(error: unknown): boolean {
+  if (!(error instanceof ApiError)) return false;
+  return error.code === CLIENT_ERROR_CODES.network || error.code === CLIENT_ERROR_CODES.badAnswer || error.status === 429 || error.status >= 500;
+}

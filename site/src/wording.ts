@@ -1,0 +1,178 @@
+import { ApiError, CLIENT_ERROR_CODES } from './api-error';
+import type { BackendStatus, Job } from './api-types';
+
+/** What the page tells a visitor: a short title, then the detail (often the API's own words). */
+export interface Notice {
+  readonly title: string;
+  readonly detail?: string;
+  /** The request field the notice is about, so the form can point at it. */
+  readonly field?: string;
+}
+
+/** Names a visitor sees in the form, by API field. */
+export const FIELD_LABELS: Readonly<Record<string, string>> = {
+  prompt: 'Prompt',
+  negative_prompt: 'Negative prompt',
+  steps: 'Steps',
+  guidance_scale: 'Guidance',
+  width: 'Width',
+  height: 'Height',
+  seed: 'Seed',
+  scheduler: 'Scheduler',
+  num_images: 'Number of images',
+  output_format: 'File format',
+  body: 'Request',
+};
+
+const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+
+/** A running clock: `0:07`, `12:34`, `1:02:03`. */
+export function formatElapsed(totalSeconds: number): string {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  const hours = Math.floor(s / 3600);
+  const minutes = Math.floor((s % 3600) / 60);
+  const seconds = String(s % 60).padStart(2, '0');
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}` : `${minutes}:${seconds}`;
+}
+
+/** An estimate, worded as one: rounded, never falsely precise. */
+export function formatApproxDuration(totalSeconds: number): string {
+  const s = Math.max(0, Math.round(totalSeconds));
+  if (s < 10) return 'a few seconds';
+  if (s < 55) return `about ${Math.round(s / 10) * 10} seconds`;
+  const minutes = Math.round(s / 60);
+  if (minutes < 60) return `about ${plural(minutes, 'minute')}`;
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return `about ${plural(hours, 'hour')}${rest > 0 ? ` ${plural(rest, 'minute')}` : ''}`;
+}
+
+/** A delay a visitor must respect: rounded up, so following it never fails again. */
+export function formatRetryDelay(totalSeconds: number): string {
+  const s = Math.max(1, Math.ceil(totalSeconds));
+  if (s < 60) return plural(s, 'second');
+  const minutes = Math.ceil(s / 60);
+  if (minutes < 60) return plural(minutes, 'minute');
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return `${plural(hours, 'hour')}${rest > 0 ? ` ${plural(rest, 'minute')}` : ''}`;
+}
+
+/** `14:05` in the visitor's (or the given) time zone. */
+export function formatClockTime(date: Date, timeZone?: string): string {
+  return new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone }).format(date);
+}
+
+function whenToRetry(retryAfterSeconds: number | undefined, now: Date, timeZone?: string): string {
+  if (retryAfterSeconds === undefined) return 'Please try again later.';
+  const at = new Date(now.getTime() + Math.ceil(retryAfterSeconds) * 1000);
+  return `You can try again in ${formatRetryDelay(retryAfterSeconds)} (at ${formatClockTime(at, timeZone)}).`;
+}
+
+/** Words for a failed API call. Validation keeps the API's message verbatim: it names the limit. */
+export function describeError(error: ApiError, now: Date = new Date(), timeZone?: string): Notice {
+  switch (error.code) {
+    case 'invalid_request': {
+      const field = error.field;
+      const label = field !== undefined ? FIELD_LABELS[field] : undefined;
+      return {
+        title: label !== undefined && field !== 'body' ? `Please check “${label}”.` : 'Please check your settings.',
+        detail: capitalize(error.message),
+        field,
+      };
+    }
+    case 'quota_exceeded':
+      return {
+        title: 'You have made as many images as one visitor may for now.',
+        detail: whenToRetry(error.retryAfterSeconds, now, timeZone),
+      };
+    case 'spend_guard':
+      return {
+        title: 'This site has spent its image budget for today, so it is taking a break.',
+        detail: `${capitalize(error.message)}${/[.!]$/.test(error.message) ? '' : '.'} ${whenToRetry(error.retryAfterSeconds, now, timeZone)}`,
+      };
+    case 'body_too_large':
+      return { title: 'Your request is too long to send.', detail: 'Shorten the prompt or the negative prompt and try again.' };
+    case 'not_found':
+      return { title: 'This image is no longer available.', detail: 'Results are only kept for a while.' };
+    case CLIENT_ERROR_CODES.network:
+      return {
+        title: 'The image service could not be reached.',
+        detail: 'Check your connection, then try again.',
+      };
+    default:
+      return {
+        title: error.status === 429 || error.status === 503 ? 'The image service is busy.' : 'Something went wrong on our side.',
+        detail: [
+          error.retryAfterSeconds !== undefined ? whenToRetry(error.retryAfterSeconds, now, timeZone) : 'Please try again in a moment.',
+          error.requestId !== undefined ? `(Reference: ${error.requestId})` : '',
+        ]
+          .join(' ')
+          .trim(),
+      };
+  }
+}
+
+/** Words for a job that ended without images. */
+export function describeJobEnd(job: Job): Notice {
+  if (job.status === 'expired') {
+    return { title: 'This result has expired.', detail: 'Images are only kept for a while; generate it again with the same settings.' };
+  }
+  return {
+    title: 'The image could not be made.',
+    detail: job.error !== undefined ? capitalize(job.error.message) : 'Please try again.',
+  };
+}
+
+/** One line about the generator for the idle page, so nobody is surprised by a cold start. */
+export function describeBackend(status: BackendStatus): string {
+  switch (status.state) {
+    case 'cold':
+      return `The generator is asleep to save costs; the first image takes ${formatApproxDuration(status.estimated_wait_seconds)} while it wakes up.`;
+    case 'warming':
+      return `The generator is starting up; ready in ${formatApproxDuration(status.estimated_wait_seconds)}.`;
+    case 'warm':
+      return status.queue_depth > 0
+        ? `The generator is awake; ${plural(status.queue_depth, 'request')} waiting.`
+        : 'The generator is awake and ready.';
+  }
+}
+
+/**
+ * The announced phase of a generation. Numbers that tick (elapsed, estimate) stay out of it so a
+ * screen reader is not interrupted every second; {@link describeWaitClock} carries them.
+ */
+export function describeProgress(status: Job['status'] | 'sending', backend: BackendStatus | undefined, numImages: number): string {
+  const images = numImages === 1 ? 'your image' : `your ${numImages} images`;
+  switch (status) {
+    case 'sending':
+      return 'Sending your request…';
+    case 'queued':
+      if (backend?.state === 'cold') return 'The generator was asleep and is waking up for you. The first image takes a few minutes.';
+      if (backend?.state === 'warming') return 'The generator is starting up. Your request waits in the queue until it is ready.';
+      return backend !== undefined && backend.queue_depth > 1
+        ? `Queued behind other requests (${backend.queue_depth} waiting).`
+        : 'Queued: your request is next.';
+    case 'running':
+      return `Generating ${images}…`;
+    case 'succeeded':
+      return numImages === 1 ? 'Done: your image is ready.' : `Done: your ${numImages} images are ready.`;
+    case 'failed':
+    case 'expired':
+      return 'The generation did not finish.';
+  }
+}
+
+/** The ticking line under the status: how long so far and, while waiting on a start-up, how long to go. */
+export function describeWaitClock(elapsedSeconds: number, backend: BackendStatus | undefined, estimateAgeSeconds: number): string {
+  const elapsed = `Elapsed ${formatElapsed(elapsedSeconds)}`;
+  if (backend === undefined || backend.state === 'warm') return elapsed;
+  const left = backend.estimated_wait_seconds - estimateAgeSeconds;
+  return left > 0
+    ? `${elapsed} · estimated ${formatApproxDuration(left)} more`
+    : `${elapsed} · taking longer than estimated, still starting`;
+}
+
+function capitalize(text: string): string {
+  return text.length === 0 ? text : text[0].toUpperCase() + text.slice(1);
+}
