@@ -1,0 +1,126 @@
+import type { SchedulerName } from '../../api/limits';
+import { SchedulerUsageError } from './errors';
+import type { Scheduler, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
+
+/** What `setTimesteps` produces: the UNet call order and, where the family has them, its sigmas. */
+export interface Schedule {
+  readonly timesteps: readonly number[];
+  readonly sigmas?: readonly number[];
+  readonly initNoiseSigma: number;
+}
+
+/**
+ * The bookkeeping every scheduler shares, as diffusers keeps `_step_index`: the schedule, which
+ * call comes next, and refusal of calls out of order. Subclasses supply only the math.
+ *
+ * Arrays handed in are never written to: each step returns a new `prevSample`, because the caller
+ * may keep the previous latents (progress previews, per-step comparisons). History a multistep
+ * method needs is kept in buffers the scheduler owns and reuses.
+ */
+export abstract class DiscreteScheduler implements Scheduler {
+  abstract readonly name: SchedulerName;
+  private schedule: Schedule | undefined;
+  /** Index into `timesteps` of the call that comes next. */
+  protected stepIndex = 0;
+
+  constructor(protected readonly numTrainTimesteps: number) {}
+
+  get timesteps(): readonly number[] {
+    return this.current().timesteps;
+  }
+
+  get sigmas(): readonly number[] | undefined {
+    return this.current().sigmas;
+  }
+
+  get initNoiseSigma(): number {
+    return this.current().initNoiseSigma;
+  }
+
+  setTimesteps(numInferenceSteps: number): void {
+    if (!Number.isInteger(numInferenceSteps) || numInferenceSteps < 1 || numInferenceSteps > this.numTrainTimesteps) {
+      throw new SchedulerUsageError(
+        `\`numInferenceSteps\` must be an integer from 1 to num_train_timesteps (${this.numTrainTimesteps}) but is ${numInferenceSteps}.`,
+      );
+    }
+    this.schedule = this.createSchedule(numInferenceSteps);
+    this.stepIndex = 0;
+    this.resetHistory();
+  }
+
+  scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
+    this.expectNext(timestep, 'scaleModelInput');
+    return this.scale(sample, this.stepIndex);
+  }
+
+  step(
+    modelOutput: Float32Array,
+    timestep: number,
+    sample: Float32Array,
+    shape: readonly number[],
+    options: SchedulerStepOptions = {},
+  ): SchedulerStepOutput {
+    this.expectNext(timestep, 'step');
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (sample.length !== size || modelOutput.length !== size) {
+      throw new SchedulerUsageError(
+        `\`sample\` (${sample.length} values) and \`modelOutput\` (${modelOutput.length}) must both fit shape [${shape.join(', ')}] (${size} values).`,
+      );
+    }
+    const prevSample = new Float32Array(size);
+    this.advance(modelOutput, sample, prevSample, this.stepIndex, shape, options);
+    this.stepIndex += 1;
+    return { prevSample };
+  }
+
+  /** Chooses timesteps (and sigmas) for `numInferenceSteps` steps, already validated. */
+  protected abstract createSchedule(numInferenceSteps: number): Schedule;
+
+  /** Forgets multistep history; called by `setTimesteps`. */
+  protected abstract resetHistory(): void;
+
+  /** The model input for call `index`; returns `sample` itself where the family does not scale. */
+  protected scale(sample: Float32Array, _index: number): Float32Array {
+    return sample;
+  }
+
+  /** Writes into `out` the sample after call `index`. */
+  protected abstract advance(
+    modelOutput: Float32Array,
+    sample: Float32Array,
+    out: Float32Array,
+    index: number,
+    shape: readonly number[],
+    options: SchedulerStepOptions,
+  ): void;
+
+  private current(): Schedule {
+    if (this.schedule === undefined) {
+      throw new SchedulerUsageError(`The ${this.name} scheduler has no timesteps yet: call setTimesteps(numInferenceSteps) first.`);
+    }
+    return this.schedule;
+  }
+
+  private expectNext(timestep: number, method: string): void {
+    const { timesteps } = this.current();
+    if (this.stepIndex >= timesteps.length) {
+      throw new SchedulerUsageError(
+        `${method}(): the ${this.name} schedule is finished after ${timesteps.length} calls; call setTimesteps() to start a new run.`,
+      );
+    }
+    const expected = timesteps[this.stepIndex];
+    if (timestep !== expected) {
+      const where = timesteps.includes(timestep) ? 'out of order' : 'not in the schedule';
+      throw new SchedulerUsageError(
+        `${method}(): timestep ${timestep} is ${where}; call ${this.stepIndex + 1} of ${timesteps.length} of the ${this.name} schedule is at timestep ${expected}.`,
+      );
+    }
+  }
+}
+
+/** Copies `source` into `buffer`, reallocating only when the size changed. */
+export function keepCopy(buffer: Float32Array | undefined, source: Float32Array): Float32Array {
+  const target = buffer !== undefined && buffer.length === source.length ? buffer : new Float32Array(source.length);
+  target.set(source);
+  return target;
+}

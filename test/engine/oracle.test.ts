@@ -1,0 +1,70 @@
+/**
+ * The engine against Hugging Face diffusers: every oracle case, on the optimum-style export and on
+ * the legacy export, matches the reference image within 1e-3 and tracks its latents step by step.
+ */
+import { StableDiffusionPipeline } from '../../container/src/engine/pipeline';
+import { toUint8 } from '../../container/src/engine/image-encoding';
+import { maxAbsDiff, oracleCases, readFloat32, readUint8, TINY_SD, TINY_SD_LEGACY, type OracleCase } from '../support/oracle';
+
+const IMAGE_TOLERANCE = 1e-3;
+/** The legacy UNet takes int64 timesteps, so Euler's fractional ones are truncated (README: ≈2e-3). */
+const LEGACY_FRACTIONAL_TIMESTEP_TOLERANCE = 5e-3;
+
+async function runCase(pipeline: StableDiffusionPipeline, c: OracleCase) {
+  const latentsPerStep: Float32Array[] = [];
+  const timesteps: number[] = [];
+  const result = await pipeline.generate({
+    prompt: c.prompt,
+    negativePrompt: c.negative_prompt,
+    scheduler: c.scheduler,
+    steps: c.steps,
+    guidanceScale: c.guidance_scale,
+    width: c.width,
+    height: c.height,
+    initialNoise: readFloat32(c.initial_noise),
+    stepNoise: c.step_noise ? readFloat32(c.step_noise) : undefined,
+    onStep: (step) => {
+      latentsPerStep.push(step.latents.slice());
+      timesteps.push(step.timestep);
+    },
+  });
+  return { result, latentsPerStep, timesteps };
+}
+
+function expectLatentsClose(c: OracleCase, actual: Float32Array[], tolerance: number) {
+  const expected = readFloat32(c.latents_per_step);
+  const [calls] = c.latents_per_step.shape;
+  expect(actual).toHaveLength(calls);
+  const perStep = expected.length / calls;
+  actual.forEach((latents, i) => {
+    const reference = expected.subarray(i * perStep, (i + 1) * perStep);
+    const scale = Math.max(1, ...Array.from(reference, Math.abs));
+    const relativeDiff = maxAbsDiff(latents, reference) / scale;
+    // The object form names the step and the difference when it fails.
+    expect({ step: i, relativeDiff, close: relativeDiff < tolerance }).toMatchObject({ step: i, close: true });
+  });
+}
+
+describe.each([
+  ['tiny-sd (optimum export)', TINY_SD, false],
+  ['tiny-sd-legacy (early diffusers export)', TINY_SD_LEGACY, true],
+])('%s', (_, modelDir, legacy) => {
+  let pipeline: StableDiffusionPipeline;
+  beforeAll(async () => {
+    pipeline = await StableDiffusionPipeline.load(modelDir, { executionProvider: 'cpu' });
+  });
+  afterAll(() => pipeline.release());
+
+  it.each(oracleCases().map((c) => [c.id, c] as const))('case %s matches diffusers', async (_id, c) => {
+    const fractional = c.timesteps.some((t) => !Number.isInteger(t));
+    const tolerance = legacy && fractional ? LEGACY_FRACTIONAL_TIMESTEP_TOLERANCE : IMAGE_TOLERANCE;
+    const { result, latentsPerStep, timesteps } = await runCase(pipeline, c);
+
+    expect(timesteps).toEqual(c.timesteps);
+    expectLatentsClose(c, latentsPerStep, tolerance);
+    const [image] = result.images;
+    expect([image.height, image.width]).toEqual([c.height, c.width]);
+    expect(maxAbsDiff(image.pixels, readFloat32(c.image_float))).toBeLessThan(tolerance);
+    expect(maxAbsDiff(toUint8(image.pixels), readUint8(c.image_uint8))).toBeLessThanOrEqual(legacy && fractional ? 2 : 1);
+  });
+});
