@@ -1,0 +1,122 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { GenerationBackend } from './backends/backend';
+import { EngineHttpClient } from './backends/engine-http-client';
+import { ExternalHttpBackend } from './backends/external-http-backend';
+import { SageMakerAsyncBackend } from './backends/sagemaker-async-backend';
+import { SageMakerRealtimeBackend } from './backends/sagemaker-realtime-backend';
+import type { AwsResourcesConfig, GatewayConfig } from './config';
+import type { GatewayDependencies } from './gateway';
+import { S3ImageStore } from './images/s3-image-store';
+import { DynamoDbJobStore } from './jobs/dynamodb-job-store';
+import type { GatewayMetrics } from './metrics';
+import { DynamoDbCounterStore } from './quota/dynamodb-counter-store';
+import { QuotaGuard } from './quota/quota-guard';
+import { secretsManagerSource, type SecretsSource } from './secrets';
+import { SageMakerEndpointProbe } from './status/sagemaker-endpoint-probe';
+import { StatusCache } from './status/status-cache';
+
+/** The SDK clients the gateway uses; tests mock them with aws-sdk-client-mock. */
+export interface AwsClients {
+  readonly s3: S3Client;
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly sagemaker: SageMakerClient;
+  readonly runtime: SageMakerRuntimeClient;
+  readonly cloudwatch: CloudWatchClient;
+  readonly secretsManager: SecretsManagerClient;
+}
+
+export function createAwsClients(): AwsClients {
+  return {
+    s3: new S3Client({}),
+    // Optional fields of a job are left out rather than stored as NULL.
+    dynamo: DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
+    sagemaker: new SageMakerClient({}),
+    runtime: new SageMakerRuntimeClient({}),
+    cloudwatch: new CloudWatchClient({}),
+    secretsManager: new SecretsManagerClient({}),
+  };
+}
+
+function createBackend(
+  config: GatewayConfig,
+  resources: AwsResourcesConfig,
+  clients: AwsClients,
+  images: S3ImageStore,
+  secrets: SecretsSource,
+  logger: Logger,
+): GenerationBackend {
+  switch (config.backendMode) {
+    case 'async': {
+      const probe = new SageMakerEndpointProbe({
+        sagemaker: clients.sagemaker,
+        cloudwatch: clients.cloudwatch,
+        endpointName: resources.endpointName!,
+        logger,
+      });
+      return new SageMakerAsyncBackend({
+        s3: clients.s3,
+        runtime: clients.runtime,
+        images,
+        endpointName: resources.endpointName!,
+        bucket: resources.jobsBucket,
+        inputPrefix: resources.inputPrefix,
+        status: () => probe.status(),
+        logger,
+      });
+    }
+    case 'realtime': {
+      const probe = new SageMakerEndpointProbe({ sagemaker: clients.sagemaker, endpointName: resources.endpointName!, logger });
+      return new SageMakerRealtimeBackend({
+        runtime: clients.runtime,
+        images,
+        endpointName: resources.endpointName!,
+        status: () => probe.status(),
+      });
+    }
+    case 'external':
+      return new ExternalHttpBackend({
+        client: new EngineHttpClient({
+          baseUrl: resources.externalUrl!,
+          apiKey: async () => (await secrets()).externalApiKey,
+        }),
+        images,
+      });
+    case 'local':
+      throw new Error('BACKEND_MODE=local is served by `npm start`, not by Lambda');
+  }
+}
+
+/** Wires the gateway to AWS: DynamoDB for quotas and jobs, S3 for images, Secrets Manager. */
+export function createAwsDependencies(
+  config: GatewayConfig,
+  resources: AwsResourcesConfig,
+  clients: AwsClients,
+  logger: Logger,
+  metrics: GatewayMetrics,
+): GatewayDependencies {
+  const secrets = secretsManagerSource(new SecretsProvider({ awsSdkV3Client: clients.secretsManager }), resources.secretArn);
+  const images = new S3ImageStore(clients.s3, resources.jobsBucket, resources.outputPrefix);
+  const backend = createBackend(config, resources, clients, images, secrets, logger);
+  return {
+    config,
+    backend,
+    jobs: new DynamoDbJobStore(clients.dynamo, resources.quotaTable),
+    images,
+    quota: new QuotaGuard(new DynamoDbCounterStore(clients.dynamo, resources.quotaTable), {
+      perIpPerDay: config.quotaPerIpPerDay,
+      globalPerDay: config.quotaGlobalPerDay,
+    }),
+    secrets,
+    status: new StatusCache(() => backend.status()),
+    logger,
+    metrics,
+  };
+}

@@ -1,0 +1,30 @@
+import type { JobRecord } from '../jobs/job';
+
+export const BACKEND_STATES = ['cold', 'warming', 'warm'] as const;
+export type BackendState = (typeof BACKEND_STATES)[number];
+
+/** What a backend can tell about its capacity, before any estimate is made from it. */
+export interface BackendStatus {
+  readonly state: BackendState;
+  readonly instances: { readonly current: number; readonly desired: number };
+  /** Requests waiting or running. */
+  readonly queueDepth: number;
+  /** Seconds already spent starting, when the backend knows since when it has been warming. */
+  readonly warmingForSeconds?: number;
+}
+
+/**
+ * One way of running generations: SageMaker async, SageMaker real-time or serverless, an external
+ * HTTP GPU provider, or the local engine. The gateway's routes use nothing else.
+ */
+export interface GenerationBackend {
+  /**
+   * Hands a new job (its `parameters` are the validated request) to the backend and returns the
+   * job as it stands afterwards: still queued for asynchronous backends, finished for synchronous
+   * ones. Throws `GatewayError('backend_busy')` when the caller should retry later.
+   */
+  submit(job: JobRecord): Promise<JobRecord>;
+  /** Returns the job brought up to date with what the backend knows; unchanged if nothing moved. */
+  refresh(job: JobRecord): Promise<JobRecord>;
+  status(): Promise<BackendStatus>;
+}

@@ -1,0 +1,78 @@
+import type { GenerationRequest } from '../../../container/src/api/generation-request';
+import type { GenerationResponse } from '../../../container/src/api/generation-response';
+import { parseEngineResponse } from './engine-output';
+
+export interface EngineHttpClientProps {
+  /** Base URL of a server that keeps the container contract: `POST /invocations`, `GET /ping`. */
+  readonly baseUrl: string;
+  /** Sent as `Authorization: Bearer <key>` when present (external GPU providers). */
+  readonly apiKey?: () => Promise<string | undefined>;
+  /** @default 25 000 (inside API Gateway's 29 s integration limit) */
+  readonly timeoutMs?: number;
+}
+
+/** The engine answered, but not with a success. */
+export class EngineHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`engine answered ${status}`);
+    this.name = 'EngineHttpError';
+  }
+}
+
+/** The engine could not be reached or did not answer in time. */
+export class EngineUnreachableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EngineUnreachableError';
+  }
+}
+
+/** Talks to an engine over HTTP with the same JSON the SageMaker container speaks. */
+export class EngineHttpClient {
+  private readonly timeoutMs: number;
+
+  constructor(private readonly props: EngineHttpClientProps) {
+    this.timeoutMs = props.timeoutMs ?? 25_000;
+  }
+
+  async invoke(request: GenerationRequest, signal?: AbortSignal): Promise<GenerationResponse> {
+    const response = await this.fetch('invocations', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(request),
+      signal,
+    });
+    const text = await response.text();
+    if (!response.ok) throw new EngineHttpError(response.status, text);
+    return parseEngineResponse(text);
+  }
+
+  /** The status of `GET /ping`: 200 once the model is loaded, 503 while it loads. */
+  async ping(): Promise<number> {
+    const response = await this.fetch('ping', { method: 'GET', timeoutMs: 2_000 });
+    await response.arrayBuffer();
+    return response.status;
+  }
+
+  private async fetch(
+    path: string,
+    init: { method: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<Response> {
+    const headers: Record<string, string> = { ...init.headers };
+    const key = await this.props.apiKey?.();
+    if (key) headers.Authorization = `Bearer ${key}`;
+    const timeout = AbortSignal.timeout(init.timeoutMs ?? this.timeoutMs);
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    const url = new URL(path, this.props.baseUrl.endsWith('/') ? this.props.baseUrl : `${this.props.baseUrl}/`);
+    try {
+      return await fetch(url, { method: init.method, headers, body: init.body, signal });
+    } catch (error) {
+      throw new EngineUnreachableError(`engine at ${url.origin} did not answer: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+}

@@ -1,0 +1,156 @@
+import * as z from 'zod';
+import type { GenerationRequest } from '../../../container/src/api/generation-request';
+import type { GenerationResponse } from '../../../container/src/api/generation-response';
+import { OUTPUT_FORMATS, SCHEDULER_NAMES, type SchedulerName } from '../../../container/src/api/limits';
+import { BUSY_RETRY_AFTER_SECONDS, GatewayError } from '../http/errors';
+import { imageKey, type ImageStore } from '../images/image-store';
+import type { JobError, JobParameters, JobRecord, StoredImage } from '../jobs/job';
+
+const count = z.number().int().nonnegative();
+
+/** The engine's `/invocations` JSON answer; checked because it crosses a process boundary. */
+const engineResponseSchema: z.ZodType<GenerationResponse> = z.object({
+  images: z
+    .array(
+      z.object({
+        data: z.string().min(1),
+        format: z.enum(OUTPUT_FORMATS),
+        width: count,
+        height: count,
+        seed: count,
+      }),
+    )
+    .min(1),
+  timings: z.object({
+    queue_ms: z.number(),
+    encode_prompt_ms: z.number(),
+    denoise_ms: z.number(),
+    decode_ms: z.number(),
+    total_ms: z.number(),
+  }),
+  parameters: z.object({
+    steps: count,
+    guidance_scale: z.number(),
+    width: count,
+    height: count,
+    scheduler: z.string(),
+    num_images: count,
+  }),
+});
+
+export class EngineOutputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EngineOutputError';
+  }
+}
+
+export function parseEngineResponse(text: string): GenerationResponse {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new EngineOutputError('engine answer is not JSON');
+  }
+  const result = engineResponseSchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new EngineOutputError(`engine answer is malformed at ${issue.path.join('.') || 'root'}: ${issue.message}`);
+  }
+  return result.data;
+}
+
+/** Decodes each image of the engine's answer and stores it as its own object. */
+export async function storeGeneratedImages(
+  jobId: string,
+  response: GenerationResponse,
+  store: ImageStore,
+): Promise<StoredImage[]> {
+  return Promise.all(
+    response.images.map(async (image, index) => {
+      const key = imageKey(jobId, index, image.format);
+      await store.put(key, Buffer.from(image.data, 'base64'), image.format);
+      return { key, width: image.width, height: image.height, seed: image.seed, format: image.format };
+    }),
+  );
+}
+
+/** The engine's resolved settings, in the request's own vocabulary (so they can be sent again). */
+function resolvedParameters(response: GenerationResponse): Partial<JobParameters> {
+  const { scheduler, ...rest } = response.parameters;
+  const known = (SCHEDULER_NAMES as readonly string[]).includes(scheduler);
+  return { ...rest, ...(known ? { scheduler: scheduler as SchedulerName } : {}) };
+}
+
+/** The job once the engine answered: images stored, resolved settings merged into its parameters. */
+export async function succeededJob(
+  job: JobRecord,
+  response: GenerationResponse,
+  store: ImageStore,
+  completedAt: Date,
+): Promise<JobRecord> {
+  const images = await storeGeneratedImages(job.id, response, store);
+  return {
+    ...job,
+    status: 'succeeded',
+    completed_at: completedAt.toISOString(),
+    parameters: { ...job.parameters, ...resolvedParameters(response) },
+    images,
+    generation_seconds: response.timings.total_ms / 1000,
+  };
+}
+
+export function failedJob(job: JobRecord, error: JobError, completedAt: Date): JobRecord {
+  return { ...job, status: 'failed', completed_at: completedAt.toISOString(), error };
+}
+
+export const GENERIC_FAILURE: JobError = { code: 'generation_failed', message: 'the image could not be generated' };
+
+/**
+ * Reads an engine error body (`{error:{code,message}}`) into what the job reports. Anything else
+ * (a proxy's HTML page, a stack trace) becomes a generic message: it is shown to the public.
+ */
+export function engineErrorOf(text: string | undefined): JobError {
+  try {
+    const body = JSON.parse(text ?? '') as { error?: { code?: unknown; message?: unknown } };
+    const { code, message } = body.error ?? {};
+    if (typeof code === 'string' && typeof message === 'string' && code.length <= 64 && message.length <= 500) {
+      return { code, message };
+    }
+  } catch {
+    // fall through to the generic message
+  }
+  return GENERIC_FAILURE;
+}
+
+/** The request to send to the engine: the accepted request, without anything the gateway added. */
+export function engineRequestOf(job: JobRecord): GenerationRequest {
+  return job.parameters;
+}
+
+/**
+ * What a synchronous backend does with an engine error: a request the engine refuses is the
+ * caller's mistake (400, naming the field); a full queue or a warming engine asks the caller to
+ * come back (503 + Retry-After); anything else ends the job as failed.
+ */
+export function jobAfterEngineError(job: JobRecord, status: number, body: string | undefined, now: Date): JobRecord {
+  if (status === 400) {
+    const parsed = engineErrorOf(body);
+    let field: string | undefined;
+    try {
+      const candidate = (JSON.parse(body ?? '') as { error?: { field?: unknown } }).error?.field;
+      field = typeof candidate === 'string' ? candidate : undefined;
+    } catch {
+      field = undefined;
+    }
+    throw new GatewayError('invalid_request', parsed === GENERIC_FAILURE ? 'the engine refused the request' : parsed.message, {
+      field: field ?? 'body',
+    });
+  }
+  if (status === 429 || status === 503) {
+    throw new GatewayError('backend_busy', 'the image generator is busy; try again shortly', {
+      retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
+    });
+  }
+  return failedJob(job, engineErrorOf(body), now);
+}

@@ -1,0 +1,57 @@
+import type { ImageStore } from '../images/image-store';
+import { BUSY_RETRY_AFTER_SECONDS, GatewayError } from '../http/errors';
+import type { JobRecord } from '../jobs/job';
+import type { BackendStatus, GenerationBackend } from './backend';
+import { EngineHttpClient, EngineHttpError, EngineUnreachableError } from './engine-http-client';
+import { engineRequestOf, jobAfterEngineError, succeededJob } from './engine-output';
+
+export interface ExternalHttpBackendProps {
+  readonly client: EngineHttpClient;
+  readonly images: ImageStore;
+  readonly now?: () => Date;
+}
+
+/**
+ * A GPU rented elsewhere that runs our container (or anything keeping its contract) behind a URL
+ * and an API key. Synchronous: the job is finished when `submit` returns.
+ */
+export class ExternalHttpBackend implements GenerationBackend {
+  private readonly now: () => Date;
+
+  constructor(private readonly props: ExternalHttpBackendProps) {
+    this.now = props.now ?? (() => new Date());
+  }
+
+  async submit(job: JobRecord): Promise<JobRecord> {
+    const started = { ...job, started_at: this.now().toISOString() };
+    try {
+      const response = await this.props.client.invoke(engineRequestOf(job));
+      return await succeededJob(started, response, this.props.images, this.now());
+    } catch (error) {
+      if (error instanceof EngineHttpError) return jobAfterEngineError(started, error.status, error.body, this.now());
+      if (error instanceof EngineUnreachableError) {
+        throw new GatewayError('backend_busy', 'the image generator did not answer; try again shortly', {
+          retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  async refresh(job: JobRecord): Promise<JobRecord> {
+    return job;
+  }
+
+  /** A provider's instance counts are not ours to see: one engine, answering or not. */
+  async status(): Promise<BackendStatus> {
+    let ping: number;
+    try {
+      ping = await this.props.client.ping();
+    } catch {
+      return { state: 'cold', instances: { current: 0, desired: 1 }, queueDepth: 0 };
+    }
+    if (ping === 200) return { state: 'warm', instances: { current: 1, desired: 1 }, queueDepth: 0 };
+    return { state: 'warming', instances: { current: 0, desired: 1 }, queueDepth: 0 };
+  }
+}

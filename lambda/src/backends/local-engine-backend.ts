@@ -1,0 +1,132 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { BUSY_RETRY_AFTER_SECONDS, GatewayError } from '../http/errors';
+import type { ImageStore } from '../images/image-store';
+import { isTerminal, type JobRecord } from '../jobs/job';
+import { JOB_RETENTION } from '../jobs/retention';
+import type { BackendStatus, GenerationBackend } from './backend';
+import { EngineHttpClient, EngineHttpError, EngineUnreachableError } from './engine-http-client';
+import { engineErrorOf, engineRequestOf, failedJob, GENERIC_FAILURE, succeededJob } from './engine-output';
+
+export interface LocalEngineBackendProps {
+  readonly client: EngineHttpClient;
+  readonly images: ImageStore;
+  readonly logger: Logger;
+  /** Jobs waiting beyond this are refused with 503. @default 32 */
+  readonly maxQueued?: number;
+  readonly now?: () => Date;
+}
+
+/** Finished outcomes kept for polling; the job store has them too once a poll has recorded them. */
+const MAX_REMEMBERED = 1000;
+const RETRY_DELAYS_MS = [250, 500, 1000, 2000];
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Local mode's backend: a queue in this process in front of the engine's HTTP server, one job at a
+ * time like one GPU, so a laptop behaves like the async endpoint: submit returns at once and the
+ * job is polled to completion.
+ */
+export class LocalEngineBackend implements GenerationBackend {
+  private readonly queue: JobRecord[] = [];
+  private readonly outcomes = new Map<string, JobRecord>();
+  private readonly stopping = new AbortController();
+  private readonly maxQueued: number;
+  private readonly now: () => Date;
+  private running = false;
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(private readonly props: LocalEngineBackendProps) {
+    this.maxQueued = props.maxQueued ?? 32;
+    this.now = props.now ?? (() => new Date());
+  }
+
+  async submit(job: JobRecord): Promise<JobRecord> {
+    if (this.stopping.signal.aborted) throw new Error('local backend is stopped');
+    if (this.queue.length >= this.maxQueued) {
+      throw new GatewayError('backend_busy', 'the local engine has too many jobs waiting; try again shortly', {
+        retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
+      });
+    }
+    this.queue.push(job);
+    this.outcomes.set(job.id, job);
+    if (!this.running) this.idle = this.drain();
+    return job;
+  }
+
+  async refresh(job: JobRecord): Promise<JobRecord> {
+    return this.outcomes.get(job.id) ?? job;
+  }
+
+  async status(): Promise<BackendStatus> {
+    const queueDepth = this.queue.length + (this.running ? 1 : 0);
+    let ping: number;
+    try {
+      ping = await this.props.client.ping();
+    } catch {
+      return { state: 'cold', instances: { current: 0, desired: 0 }, queueDepth };
+    }
+    return ping === 200
+      ? { state: 'warm', instances: { current: 1, desired: 1 }, queueDepth }
+      : { state: 'warming', instances: { current: 0, desired: 1 }, queueDepth };
+  }
+
+  /** Stops taking jobs, cancels the one running and waits for the worker to finish. */
+  async close(): Promise<void> {
+    this.stopping.abort();
+    await this.idle;
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      for (let job = this.queue.shift(); job; job = this.queue.shift()) {
+        if (this.stopping.signal.aborted) break;
+        const running: JobRecord = { ...job, status: 'running', started_at: this.now().toISOString() };
+        this.outcomes.set(job.id, running);
+        this.outcomes.set(job.id, await this.run(running));
+        this.forgetOldOutcomes();
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Runs one job, waiting out a warming (503) or busy (429) engine within the pending TTL. */
+  private async run(job: JobRecord): Promise<JobRecord> {
+    const deadline = Date.parse(job.created_at) + JOB_RETENTION.pendingSeconds * 1000;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await this.props.client.invoke(engineRequestOf(job), this.stopping.signal);
+        return await succeededJob(job, response, this.props.images, this.now());
+      } catch (error) {
+        const retryable =
+          (error instanceof EngineHttpError && (error.status === 429 || error.status === 503)) ||
+          (error instanceof EngineUnreachableError && !this.stopping.signal.aborted);
+        if (retryable && Date.now() < deadline) {
+          await delay(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)], this.stopping.signal);
+          if (!this.stopping.signal.aborted) continue;
+        }
+        if (error instanceof EngineHttpError) return failedJob(job, engineErrorOf(error.body), this.now());
+        this.props.logger.error('local job failed', { job_id: job.id, error: error as Error });
+        return failedJob(job, GENERIC_FAILURE, this.now());
+      }
+    }
+  }
+
+  private forgetOldOutcomes(): void {
+    if (this.outcomes.size <= MAX_REMEMBERED) return;
+    for (const [id, job] of this.outcomes) {
+      if (this.outcomes.size <= MAX_REMEMBERED) break;
+      if (isTerminal(job.status)) this.outcomes.delete(id);
+    }
+  }
+}

@@ -1,0 +1,100 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { InvokeEndpointAsyncCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import type { ImageStore } from '../images/image-store';
+import type { JobRecord } from '../jobs/job';
+import { JOB_RETENTION } from '../jobs/retention';
+import type { BackendStatus, GenerationBackend } from './backend';
+import {
+  EngineOutputError,
+  engineErrorOf,
+  engineRequestOf,
+  failedJob,
+  GENERIC_FAILURE,
+  parseEngineResponse,
+  succeededJob,
+} from './engine-output';
+import { readObjectIfExists } from './s3-uri';
+
+export interface SageMakerAsyncBackendProps {
+  readonly s3: S3Client;
+  readonly runtime: SageMakerRuntimeClient;
+  readonly images: ImageStore;
+  readonly endpointName: string;
+  readonly bucket: string;
+  /** Key prefix for request bodies. @default 'inputs/' */
+  readonly inputPrefix?: string;
+  readonly status: () => Promise<BackendStatus>;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+}
+
+/**
+ * SageMaker asynchronous inference: the request waits in SageMaker's own queue, so a job submitted
+ * while the endpoint has zero instances is kept (up to RequestTTLSeconds) and runs once the
+ * scaling policy has started an instance. Results are read from S3 when the job is polled.
+ */
+export class SageMakerAsyncBackend implements GenerationBackend {
+  private readonly inputPrefix: string;
+  private readonly now: () => Date;
+
+  constructor(private readonly props: SageMakerAsyncBackendProps) {
+    this.inputPrefix = props.inputPrefix ?? 'inputs/';
+    this.now = props.now ?? (() => new Date());
+  }
+
+  async submit(job: JobRecord): Promise<JobRecord> {
+    const key = `${this.inputPrefix}${job.id}.json`;
+    await this.props.s3.send(
+      new PutObjectCommand({
+        Bucket: this.props.bucket,
+        Key: key,
+        Body: JSON.stringify(engineRequestOf(job)),
+        ContentType: 'application/json',
+      }),
+    );
+    const invoked = await this.props.runtime.send(
+      new InvokeEndpointAsyncCommand({
+        EndpointName: this.props.endpointName,
+        InputLocation: `s3://${this.props.bucket}/${key}`,
+        // The job id doubles as SageMaker's inference id, so its logs and ours line up.
+        InferenceId: job.id,
+        ContentType: 'application/json',
+        Accept: 'application/json',
+        RequestTTLSeconds: JOB_RETENTION.pendingSeconds,
+      }),
+    );
+    if (!invoked.OutputLocation) throw new Error('InvokeEndpointAsync returned no OutputLocation');
+    return {
+      ...job,
+      backend_ref: {
+        output_location: invoked.OutputLocation,
+        ...(invoked.FailureLocation ? { failure_location: invoked.FailureLocation } : {}),
+      },
+    };
+  }
+
+  async refresh(job: JobRecord): Promise<JobRecord> {
+    const outputLocation = job.backend_ref?.output_location;
+    if (!outputLocation) return job;
+    const output = await readObjectIfExists(this.props.s3, outputLocation);
+    if (output !== undefined) {
+      try {
+        return await succeededJob(job, parseEngineResponse(output), this.props.images, this.now());
+      } catch (error) {
+        if (!(error instanceof EngineOutputError)) throw error;
+        // Polling again would read the same bytes: the job is over.
+        this.props.logger.error('async output unreadable', { job_id: job.id, reason: error.message });
+        return failedJob(job, GENERIC_FAILURE, this.now());
+      }
+    }
+    const failureLocation = job.backend_ref?.failure_location;
+    const failure = failureLocation ? await readObjectIfExists(this.props.s3, failureLocation) : undefined;
+    if (failure !== undefined) return failedJob(job, engineErrorOf(failure), this.now());
+    return job;
+  }
+
+  status(): Promise<BackendStatus> {
+    return this.props.status();
+  }
+}

@@ -1,0 +1,60 @@
+import { InvokeEndpointCommand, ModelError, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import type { ImageStore } from '../images/image-store';
+import type { JobRecord } from '../jobs/job';
+import type { BackendStatus, GenerationBackend } from './backend';
+import { engineRequestOf, jobAfterEngineError, parseEngineResponse, succeededJob } from './engine-output';
+
+export interface SageMakerRealtimeBackendProps {
+  readonly runtime: SageMakerRuntimeClient;
+  readonly images: ImageStore;
+  readonly endpointName: string;
+  readonly status: () => Promise<BackendStatus>;
+  readonly now?: () => Date;
+}
+
+/**
+ * SageMaker real-time or serverless inference: one synchronous InvokeEndpoint per job, answered
+ * within API Gateway's 29 s, so only for small or CPU models. The job is finished when `submit`
+ * returns.
+ */
+export class SageMakerRealtimeBackend implements GenerationBackend {
+  private readonly now: () => Date;
+
+  constructor(private readonly props: SageMakerRealtimeBackendProps) {
+    this.now = props.now ?? (() => new Date());
+  }
+
+  async submit(job: JobRecord): Promise<JobRecord> {
+    const started = { ...job, started_at: this.now().toISOString() };
+    let body: Uint8Array | undefined;
+    try {
+      const result = await this.props.runtime.send(
+        new InvokeEndpointCommand({
+          EndpointName: this.props.endpointName,
+          Body: JSON.stringify(engineRequestOf(job)),
+          ContentType: 'application/json',
+          Accept: 'application/json',
+          InferenceId: job.id,
+        }),
+      );
+      body = result.Body;
+    } catch (error) {
+      // The container answered with an error status: SageMaker passes it on as ModelError.
+      if (error instanceof ModelError || (error as { name?: unknown }).name === 'ModelError') {
+        const modelError = error as ModelError;
+        return jobAfterEngineError(started, modelError.OriginalStatusCode ?? 500, modelError.OriginalMessage, this.now());
+      }
+      throw error;
+    }
+    const response = parseEngineResponse(Buffer.from(body ?? new Uint8Array()).toString('utf8'));
+    return succeededJob(started, response, this.props.images, this.now());
+  }
+
+  async refresh(job: JobRecord): Promise<JobRecord> {
+    return job;
+  }
+
+  status(): Promise<BackendStatus> {
+    return this.props.status();
+  }
+}

@@ -1,0 +1,35 @@
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { OutputFormat } from '../../../container/src/api/limits';
+import { mimeType, type ImageStore } from './image-store';
+
+/** Long enough to load and download the image after a poll, short enough that a shared link dies. */
+export const PRESIGNED_URL_SECONDS = 15 * 60;
+
+/** Images in the jobs bucket under the output prefix, handed out as presigned GET URLs. */
+export class S3ImageStore implements ImageStore {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly prefix: string,
+  ) {}
+
+  async put(key: string, bytes: Uint8Array, format: OutputFormat): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.prefix + key,
+        Body: bytes,
+        ContentType: mimeType(format),
+        // Immutable once written; the browser may keep it for as long as the URL lives.
+        CacheControl: `private, max-age=${PRESIGNED_URL_SECONDS}, immutable`,
+      }),
+    );
+  }
+
+  async url(key: string): Promise<string> {
+    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), {
+      expiresIn: PRESIGNED_URL_SECONDS,
+    });
+  }
+}

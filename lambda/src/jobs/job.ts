@@ -1,0 +1,86 @@
+import type { GenerationRequest } from '../../../container/src/api/generation-request';
+import type { OutputFormat } from '../../../container/src/api/limits';
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'expired'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export function isTerminal(status: JobStatus): boolean {
+  return status === 'succeeded' || status === 'failed' || status === 'expired';
+}
+
+/** One image of a finished job, stored as its own object so it can be fetched on its own. */
+export interface StoredImage {
+  /** Key in the image store (S3 key in AWS, relative path locally). */
+  readonly key: string;
+  readonly width: number;
+  readonly height: number;
+  readonly seed: number;
+  readonly format: OutputFormat;
+}
+
+export interface JobError {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** The request as accepted, completed with the settings the engine resolved once it ran. */
+export type JobParameters = GenerationRequest;
+
+/** A job as the gateway keeps it. Timestamps are ISO-8601 UTC. */
+export interface JobRecord {
+  readonly id: string;
+  readonly status: JobStatus;
+  readonly created_at: string;
+  readonly started_at?: string;
+  readonly completed_at?: string;
+  readonly parameters: JobParameters;
+  readonly images?: readonly StoredImage[];
+  readonly error?: JobError;
+  /** Engine time spent on this job (its own `timings.total_ms`), for the GenerationSeconds metric. */
+  readonly generation_seconds?: number;
+  /** Where a backend finds the job's result, e.g. SageMaker's output and failure S3 URIs. */
+  readonly backend_ref?: Readonly<Record<string, string>>;
+}
+
+export interface PublicImage {
+  readonly url: string;
+  readonly width: number;
+  readonly height: number;
+  readonly seed: number;
+  readonly format: OutputFormat;
+}
+
+/** A job as `GET /v1/images/{id}` answers it. */
+export interface PublicJob {
+  readonly id: string;
+  readonly status: JobStatus;
+  readonly created_at: string;
+  readonly started_at?: string;
+  readonly completed_at?: string;
+  readonly parameters: JobParameters;
+  readonly images?: PublicImage[];
+  readonly error?: JobError;
+}
+
+export function toPublicJob(job: JobRecord, imageUrls: readonly string[] | undefined): PublicJob {
+  return {
+    id: job.id,
+    status: job.status,
+    created_at: job.created_at,
+    ...(job.started_at ? { started_at: job.started_at } : {}),
+    ...(job.completed_at ? { completed_at: job.completed_at } : {}),
+    parameters: job.parameters,
+    ...(job.images && imageUrls
+      ? {
+          images: job.images.map((image, index) => ({
+            url: imageUrls[index],
+            width: image.width,
+            height: image.height,
+            seed: image.seed,
+            format: image.format,
+          })),
+        }
+      : {}),
+    ...(job.error ? { error: job.error } : {}),
+  };
+}

@@ -1,0 +1,87 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+/**
+ * The gateway's CloudWatch metrics (EMF), as the cost dashboard reads them: namespace, the one
+ * `Service` dimension and the metric names are fixed here and imported by the infrastructure.
+ */
+export const METRICS_NAMESPACE = 'ServerlessDiffusion';
+export const SERVICE_DIMENSION = { name: 'Service', value: 'gateway' } as const;
+export const REASON_DIMENSION = 'Reason';
+
+export const METRIC_NAMES = {
+  imagesRequested: 'ImagesRequested',
+  imagesAccepted: 'ImagesAccepted',
+  imagesRejected: 'ImagesRejected',
+  imagesCompleted: 'ImagesCompleted',
+  imagesFailed: 'ImagesFailed',
+  generationSeconds: 'GenerationSeconds',
+} as const;
+
+/**
+ * Powertools Metrics always adds a lowercase `service` dimension, and `singleMetric()` puts it back
+ * after `clearDefaultDimensions()`. A metric with dimensions {service, Service} is a different
+ * CloudWatch metric from {Service}, and the dashboard would show nothing; so each dimension set
+ * gets its own instance with exactly the dimensions we mean.
+ */
+function metricsWith(dimensions: Record<string, string>): Metrics {
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE });
+  metrics.clearDefaultDimensions();
+  metrics.setDefaultDimensions(dimensions);
+  return metrics;
+}
+
+export interface GatewayMetricsOptions {
+  /** Local mode turns EMF off: nothing reads it there. @default true */
+  readonly enabled?: boolean;
+}
+
+/** Counts images through their life; `flush()` writes the EMF lines at the end of each invocation. */
+export class GatewayMetrics {
+  private readonly enabled: boolean;
+  private readonly main: Metrics;
+  private readonly byReason = new Map<string, Metrics>();
+
+  constructor(options: GatewayMetricsOptions = {}) {
+    this.enabled = options.enabled ?? true;
+    this.main = metricsWith({ [SERVICE_DIMENSION.name]: SERVICE_DIMENSION.value });
+  }
+
+  requested(images: number): void {
+    this.count(this.main, METRIC_NAMES.imagesRequested, images);
+  }
+
+  accepted(images: number): void {
+    this.count(this.main, METRIC_NAMES.imagesAccepted, images);
+  }
+
+  rejected(reason: string, images: number): void {
+    let metrics = this.byReason.get(reason);
+    if (!metrics) {
+      metrics = metricsWith({ [SERVICE_DIMENSION.name]: SERVICE_DIMENSION.value, [REASON_DIMENSION]: reason });
+      this.byReason.set(reason, metrics);
+    }
+    this.count(metrics, METRIC_NAMES.imagesRejected, images);
+  }
+
+  completed(images: number, generationSeconds: number | undefined): void {
+    this.count(this.main, METRIC_NAMES.imagesCompleted, images);
+    if (this.enabled && generationSeconds !== undefined) {
+      this.main.addMetric(METRIC_NAMES.generationSeconds, MetricUnit.Seconds, generationSeconds);
+    }
+  }
+
+  failed(images: number): void {
+    this.count(this.main, METRIC_NAMES.imagesFailed, images);
+  }
+
+  flush(): void {
+    if (!this.enabled) return;
+    for (const metrics of [this.main, ...this.byReason.values()]) {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    }
+  }
+
+  private count(metrics: Metrics, name: string, value: number): void {
+    if (this.enabled) metrics.addMetric(name, MetricUnit.Count, value);
+  }
+}

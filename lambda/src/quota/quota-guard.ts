@@ -1,0 +1,90 @@
+import { createHmac } from 'node:crypto';
+import { GatewayError } from '../http/errors';
+import { TABLE_KEYS } from '../table-schema';
+import type { CounterStore } from './counter-store';
+
+export interface QuotaLimits {
+  readonly perIpPerDay: number;
+  /** The spend guard: images per UTC day for the whole site. */
+  readonly globalPerDay: number;
+}
+
+/** Images taken from today's quotas; give them back if the job never reaches the backend. */
+export interface QuotaReservation {
+  release(): Promise<void>;
+}
+
+const DAY_SECONDS = 24 * 60 * 60;
+
+function utcDay(now: Date): string {
+  return now.toISOString().slice(0, 10);
+}
+
+function nextUtcMidnight(now: Date): Date {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
+}
+
+function hhmm(date: Date): string {
+  return date.toISOString().slice(11, 16);
+}
+
+/**
+ * Counters keep the address only as a keyed hash: quota items must not become a log of visitors'
+ * IP addresses, and without the key the hash cannot be reversed by trying all 2^32 addresses.
+ */
+export function clientKey(ip: string, secret: string): string {
+  return createHmac('sha256', secret).update('client-ip\0').update(ip).digest('base64url').slice(0, 22);
+}
+
+/**
+ * Daily image quotas per client and for the whole site. The per-client counter is taken first so
+ * one noisy client is refused without touching the hot global counter.
+ */
+export class QuotaGuard {
+  constructor(
+    private readonly store: CounterStore,
+    private readonly limits: QuotaLimits,
+  ) {}
+
+  async reserve(client: string, images: number, now: Date): Promise<QuotaReservation> {
+    const day = utcDay(now);
+    const reset = nextUtcMidnight(now);
+    const retryAfterSeconds = Math.max(1, Math.ceil((reset.getTime() - now.getTime()) / 1000));
+    // Kept a day past the window so a late request near midnight still finds its counter.
+    const expiresAt = Math.floor(reset.getTime() / 1000) + DAY_SECONDS;
+    const clientCounter = TABLE_KEYS.quota(`ip#${client}`, day);
+    const globalCounter = TABLE_KEYS.quota('global', day);
+
+    if (!(await this.store.tryAdd(clientCounter, images, this.limits.perIpPerDay, expiresAt))) {
+      throw new GatewayError(
+        'quota_exceeded',
+        `you have reached today's limit of ${this.limits.perIpPerDay} images; try again after ${hhmm(reset)} UTC`,
+        { retryAfterSeconds },
+      );
+    }
+    let globalTaken: boolean;
+    try {
+      globalTaken = await this.store.tryAdd(globalCounter, images, this.limits.globalPerDay, expiresAt);
+    } catch (error) {
+      // The caller reports `error`; a failed refund on top of it would only hide the cause.
+      await this.store.subtract(clientCounter, images).catch(() => undefined);
+      throw error;
+    }
+    if (!globalTaken) {
+      await this.store.subtract(clientCounter, images);
+      throw new GatewayError(
+        'spend_guard',
+        `the daily image budget of this site is used up; try again after ${hhmm(reset)} UTC`,
+        { retryAfterSeconds },
+      );
+    }
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        await Promise.all([this.store.subtract(clientCounter, images), this.store.subtract(globalCounter, images)]);
+      },
+    };
+  }
+}

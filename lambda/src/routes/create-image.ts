@@ -1,0 +1,68 @@
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { parseGenerationRequestBody, type GenerationRequest } from '../../../container/src/api/generation-request';
+import { DEFAULTS, LIMITS } from '../../../container/src/api/limits';
+import type { RouteContext } from '../gateway';
+import { GatewayError, toGatewayError } from '../http/errors';
+import { bodyBytes, clientIp, header, isJsonContentType } from '../http/request';
+import { jsonResponse } from '../http/responses';
+import type { JobRecord } from '../jobs/job';
+import { createJobId } from '../jobs/job-id';
+import { clientKey, type QuotaReservation } from '../quota/quota-guard';
+import { publicJob, recordOutcome } from './job-view';
+
+/** Size, media type, then schema: the cheap refusals first. The schema is the shared one, and only it. */
+function readRequest(context: RouteContext): GenerationRequest {
+  const body = bodyBytes(context.event);
+  if (body.length > LIMITS.maxBodyBytes) {
+    throw new GatewayError('body_too_large', `request body must be at most ${LIMITS.maxBodyBytes} bytes`, {
+      field: 'body',
+    });
+  }
+  if (!isJsonContentType(header(context.event, 'content-type'))) {
+    throw new GatewayError('unsupported_media_type', 'send the request body as application/json');
+  }
+  const parsed = parseGenerationRequestBody(body);
+  if (!parsed.ok) throw new GatewayError('invalid_request', parsed.error.message, { field: parsed.error.field });
+  return parsed.request;
+}
+
+/** `POST /v1/images`: validate, take quota, hand to the backend, remember the job. */
+export async function createImage(context: RouteContext): Promise<APIGatewayProxyResult> {
+  const { deps, now } = context;
+  let request: GenerationRequest;
+  try {
+    request = readRequest(context);
+  } catch (error) {
+    deps.metrics.requested(1);
+    deps.metrics.rejected(toGatewayError(error).code, 1);
+    throw error;
+  }
+  const images = request.num_images ?? DEFAULTS.numImages;
+  deps.metrics.requested(images);
+
+  let reservation: QuotaReservation | undefined;
+  let submitted: JobRecord;
+  try {
+    const secrets = await deps.secrets();
+    reservation = await deps.quota.reserve(clientKey(clientIp(context.event), secrets.idSigningKey), images, now);
+    const job: JobRecord = {
+      id: createJobId(secrets.idSigningKey),
+      status: 'queued',
+      created_at: now.toISOString(),
+      parameters: request,
+    };
+    context.annotate({ job_id: job.id, images });
+    submitted = await deps.backend.submit(job);
+  } catch (error) {
+    deps.metrics.rejected(toGatewayError(error).code, images);
+    // The backend never got the job: the caller keeps those images of today's quota.
+    await reservation?.release().catch((releaseError: unknown) => {
+      deps.logger.warn('quota release failed', { request_id: context.requestId, error: releaseError as Error });
+    });
+    throw error;
+  }
+  await deps.jobs.create(submitted);
+  deps.metrics.accepted(images);
+  recordOutcome(deps.metrics, submitted);
+  return jsonResponse(202, await publicJob(submitted, deps.images));
+}

@@ -1,0 +1,43 @@
+import type { BackendStatus } from '../backends/backend';
+
+export interface StatusCacheOptions {
+  /** Every open page polls the status; this keeps SageMaker's control-plane API from throttling us. @default 5000 */
+  readonly freshMs?: number;
+  /** An older answer is still served while the source fails. @default 60000 */
+  readonly staleMs?: number;
+  readonly nowMs?: () => number;
+}
+
+/** Caches a backend's status per container and shares one in-flight lookup among callers. */
+export class StatusCache {
+  private last?: { status: BackendStatus; at: number };
+  private pending?: Promise<BackendStatus>;
+  private readonly freshMs: number;
+  private readonly staleMs: number;
+  private readonly nowMs: () => number;
+
+  constructor(
+    private readonly source: () => Promise<BackendStatus>,
+    options: StatusCacheOptions = {},
+  ) {
+    this.freshMs = options.freshMs ?? 5000;
+    this.staleMs = options.staleMs ?? 60000;
+    this.nowMs = options.nowMs ?? Date.now;
+  }
+
+  async get(): Promise<BackendStatus> {
+    const now = this.nowMs();
+    if (this.last && now - this.last.at < this.freshMs) return this.last.status;
+    this.pending ??= this.source().finally(() => {
+      this.pending = undefined;
+    });
+    try {
+      const status = await this.pending;
+      this.last = { status, at: this.nowMs() };
+      return status;
+    } catch (error) {
+      if (this.last && now - this.last.at < this.staleMs) return this.last.status;
+      throw error;
+    }
+  }
+}
