@@ -36,7 +36,7 @@ const DIE_ICON =
 
 export function renderIndexHtml(assets: PageAssets): string {
   const sizeOptions = [
-    option('', `Model's native size (${DEFAULTS.width}×${DEFAULTS.height} for SD 1.x)`, true),
+    option('', "Model's native size", true),
     ...SIZE_PRESETS.map((p) => option(sizeKey(p.width, p.height), p.label, false)),
     option(CUSTOM_SIZE, 'Custom…', false),
   ].join('');
@@ -94,7 +94,7 @@ ${field(
   numberInput('guidance_scale', LIMITS.guidanceScaleMin, LIMITS.guidanceScaleMax, 'any', DEFAULT_VALUES.guidance_scale),
   `How closely to follow the prompt (${LIMITS.guidanceScaleMin}–${LIMITS.guidanceScaleMax}).`,
 )}
-${field('size', 'Size', `<select id="size" name="size" aria-describedby="%DESCRIBEDBY%">${sizeOptions}</select>`)}
+${field('size', 'Size', `<select id="size" name="size" aria-describedby="%DESCRIBEDBY%">${sizeOptions}</select>`, `SD 1.x models are made for ${DEFAULTS.width}×${DEFAULTS.height}.`)}
 <fieldset id="custom-size" class="custom-size" hidden>
 <legend>Custom size in pixels</legend>
 ${field('width', 'Width', numberInput('width', LIMITS.sizeMin, LIMITS.sizeMax, LIMITS.sizeMultiple, DEFAULT_VALUES.width))}

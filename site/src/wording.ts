@@ -138,6 +138,9 @@ export function describeBackend(status: BackendStatus): string {
   }
 }
 
+const estimate = (backend: BackendStatus) =>
+  backend.estimated_wait_seconds > 0 ? ` Estimated wait: ${formatApproxDuration(backend.estimated_wait_seconds)}.` : '';
+
 /**
  * The announced phase of a generation. Numbers that tick (elapsed, estimate) stay out of it so a
  * screen reader is not interrupted every second; {@link describeWaitClock} carries them.
@@ -148,8 +151,8 @@ export function describeProgress(status: Job['status'] | 'sending', backend: Bac
     case 'sending':
       return 'Sending your request…';
     case 'queued':
-      if (backend?.state === 'cold') return 'The generator was asleep and is waking up for you. The first image takes a few minutes.';
-      if (backend?.state === 'warming') return 'The generator is starting up. Your request waits in the queue until it is ready.';
+      if (backend?.state === 'cold') return `The generator was asleep and is waking up for you.${estimate(backend)}`;
+      if (backend?.state === 'warming') return `The generator is starting up; your request waits until it is ready.${estimate(backend)}`;
       return backend !== undefined && backend.queue_depth > 1
         ? `Queued behind other requests (${backend.queue_depth} waiting).`
         : 'Queued: your request is next.';

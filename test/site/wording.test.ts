@@ -105,7 +105,12 @@ describe('progress and backend wording', () => {
       'The generator is asleep to save costs; the first image takes about 5 minutes while it wakes up.',
     );
     expect(describeBackend(backend({ state: 'warm', queue_depth: 2 }))).toBe('The generator is awake; 2 requests waiting.');
-    expect(describeProgress('queued', backend({ state: 'cold' }), 1)).toMatch(/asleep and is waking up/);
+    expect(describeProgress('queued', backend({ state: 'cold', estimated_wait_seconds: 250 }), 1)).toBe(
+      'The generator was asleep and is waking up for you. Estimated wait: about 4 minutes.',
+    );
+    expect(describeProgress('queued', backend({ state: 'warming', estimated_wait_seconds: 0 }), 1)).toBe(
+      'The generator is starting up; your request waits until it is ready.',
+    );
     expect(describeProgress('running', undefined, 3)).toBe('Generating your 3 images…');
   });
 
