@@ -12,7 +12,6 @@ import { ResultsView } from './results-view';
 import { buildRequest, DEFAULT_VALUES, mergeParameters, randomSeed, valuesFromRequest } from './settings';
 import { StatusView } from './status-view';
 import {
-  describeBackend,
   describeError,
   describeJobEnd,
   describeProgress,
@@ -75,7 +74,8 @@ export class App {
   start(): void {
     this.renderHistory();
     void this.refreshBackend().then(() => {
-      if (this.backend !== undefined && !this.busy) this.status.setBackendNote(describeBackend(this.backend.status));
+      // The gateway words its own state for visitors; the page adds only what is about the request.
+      if (this.backend !== undefined && !this.busy) this.status.setBackendNote(this.backend.status.message);
     });
     // A reload mid-generation picks the job up again rather than losing it.
     const pending = this.history.list().find((e) => e.status === 'pending' && Date.now() - Date.parse(e.createdAt) < RESUME_WINDOW_MS);

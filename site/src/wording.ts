@@ -124,20 +124,6 @@ export function describeJobEnd(job: Job): Notice {
   };
 }
 
-/** One line about the generator for the idle page, so nobody is surprised by a cold start. */
-export function describeBackend(status: BackendStatus): string {
-  switch (status.state) {
-    case 'cold':
-      return `The generator is asleep to save costs; the first image takes ${formatApproxDuration(status.estimated_wait_seconds)} while it wakes up.`;
-    case 'warming':
-      return `The generator is starting up; ready in ${formatApproxDuration(status.estimated_wait_seconds)}.`;
-    case 'warm':
-      return status.queue_depth > 0
-        ? `The generator is awake; ${plural(status.queue_depth, 'request')} waiting.`
-        : 'The generator is awake and ready.';
-  }
-}
-
 const estimate = (backend: BackendStatus) =>
   backend.estimated_wait_seconds > 0 ? ` Estimated wait: ${formatApproxDuration(backend.estimated_wait_seconds)}.` : '';
 

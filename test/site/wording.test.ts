@@ -1,7 +1,6 @@
 import { ApiError, CLIENT_ERROR_CODES } from '../../site/src/api-error';
 import type { BackendStatus } from '../../site/src/api-types';
 import {
-  describeBackend,
   describeError,
   describeJobEnd,
   describeProgress,
@@ -100,11 +99,7 @@ describe('describeError', () => {
 });
 
 describe('progress and backend wording', () => {
-  it('says plainly when the generator is cold and how long it takes to wake', () => {
-    expect(describeBackend(backend({ state: 'cold', estimated_wait_seconds: 300 }))).toBe(
-      'The generator is asleep to save costs; the first image takes about 5 minutes while it wakes up.',
-    );
-    expect(describeBackend(backend({ state: 'warm', queue_depth: 2 }))).toBe('The generator is awake; 2 requests waiting.');
+  it('says plainly when a request waits for the generator to wake, and how long', () => {
     expect(describeProgress('queued', backend({ state: 'cold', estimated_wait_seconds: 250 }), 1)).toBe(
       'The generator was asleep and is waking up for you. Estimated wait: about 4 minutes.',
     );
@@ -122,10 +117,10 @@ describe('progress and backend wording', () => {
   });
 
   it('explains jobs that ended without images', () => {
-    expect(describeJobEnd({ id: 'a', status: 'failed', created_at: '', error: { code: 'x', message: 'engine ran out of memory' } })).toEqual({
+    expect(describeJobEnd({ id: 'a', status: 'failed', created_at: '', parameters: { prompt: 'x' }, error: { code: 'x', message: 'engine ran out of memory' } })).toEqual({
       title: 'The image could not be made.',
       detail: 'Engine ran out of memory',
     });
-    expect(describeJobEnd({ id: 'a', status: 'expired', created_at: '' }).title).toBe('This result has expired.');
+    expect(describeJobEnd({ id: 'a', status: 'expired', created_at: '', parameters: { prompt: 'x' } }).title).toBe('This result has expired.');
   });
 });
