@@ -36,30 +36,28 @@ export class LmsScheduler extends SigmaScheduler {
   protected advance(modelOutput: Float32Array, sample: Float32Array, out: Float32Array, index: number): void {
     const sigma = this.sigmaAt(index);
     const [onSample, onOutput] = this.denoisedCoefficients(sigma);
-
     this.newest = (this.newest + 1) % LMS_ORDER;
     if (this.derivatives[this.newest]?.length !== out.length) this.derivatives[this.newest] = new Float32Array(out.length);
     const derivative = this.derivatives[this.newest];
+    // diffusers: order = min(step_index + 1, 4), i.e. every derivative kept so far.
+    this.count = Math.min(this.count + 1, LMS_ORDER);
+    const order = this.count;
+
+    // Weights and derivatives, newest first; missing orders get weight 0 so one fused pass does all.
+    const sigmas = this.sigmas as readonly number[];
+    const c = [0, 0, 0, 0];
+    const d: Float32Array[] = [];
+    for (let k = 0; k < LMS_ORDER; k++) {
+      if (k < order) c[k] = lmsCoefficient(sigmas, order, index, k);
+      d.push(this.derivatives[(this.newest - Math.min(k, order - 1) + LMS_ORDER) % LMS_ORDER]);
+    }
+    const [c0, c1, c2, c3] = c;
+    const [, d1, d2, d3] = d;
     for (let i = 0; i < out.length; i++) {
       const s = sample[i];
-      derivative[i] = (s - (onSample * s + onOutput * modelOutput[i])) / sigma;
-    }
-    this.count = Math.min(this.count + 1, LMS_ORDER);
-
-    // diffusers: order = min(step_index + 1, 4), i.e. every derivative kept so far.
-    const order = this.count;
-    const sigmas = this.sigmas as readonly number[];
-    const history: Float32Array[] = [];
-    const coefficients: number[] = [];
-    for (let k = 0; k < order; k++) {
-      coefficients.push(lmsCoefficient(sigmas, order, index, k));
-      history.push(this.derivatives[(this.newest - k + LMS_ORDER) % LMS_ORDER]);
-    }
-    out.set(sample);
-    for (let k = 0; k < order; k++) {
-      const c = coefficients[k];
-      const d = history[k];
-      for (let i = 0; i < out.length; i++) out[i] += c * d[i];
+      const slope = Math.fround((s - (onSample * s + onOutput * modelOutput[i])) / sigma);
+      derivative[i] = slope;
+      out[i] = s + c0 * slope + c1 * d1[i] + c2 * d2[i] + c3 * d3[i];
     }
   }
 }
