@@ -314,7 +314,8 @@ describe('step math', () => {
       const alphasCumprod = trainingSchedule(resolveSchedulerConfig('ddim', SD14_CONFIG)).alphasCumprod;
       const bias = pseudoRandom(size, 7);
       const start = pseudoRandom(size, 8).map((x) => x * epsilonRun.initNoiseSigma);
-      let [x, y] = [start, start.slice()];
+      let x: Float32Array = start;
+      let y: Float32Array = start.slice();
       const stepNoise = (seed: number): NoiseSource => ({ randn: () => pseudoRandom(size, seed) });
       epsilonRun.timesteps.forEach((t, i) => {
         const sigma = epsilonRun.sigmas?.[i];
@@ -367,7 +368,7 @@ describe('step math', () => {
       s.setTimesteps(oracle.steps);
       expect(s.timesteps).toEqual(oracle.timesteps);
       const shape = oracle.initial_noise.shape;
-      let latents = readFloat32(oracle.initial_noise).map((v) => v * s.initNoiseSigma);
+      let latents: Float32Array = readFloat32(oracle.initial_noise).map((v) => v * s.initNoiseSigma);
       const expected = readFloat32(oracle.latents_per_step);
       const size = latents.length;
       for (const [i, t] of s.timesteps.entries()) {
