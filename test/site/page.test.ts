@@ -120,11 +120,22 @@ describe('the front page against the local stack', () => {
     await mkdir(OUTPUT_DIR, { recursive: true });
     await page.screenshot({ path: path.join(OUTPUT_DIR, 'site.png'), fullPage: true });
 
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(stack.url).origin });
+    await page.getByRole('button', { name: 'Copy seed' }).click();
+    await page.getByRole('button', { name: 'Seed copied' }).waitFor();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    expect(await page.locator('.result-meta').textContent()).toContain(`Seed ${copied} `);
+
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: /Download/ }).click()]);
     expect(download.suggestedFilename()).toMatch(/^a-lighthouse-on-a-cliff-at-dawn-\d+\.png$/);
     const bytes = await readFile((await download.path())!);
     expect(bytes.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
     const seed = Number(/-(\d+)\.png$/.exec(download.suggestedFilename())![1]);
+    expect(String(seed)).toBe(copied);
+
+    await page.getByRole('button', { name: 'Use these settings' }).click();
+    expect(await page.getByLabel('Seed').inputValue()).toBe(String(seed));
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('prompt');
 
     await page.reload();
     const entry = page.locator('#history-list li').first();
@@ -239,30 +250,48 @@ describe('the front page against the local stack', () => {
   }, 90_000);
 });
 
-describe('the front page when the visitor is over quota', () => {
+describe('the front page when quotas are used up', () => {
   let limited: LocalStack;
   beforeAll(async () => {
-    limited = await startLocalStack({ QUOTA_PER_IP_PER_DAY: '0', QUOTA_GLOBAL_PER_DAY: '100' });
+    // Quotas count images. The per-visitor quota is checked first: 3 images break it; 2 images pass
+    // it and break the site-wide budget (the spend guard). No image is ever generated here.
+    limited = await startLocalStack({ QUOTA_PER_IP_PER_DAY: '2', QUOTA_GLOBAL_PER_DAY: '1' });
   }, 120_000);
   afterAll(() => limited?.stop());
 
-  it('says when the visitor can try again', async () => {
+  async function refusedFor(numImages: number): Promise<{ page: Page; context: BrowserContext; code: string; retryAfter: number; message: string }> {
     const context = await browser.newContext();
     const { page } = await openPage(context, limited.url);
+    await page.getByText('Advanced settings').click();
+    await page.getByLabel('Number of images').selectOption(String(numImages));
     await page.getByLabel('Describe the image').fill('a red fox');
     const refused = page.waitForResponse((r) => r.url().endsWith('/v1/images'));
     await page.getByLabel('Describe the image').press('Enter');
     const response = await refused;
-    expect(response.status()).toBe(429);
-    const body = (await response.json()) as { error: { code: string; retry_after_seconds: number } };
-    expect(body.error.code).toBe('quota_exceeded');
+    const body = (await response.json()) as { error: { code: string; retry_after_seconds: number; message: string } };
+    expect(Number(response.headers()['retry-after'])).toBe(body.error.retry_after_seconds);
+    await page.getByRole('alert').filter({ hasText: /\S/ }).waitFor();
+    return { page, context, code: body.error.code, retryAfter: body.error.retry_after_seconds, message: body.error.message };
+  }
 
-    const alert = page.getByRole('alert');
-    await alert.filter({ hasText: /\S/ }).waitFor();
-    const text = (await alert.textContent())!;
-    expect(text).toContain(`try again in ${formatRetryDelay(body.error.retry_after_seconds)}`);
+  it('tells a visitor over quota when they can try again', async () => {
+    const { page, context, code, retryAfter } = await refusedFor(3);
+    expect(code).toBe('quota_exceeded');
+    const text = (await page.getByRole('alert').textContent())!;
+    expect(text).toContain('as many images as one visitor may');
+    expect(text).toContain(`try again in ${formatRetryDelay(retryAfter)}`);
     expect(text).toMatch(/\(at \d\d:\d\d\)/);
     expect(await page.getByRole('button', { name: 'Generate' }).getAttribute('aria-disabled')).toBe('false');
+    await context.close();
+  });
+
+  it('explains the spend guard in plain words, with the server message and the retry time', async () => {
+    const { page, context, code, retryAfter, message } = await refusedFor(2);
+    expect(code).toBe('spend_guard');
+    const text = (await page.getByRole('alert').textContent())!;
+    expect(text).toContain('spent its image budget for today');
+    expect(text.toLowerCase()).toContain(message.toLowerCase());
+    expect(text).toContain(`try again in ${formatRetryDelay(retryAfter)}`);
     await context.close();
   });
 });
