@@ -61,7 +61,8 @@ export class GenerationQueue {
           const started = performance.now();
           const done = task
             .run(controller.signal)
-            .then(resolve, reject)
+            // A cancelled run reports why it was cancelled (timeout, client gone, shutdown), not how it stopped.
+            .then(resolve, (error: unknown) => reject(controller.signal.aborted ? abortReason(controller.signal) : error))
             .finally(() => {
               task.signal.removeEventListener('abort', forward);
               this.averageSeconds = 0.7 * this.averageSeconds + 0.3 * ((performance.now() - started) / 1000);

@@ -7,7 +7,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { parseGenerationRequestBody } from '../api/generation-request';
 import type { ErrorBody } from '../api/generation-response';
 import { IMAGE_MIME_TYPES, LIMITS, OUTPUT_FORMATS, type OutputFormat } from '../api/limits';
-import { GenerationCancelledError } from '../engine/pipeline';
 import type { EngineService } from './engine-service';
 import { QueueFullError, ShuttingDownError } from './generation-queue';
 import type { Logger } from './json-logger';
@@ -132,9 +131,6 @@ async function invoke(req: IncomingMessage, res: ServerResponse, options: Engine
       res.end(result.encoded[0]);
     }
     log.status = 200;
-  } catch (error) {
-    if (error instanceof GenerationCancelledError && controller.signal.aborted) throw controller.signal.reason;
-    throw error;
   } finally {
     clearTimeout(timer);
     res.off('close', onClose);

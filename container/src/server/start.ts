@@ -77,11 +77,20 @@ export async function startEngineServer(options: StartEngineServerOptions): Prom
       server.closeIdleConnections();
       const loaded = await loading.catch(() => undefined);
       await loaded?.close(options.shutdownGraceMs ?? 5_000);
-      server.closeAllConnections();
-      await stopped;
+      // Let the answers to finished or cancelled jobs reach their clients before cutting connections.
+      server.closeIdleConnections();
+      const flushed = await Promise.race([stopped.then(() => true), delay(1_000).then(() => false)]);
+      if (!flushed) {
+        server.closeAllConnections();
+        await stopped;
+      }
     })();
     return closing;
   };
   const displayHost = host === '0.0.0.0' ? '127.0.0.1' : host;
   return { url: `http://${displayHost}:${port}`, ready, close };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
