@@ -95,6 +95,7 @@ export class App {
       this.setPhase('sending', request);
       void this.refreshBackend();
       const job = await this.api.createImage(request);
+      this.setPhase(job.status, request);
       this.history.save({ id: job.id, createdAt: job.created_at, request, status: 'pending' });
       this.renderHistory();
       await this.follow(job.id, request);
@@ -144,8 +145,9 @@ export class App {
         backendCheckedAt = Date.now();
         await this.refreshBackend();
       }
-      this.setPhase(job.status, request);
+      // "Done" is announced by showResult, once the images are on screen.
       if (job.status === 'succeeded') return this.showResult(job, request);
+      this.setPhase(job.status, request);
       if (job.status === 'failed' || job.status === 'expired') {
         this.markFailed(id);
         this.status.showNotice(describeJobEnd(job));
@@ -162,7 +164,7 @@ export class App {
     const resolved = mergeParameters(request, job.parameters);
     this.shownRequest = resolved;
     this.results.show(resolved.prompt, shown);
-    this.status.announce(describeProgress('succeeded', undefined, images.length));
+    this.setPhase('succeeded', { ...resolved, num_images: images.length });
     const thumbnails = await Promise.all(shown.map(({ loaded }) => (loaded.blob ? makeThumbnail(loaded.blob) : undefined)));
     const previous = this.history.get(job.id);
     this.history.save({
