@@ -85,12 +85,13 @@ describe.each(SCHEDULER_NAMES.map((name) => [name] as const))('%s', (name) => {
   });
 
   /*
-   * Sigmas and init_noise_sigma: at most 1 float32 ulp. The training sigmas
-   * sqrt((1 − ᾱ) / ᾱ) computed here are correctly rounded, but about one in six of the oracle's
-   * differs from the correctly rounded value by one ulp (for example timestep 0: exact
-   * 0.0291675331655…, nearest float32 0.029167532920…, oracle 0.029167534783…); the oracle's
-   * float32 `** 0.5` is faithful but not correctly rounded, so no exact arithmetic reproduces it.
-   * Every timestep, which is what the UNet sees, is identical, and so is alphas_cumprod.
+   * Sigmas and init_noise_sigma: at most 1 float32 ulp. The training sigmas sqrt((1 − ᾱ) / ᾱ) are
+   * computed here as torch's float32 ops are specified (correctly rounded division, then sqrt),
+   * and alphas_cumprod and every timestep match bit for bit; yet about one oracle sigma in six is
+   * the other float32 neighbour of the exact value (timestep 0: exact 0.0291675331655…, here
+   * 0.029167532920…, oracle 0.029167534783…). The oracle is faithful (always one of the two
+   * neighbours) but follows no correctly rounded float32 or float64 formula we tried, nor a
+   * SLEEF-style powf, so its last bit depends on the kernel diffusers ran on.
    */
   it.each(tables)('%i steps: sigmas and init_noise_sigma within 1 float32 ulp of diffusers', (steps, table) => {
     const s = scheduler(name, {}, steps);
