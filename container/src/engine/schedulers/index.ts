@@ -1,5 +1,6 @@
-import type { SchedulerName } from '../../api/limits';
+import { SCHEDULER_NAMES, type SchedulerName } from '../../api/limits';
 import { resolveSchedulerConfig } from './config';
+import { SchedulerConfigError } from './errors';
 import { DdimScheduler } from './ddim';
 import { DpmSolverMultistepScheduler } from './dpm-solver-multistep';
 import { EulerScheduler } from './euler';
@@ -35,5 +36,5 @@ export function createScheduler(name: SchedulerName, modelConfig: SchedulerConfi
       return new LmsScheduler(resolveSchedulerConfig(name, modelConfig));
   }
   // Reached only from untyped callers.
-  return resolveSchedulerConfig(name, modelConfig) as never;
+  throw new SchedulerConfigError('scheduler', name, `unknown scheduler name; expected one of ${SCHEDULER_NAMES.join(', ')}`);
 }
