@@ -1,0 +1,192 @@
+import { mkdirSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createJsonLogger, type LogLevel } from '../../container/src/server/json-logger';
+import { startEngineServer, type RunningEngineServer } from '../../container/src/server/start';
+import { buildSite } from '../../site/build';
+import { SITE_CONTENT_SECURITY_POLICY } from '../../site/content-security-policy';
+import { EngineHttpClient } from '../src/backends/engine-http-client';
+import { LocalEngineBackend } from '../src/backends/local-engine-backend';
+import { readGatewayConfig, type Environment } from '../src/config';
+import { createGateway } from '../src/gateway';
+import { GatewayError } from '../src/http/errors';
+import { errorResponse } from '../src/http/responses';
+import { FileImageStore, LOCAL_IMAGES_PATH } from '../src/images/file-image-store';
+import { FileJobStore } from '../src/jobs/file-job-store';
+import { GatewayMetrics } from '../src/metrics';
+import { MemoryCounterStore } from '../src/quota/counter-store';
+import { QuotaGuard } from '../src/quota/quota-guard';
+import { StatusCache } from '../src/status/status-cache';
+import { loadOrCreateLocalSecrets } from './local-secrets';
+import { BodyTooLargeError, readBody, sendProxyResult, toProxyEvent } from './proxy-event';
+import { sendFile } from './static-files';
+
+/** Settings a laptop needs that AWS takes from the stack; each can be overridden by the environment. */
+export const LOCAL_DEFAULTS = {
+  QUOTA_PER_IP_PER_DAY: '200',
+  QUOTA_GLOBAL_PER_DAY: '1000',
+  /** Loading the bundled tiny model takes about a second. */
+  COLD_START_SECONDS: '5',
+  SECONDS_PER_IMAGE: '2',
+} as const;
+
+export interface LocalStackOptions {
+  /** Diffusers ONNX model folder for the engine. */
+  readonly modelDir: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** Jobs, images, the built site and the local secret live here. */
+  readonly dataDir: string;
+  /** QUOTA_PER_IP_PER_DAY, QUOTA_GLOBAL_PER_DAY, COLD_START_SECONDS, SECONDS_PER_IMAGE, ALLOWED_ORIGINS, LOG_LEVEL. */
+  readonly env?: Environment;
+}
+
+export interface LocalStack {
+  readonly url: string;
+  readonly engineUrl: string;
+  readonly modelDir: string;
+  /** Resolves once the engine has loaded the model; rejects if it cannot. */
+  readonly engineReady: Promise<void>;
+  close(): Promise<void>;
+}
+
+const PAGE_HEADERS = {
+  'Content-Security-Policy': SITE_CONTENT_SECURITY_POLICY,
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cache-Control': 'no-cache',
+};
+
+function sendError(response: ServerResponse, error: GatewayError): void {
+  sendProxyResult(response, errorResponse(error, 'local'));
+}
+
+/**
+ * Runs the three tiers in one process: the built front, the gateway's own handler behind an
+ * adapter that turns HTTP requests into API Gateway events, and the engine's HTTP server.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const env = options.env ?? {};
+  const dataDir = resolve(options.dataDir);
+  const siteDir = join(dataDir, 'site');
+  mkdirSync(dataDir, { recursive: true });
+  await buildSite(siteDir);
+
+  const logLevel = env.LOG_LEVEL?.toLowerCase() ?? 'warn';
+  const engine: RunningEngineServer = await startEngineServer({
+    modelDir: options.modelDir,
+    port: 0,
+    logger: createJsonLogger(logLevel as LogLevel),
+  });
+
+  const server = createServer();
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  try {
+    await new Promise<void>((done, fail) => {
+      server.once('error', fail);
+      server.listen(options.port, options.host ?? '127.0.0.1', () => {
+        server.off('error', fail);
+        done();
+      });
+    });
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
+  const { port } = server.address() as AddressInfo;
+  const host = !options.host || options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
+  const url = `http://${host}:${port}`;
+
+  const config = readGatewayConfig({
+    ...LOCAL_DEFAULTS,
+    ...env,
+    BACKEND_MODE: 'local',
+    ALLOWED_ORIGINS: env.ALLOWED_ORIGINS ?? url,
+  });
+  const logger = new Logger({ serviceName: 'gateway', logLevel: logLevel.toUpperCase() as 'WARN' });
+  const images = new FileImageStore(join(dataDir, 'images'), () => url);
+  const backend = new LocalEngineBackend({
+    // Generation on a CPU can take minutes; the queue, not the HTTP call, bounds the wait.
+    client: new EngineHttpClient({ baseUrl: engine.url, timeoutMs: 15 * 60 * 1000 }),
+    images,
+    logger,
+  });
+  const secrets = loadOrCreateLocalSecrets(dataDir);
+  const gateway = createGateway({
+    config,
+    backend,
+    jobs: new FileJobStore(join(dataDir, 'jobs')),
+    images,
+    quota: new QuotaGuard(new MemoryCounterStore(), {
+      perIpPerDay: config.quotaPerIpPerDay,
+      globalPerDay: config.quotaGlobalPerDay,
+    }),
+    secrets: async () => secrets,
+    status: new StatusCache(() => backend.status(), { freshMs: 500 }),
+    logger,
+    metrics: new GatewayMetrics({ enabled: false }),
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://local').pathname;
+    if (path.startsWith('/v1/') || path === '/v1') {
+      let body: Buffer;
+      try {
+        body = await readBody(request);
+      } catch (error) {
+        if (!(error instanceof BodyTooLargeError)) throw error;
+        response.setHeader('Connection', 'close');
+        sendError(response, new GatewayError('body_too_large', 'request body is too large', { field: 'body' }));
+        return;
+      }
+      sendProxyResult(response, await gateway(toProxyEvent(request, body)));
+      return;
+    }
+    const method = request.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD') {
+      sendError(response, new GatewayError('method_not_allowed', 'use GET', { headers: { Allow: 'GET, HEAD' } }));
+      return;
+    }
+    if (path.startsWith(LOCAL_IMAGES_PATH)) {
+      const served = await sendFile(response, images.dir, path.slice(LOCAL_IMAGES_PATH.length), { 'Cache-Control': 'private, max-age=3600' }, method);
+      if (!served) sendError(response, new GatewayError('not_found', 'no such image'));
+      return;
+    }
+    if (path === '/config.json') {
+      // Same origin: the page calls /v1/... on the server that served it.
+      sendProxyResult(response, { statusCode: 200, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache' }, body: JSON.stringify({ apiBaseUrl: '' }) });
+      return;
+    }
+    const served = await sendFile(response, siteDir, path === '/' ? '/index.html' : path, PAGE_HEADERS, method);
+    if (!served) sendError(response, new GatewayError('not_found', 'no such page'));
+  }
+
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    handle(request, response).catch((error: unknown) => {
+      logger.error('local server error', { error: error as Error });
+      if (!response.headersSent) sendError(response, new GatewayError('internal_error', 'internal error'));
+      else response.destroy();
+    });
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    engineUrl: engine.url,
+    modelDir: options.modelDir,
+    engineReady: engine.ready,
+    close: () =>
+      (closing ??= (async () => {
+        const stopped = new Promise<void>((done) => server.close(() => done()));
+        server.closeIdleConnections();
+        await backend.close();
+        server.closeAllConnections();
+        await Promise.all([stopped, engine.close()]);
+      })()),
+  };
+}
