@@ -108,6 +108,7 @@ describe('POST /invocations', () => {
     ['num_images above max', { prompt: 'x', num_images: LIMITS.numImagesMax + 1 }, 'num_images'],
     ['negative seed', { prompt: 'x', seed: -1 }, 'seed'],
     ['seed past 32 bits', { prompt: 'x', seed: LIMITS.seedMax + 1 }, 'seed'],
+    ['size this model cannot take (its UNet needs multiples of 16)', { prompt: 'x', width: 72 }, 'width'],
     ['unknown scheduler', { prompt: 'x', scheduler: 'heun' }, 'scheduler'],
     ['unknown output format', { prompt: 'x', output_format: 'gif' }, 'output_format'],
     ['unknown field', { prompt: 'x', strength: 0.5 }, 'strength'],

@@ -21,13 +21,13 @@ function copyOf(source: string, name: string): string {
 describe('readModelFolder', () => {
   it('reads sizes and factors from the optimum configs', async () => {
     const folder = await readModelFolder(TINY_SD);
-    expect(folder).toMatchObject({ nativeSize: 64, vaeScalingFactor: 0.18215, vaeScaleFactor: 8 });
+    expect(folder).toMatchObject({ nativeSize: 64, vaeScalingFactor: 0.18215, vaeScaleFactor: 8, sizeMultiple: 16 });
     expect(folder.vaeEncoderFile).toBeDefined();
   });
 
   it('falls back to SD 1.x defaults when an export ships no configs', async () => {
     const folder = await readModelFolder(TINY_SD_LEGACY);
-    expect(folder).toMatchObject({ nativeSize: undefined, vaeScalingFactor: 0.18215 });
+    expect(folder).toMatchObject({ nativeSize: undefined, vaeScalingFactor: 0.18215, sizeMultiple: 64 });
   });
 
   it.each([

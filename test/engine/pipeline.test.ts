@@ -91,8 +91,15 @@ describe('progress and cancellation', () => {
 });
 
 describe('input checks', () => {
-  it('names both sizes when one is not a multiple of 8', async () => {
-    await expect(pipeline.generate({ prompt: 'x', width: 500, height: 512 })).rejects.toThrow('`height` and `width` have to be positive and divisible by 8 but are 512 and 500.');
+  it('names both sizes when one is not a multiple the model can take', async () => {
+    await expect(pipeline.generate({ prompt: 'x', width: 500, height: 512 })).rejects.toThrow('`height` and `width` have to be positive and divisible by 16 for this model but are 512 and 500.');
+    // 72 is a multiple of 8, but the tiny UNet halves its 9-wide latent once: refused up front, not by onnxruntime.
+    await expect(pipeline.generate({ prompt: 'x', width: 64, height: 72 })).rejects.toMatchObject({ name: 'InvalidGenerationInputError', field: 'height' });
+  });
+
+  it('generates any size the model can take, not only square ones', async () => {
+    const result = await pipeline.generate({ prompt: 'x', steps: 1, seed: 1, width: 96, height: 48 });
+    expect([result.images[0].width, result.images[0].height, result.images[0].pixels.length]).toEqual([96, 48, 96 * 48 * 3]);
   });
 
   it('refuses initial noise of the wrong shape', async () => {

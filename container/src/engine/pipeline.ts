@@ -88,6 +88,17 @@ export interface GenerateResult {
   readonly timings: { readonly encodePromptMs: number; readonly denoiseMs: number; readonly decodeMs: number; readonly totalMs: number };
 }
 
+/** A generation option this model cannot honour; `field` names it in API terms. */
+export class InvalidGenerationInputError extends RangeError {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'InvalidGenerationInputError';
+  }
+}
+
 export class GenerationCancelledError extends Error {
   constructor() {
     super('generation was cancelled');
@@ -231,18 +242,21 @@ export class StableDiffusionPipeline {
 
   private resolveParameters(options: GenerateOptions): ResolvedParameters {
     const { width, height } = { ...this.defaultSize, ...definedOnly({ width: options.width, height: options.height }) };
-    if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0 || width % 8 !== 0 || height % 8 !== 0) {
-      throw new RangeError(`\`height\` and \`width\` have to be positive and divisible by 8 but are ${height} and ${width}.`);
+    const multiple = this.folder.sizeMultiple;
+    for (const [field, value] of [['width', width], ['height', height]] as const) {
+      if (!Number.isInteger(value) || value <= 0 || value % multiple !== 0) {
+        throw new InvalidGenerationInputError(field, `\`height\` and \`width\` have to be positive and divisible by ${multiple} for this model but are ${height} and ${width}.`);
+      }
     }
     const steps = options.steps ?? DEFAULTS.steps;
-    if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`\`steps\` has to be a positive integer but is ${steps}.`);
+    if (!Number.isInteger(steps) || steps < 1) throw new InvalidGenerationInputError('steps', `\`steps\` has to be a positive integer but is ${steps}.`);
     const guidanceScale = options.guidanceScale ?? DEFAULTS.guidanceScale;
-    if (!Number.isFinite(guidanceScale)) throw new RangeError(`\`guidanceScale\` has to be a finite number but is ${guidanceScale}.`);
+    if (!Number.isFinite(guidanceScale)) throw new InvalidGenerationInputError('guidance_scale', `\`guidanceScale\` has to be a finite number but is ${guidanceScale}.`);
     const numImages = options.numImages ?? DEFAULTS.numImages;
-    if (!Number.isInteger(numImages) || numImages < 1) throw new RangeError(`\`numImages\` has to be a positive integer but is ${numImages}.`);
+    if (!Number.isInteger(numImages) || numImages < 1) throw new InvalidGenerationInputError('num_images', `\`numImages\` has to be a positive integer but is ${numImages}.`);
     const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
-    if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new RangeError(`\`seed\` has to be an integer in [0, 2^32) but is ${seed}.`);
-    if (typeof options.prompt !== 'string') throw new TypeError('`prompt` has to be a string.');
+    if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new InvalidGenerationInputError('seed', `\`seed\` has to be an integer in [0, 2^32) but is ${seed}.`);
+    if (typeof options.prompt !== 'string') throw new InvalidGenerationInputError('prompt', '`prompt` has to be a string.');
     return {
       prompt: options.prompt,
       negativePrompt: options.negativePrompt ?? DEFAULTS.negativePrompt,
@@ -283,7 +297,7 @@ export class StableDiffusionPipeline {
   private prepareLatents(shape: readonly number[], noise: Float32Array, initNoiseSigma: number): Float32Array {
     const expected = shape.reduce((a, b) => a * b, 1);
     if (noise.length !== expected) {
-      throw new RangeError(`initial noise must have ${expected} values (shape [${shape.join(',')}]) but has ${noise.length}`);
+      throw new InvalidGenerationInputError('initial_noise', `initial noise must have ${expected} values (shape [${shape.join(',')}]) but has ${noise.length}`);
     }
     const latents = new Float32Array(expected);
     for (let i = 0; i < expected; i++) latents[i] = noise[i] * initNoiseSigma;

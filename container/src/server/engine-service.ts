@@ -105,7 +105,7 @@ export class EngineService {
 
   /** One tiny step through every model, so the first real request does not pay for lazy initialisation. */
   private async warmUp(): Promise<void> {
-    const size = this.pipeline.folder.vaeScaleFactor * 8;
+    const size = this.pipeline.folder.sizeMultiple;
     await this.pipeline.generate({ prompt: '', steps: 1, guidanceScale: 1, width: size, height: size, seed: 0 });
   }
 }

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { parseGenerationRequestBody } from '../api/generation-request';
 import type { ErrorBody } from '../api/generation-response';
 import { IMAGE_MIME_TYPES, LIMITS, OUTPUT_FORMATS, type OutputFormat } from '../api/limits';
+import { InvalidGenerationInputError } from '../engine/pipeline';
 import type { EngineService } from './engine-service';
 import { QueueFullError, ShuttingDownError } from './generation-queue';
 import type { Logger } from './json-logger';
@@ -199,6 +200,7 @@ function toHttpError(error: unknown, requestId: string, logger: Logger): HttpErr
   if (error instanceof QueueFullError) {
     return new HttpError(429, 'queue_full', error.message, undefined, { 'Retry-After': String(error.retryAfterSeconds) });
   }
+  if (error instanceof InvalidGenerationInputError) return new HttpError(400, 'invalid_request', error.message, error.field);
   if (error instanceof ShuttingDownError) return new HttpError(503, 'shutting_down', error.message, undefined, { 'Retry-After': '10' });
   if (error instanceof ClientGoneError) return new HttpError(499, 'client_closed', error.message);
   logger.error('generation failed', { request_id: requestId, error: error instanceof Error ? error.message : String(error) });

@@ -9,6 +9,7 @@ import type { SchedulerConfigJson } from '../schedulers/scheduler';
 
 /** SD 1.x values for exports that ship no per-model `config.json` (the early diffusers script). */
 const SD1_VAE_SCALING_FACTOR = 0.18215;
+const SD1_UNET_BLOCKS = 4;
 const VAE_SCALE_FACTOR = 8;
 
 export interface ModelFolder {
@@ -26,6 +27,12 @@ export interface ModelFolder {
   readonly vaeScaleFactor: number;
   /** The image size the UNet was trained for, from its `sample_size`; undefined when not stated. */
   readonly nativeSize: number | undefined;
+  /**
+   * Image sides must be multiples of this. ONNX exports are traced with latents their UNet halves
+   * evenly at every down block, so the upsampler's output no longer matches the skip connection
+   * for other sizes: 8 × 2^(blocks − 1), i.e. 64 for SD 1.x.
+   */
+  readonly sizeMultiple: number;
 }
 
 export async function readModelFolder(dir: string): Promise<ModelFolder> {
@@ -52,6 +59,8 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
 
   const vaeScalingFactor = positiveNumber(vaeConfig?.scaling_factor, 'vae_decoder/config.json', 'scaling_factor') ?? SD1_VAE_SCALING_FACTOR;
   const sampleSize = positiveNumber(unetConfig?.sample_size, 'unet/config.json', 'sample_size');
+  const blockOutChannels = unetConfig?.block_out_channels;
+  const unetBlocks = Array.isArray(blockOutChannels) && blockOutChannels.length > 0 ? blockOutChannels.length : SD1_UNET_BLOCKS;
   return {
     dir,
     textEncoderFile,
@@ -63,6 +72,7 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
     vaeScalingFactor,
     vaeScaleFactor: VAE_SCALE_FACTOR,
     nativeSize: sampleSize === undefined ? undefined : sampleSize * VAE_SCALE_FACTOR,
+    sizeMultiple: VAE_SCALE_FACTOR * 2 ** (unetBlocks - 1),
   };
 }
 
