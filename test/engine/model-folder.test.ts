@@ -42,6 +42,14 @@ describe('readModelFolder', () => {
     await expect(readModelFolder(dir)).rejects.toThrow(message);
   });
 
+  it('finds the model inside the single folder a model.tar.gz unpacked into', async () => {
+    const archiveRoot = join(scratch, 'opt-ml-model');
+    cpSync(TINY_SD, join(archiveRoot, 'tiny-sd'), { recursive: true });
+    const folder = await readModelFolder(archiveRoot);
+    expect(folder.dir).toBe(join(archiveRoot, 'tiny-sd'));
+    expect(folder.nativeSize).toBe(64);
+  });
+
   it('refuses a folder that does not exist', async () => {
     await expect(readModelFolder(join(scratch, 'nowhere'))).rejects.toThrow(/does not exist/);
   });

@@ -3,7 +3,7 @@
  * naming the file, anything the pipeline cannot run. External weight files next to a `model.onnx`
  * are found by onnxruntime itself, relative to the model file.
  */
-import { access, readFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SchedulerConfigJson } from '../schedulers/scheduler';
 
@@ -35,8 +35,9 @@ export interface ModelFolder {
   readonly sizeMultiple: number;
 }
 
-export async function readModelFolder(dir: string): Promise<ModelFolder> {
-  if (!(await exists(dir))) throw new Error(`model folder ${dir} does not exist`);
+export async function readModelFolder(requestedDir: string): Promise<ModelFolder> {
+  if (!(await exists(requestedDir))) throw new Error(`model folder ${requestedDir} does not exist`);
+  const dir = await locateModelRoot(requestedDir);
   const require = async (relative: string, what: string): Promise<string> => {
     const file = join(dir, relative);
     if (!(await exists(file))) throw new Error(`model folder ${dir} is missing ${relative} (${what})`);
@@ -74,6 +75,18 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
     nativeSize: sampleSize === undefined ? undefined : sampleSize * VAE_SCALE_FACTOR,
     sizeMultiple: VAE_SCALE_FACTOR * 2 ** (unetBlocks - 1),
   };
+}
+
+/**
+ * A `model.tar.gz` made with `tar czf model.tar.gz my-model/` unpacks into a subfolder of
+ * /opt/ml/model; accept that single subfolder rather than make operators re-pack their archive.
+ */
+async function locateModelRoot(dir: string): Promise<string> {
+  if (await exists(join(dir, 'unet'))) return dir;
+  const entries = await readdir(dir, { withFileTypes: true });
+  const folders = entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'));
+  if (folders.length === 1 && (await exists(join(dir, folders[0].name, 'unet')))) return join(dir, folders[0].name);
+  return dir;
 }
 
 async function exists(path: string): Promise<boolean> {
