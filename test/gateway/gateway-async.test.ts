@@ -24,22 +24,7 @@ function conforms(method: string, template: string, result: APIGatewayProxyResul
   expect(validate(method, template, result.statusCode, body(result))).toEqual([]);
 }
 
-let invocation = 0;
-function acceptInvocations(): void {
-  mocks.runtime.on(InvokeEndpointAsyncCommand).callsFake(async () => {
-    invocation += 1;
-    return {
-      InferenceId: 'ignored',
-      OutputLocation: `s3://jobs-bucket/outputs/${invocation}-uuid.out`,
-      FailureLocation: `s3://jobs-bucket/failures/${invocation}-uuid-error.out`,
-    };
-  });
-}
-
-beforeEach(() => {
-  resetAws();
-  acceptInvocations();
-});
+beforeEach(() => resetAws());
 
 describe('POST /v1/images on the SageMaker async backend', () => {
   it('writes the request to S3, invokes the endpoint with the job id, stores the job and answers 202', async () => {
@@ -84,14 +69,16 @@ describe('POST /v1/images on the SageMaker async backend', () => {
 
   it('answers 503 backend_busy with Retry-After when InvokeEndpointAsync is throttled, and gives the quota back', async () => {
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $retryable: { throttling: true } });
-    mocks.runtime.on(InvokeEndpointAsyncCommand).rejectsOnce(throttled);
+    mocks.runtime
+      .on(InvokeEndpointAsyncCommand)
+      .rejectsOnce(throttled)
+      .resolves({ OutputLocation: 's3://jobs-bucket/outputs/retry.out' });
     const { gateway } = awsGateway({ QUOTA_PER_IP_PER_DAY: '1' });
     const refused = await gateway(postImages({ prompt: 'x' }));
     expect(refused.statusCode).toBe(503);
     expect(refused.headers!['Retry-After']).toBe('5');
     expect(body(refused).error).toMatchObject({ code: 'backend_busy', retry_after_seconds: 5 });
     conforms('POST', '/v1/images', refused);
-    acceptInvocations();
     // The only image of today's quota was given back, so the retry is accepted.
     expect((await gateway(postImages({ prompt: 'x' }))).statusCode).toBe(202);
   });
@@ -360,7 +347,7 @@ describe('metrics and logs', () => {
   });
 
   it('log one line per request without the prompt, even at DEBUG', async () => {
-    const { gateway } = awsGateway();
+    const { gateway } = awsGateway({ LOG_LEVEL: 'DEBUG' });
     const prompt = 'zebra-unicorn-7f3a in a teacup';
     const { lines } = await captureStdout(async () => {
       const job = body(await gateway(postImages({ prompt, negative_prompt: 'blurry-9c2e' })));

@@ -3,7 +3,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client, type PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointAsyncCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -83,6 +83,14 @@ export function resetAws(): void {
     if (!object) throw new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} });
     return { Body: s3Body(object.body), ContentType: object.contentType };
   });
+  let invocation = 0;
+  mocks.runtime.on(InvokeEndpointAsyncCommand).callsFake(async () => {
+    invocation += 1;
+    return {
+      OutputLocation: `s3://jobs-bucket/outputs/${invocation}-uuid.out`,
+      FailureLocation: `s3://jobs-bucket/failures/${invocation}-uuid-error.out`,
+    };
+  });
   mocks.dynamo.on(GetCommand).callsFake(async (input: { Key: { pk: string } }) => ({ Item: table.get(input.Key.pk) }));
   mocks.dynamo.on(PutCommand).callsFake(async (input: PutCommandInput) => {
     const item = input.Item as Record<string, unknown> & { pk: string };
@@ -116,7 +124,8 @@ export function awsGateway(env: Environment = {}, now?: () => Date): TestGateway
   const merged = { ...BASE_ENV, ...env };
   const config = readGatewayConfig(merged);
   const resources = readAwsResourcesConfig(merged, config.backendMode);
-  const logger = new Logger({ serviceName: 'gateway', logLevel: 'DEBUG' });
+  // Errors only, unless a test asks for more: the request lines would drown the test report.
+  const logger = new Logger({ serviceName: 'gateway', logLevel: (merged.LOG_LEVEL ?? 'ERROR') as 'ERROR' });
   const deps = createAwsDependencies(config, resources, createAwsClients(), logger, new GatewayMetrics());
   const withClock = now ? { ...deps, now } : deps;
   return { gateway: createGateway(withClock), deps: withClock };
