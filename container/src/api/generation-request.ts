@@ -1,38 +1,30 @@
 import { z } from 'zod';
 import { DEFAULTS, LIMITS, OUTPUT_FORMATS, SCHEDULER_NAMES } from './limits';
 
+const boundedInteger = (name: string, min: number, max: number) =>
+  z
+    .number({ error: `${name} must be a number` })
+    .int({ error: `${name} must be an integer` })
+    .min(min, { error: `${name} must be at least ${min}` })
+    .max(max, { error: `${name} must be at most ${max}` });
+
+const dimension = (name: 'width' | 'height') =>
+  boundedInteger(name, LIMITS.sizeMin, LIMITS.sizeMax).refine((v) => v % LIMITS.sizeMultiple === 0, {
+    error: `${name} must be a multiple of ${LIMITS.sizeMultiple}`,
+  });
+
+const boundedString = (name: string, max: number) =>
+  z.string({ error: `${name} must be a string` }).max(max, { error: `${name} must be at most ${max} characters` });
+
 /**
  * The generation request, as the public API and the engine's `/invocations` accept it.
  * Validator and TypeScript type in one: every tier parses with this schema and nothing else.
  */
-const dimension = (name: 'width' | 'height') =>
-  z
-    .number({ error: `${name} must be a number` })
-    .int({ error: `${name} must be an integer` })
-    .min(LIMITS.sizeMin, { error: `${name} must be at least ${LIMITS.sizeMin}` })
-    .max(LIMITS.sizeMax, { error: `${name} must be at most ${LIMITS.sizeMax}` })
-    .refine((v) => v % LIMITS.sizeMultiple === 0, {
-      error: `${name} must be a multiple of ${LIMITS.sizeMultiple}`,
-    });
-
 export const generationRequestSchema = z
   .strictObject({
-    prompt: z
-      .string({ error: 'prompt must be a string' })
-      .max(LIMITS.promptMaxLength, { error: `prompt must be at most ${LIMITS.promptMaxLength} characters` })
-      .refine((v) => v.trim().length > 0, { error: 'prompt must not be empty' }),
-    negative_prompt: z
-      .string({ error: 'negative_prompt must be a string' })
-      .max(LIMITS.negativePromptMaxLength, {
-        error: `negative_prompt must be at most ${LIMITS.negativePromptMaxLength} characters`,
-      })
-      .optional(),
-    steps: z
-      .number({ error: 'steps must be a number' })
-      .int({ error: 'steps must be an integer' })
-      .min(LIMITS.stepsMin, { error: `steps must be at least ${LIMITS.stepsMin}` })
-      .max(LIMITS.stepsMax, { error: `steps must be at most ${LIMITS.stepsMax}` })
-      .optional(),
+    prompt: boundedString('prompt', LIMITS.promptMaxLength).refine((v) => v.trim().length > 0, { error: 'prompt must not be empty' }),
+    negative_prompt: boundedString('negative_prompt', LIMITS.negativePromptMaxLength).optional(),
+    steps: boundedInteger('steps', LIMITS.stepsMin, LIMITS.stepsMax).optional(),
     guidance_scale: z
       .number({ error: 'guidance_scale must be a number' })
       .min(LIMITS.guidanceScaleMin, { error: `guidance_scale must be at least ${LIMITS.guidanceScaleMin}` })
@@ -40,19 +32,9 @@ export const generationRequestSchema = z
       .optional(),
     width: dimension('width').optional(),
     height: dimension('height').optional(),
-    seed: z
-      .number({ error: 'seed must be a number' })
-      .int({ error: 'seed must be an integer' })
-      .min(LIMITS.seedMin, { error: `seed must be at least ${LIMITS.seedMin}` })
-      .max(LIMITS.seedMax, { error: `seed must be at most ${LIMITS.seedMax}` })
-      .optional(),
+    seed: boundedInteger('seed', LIMITS.seedMin, LIMITS.seedMax).optional(),
     scheduler: z.enum(SCHEDULER_NAMES, { error: `scheduler must be one of ${SCHEDULER_NAMES.join(', ')}` }).optional(),
-    num_images: z
-      .number({ error: 'num_images must be a number' })
-      .int({ error: 'num_images must be an integer' })
-      .min(LIMITS.numImagesMin, { error: `num_images must be at least ${LIMITS.numImagesMin}` })
-      .max(LIMITS.numImagesMax, { error: `num_images must be at most ${LIMITS.numImagesMax}` })
-      .optional(),
+    num_images: boundedInteger('num_images', LIMITS.numImagesMin, LIMITS.numImagesMax).optional(),
     output_format: z
       .enum(OUTPUT_FORMATS, { error: `output_format must be one of ${OUTPUT_FORMATS.join(', ')}` })
       .optional(),
