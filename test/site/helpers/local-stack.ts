@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../../..');
-/** Local mode loads the tiny model and builds the site before it listens. */
+/** Local mode builds the site and starts the engine before it listens. */
 const START_TIMEOUT_MS = 90_000;
 
 export interface LocalStack {
@@ -14,26 +15,15 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /**
- * Runs `npm start`, the real local stack (gateway + engine + site), on a free port, and waits
- * until it prints its URL and serves the page.
+ * Runs `npm start`, the real local stack (site, gateway, engine with the tiny model), on a free
+ * port with its own data folder, and waits until it serves the page and its engine is ready.
  */
 export async function startLocalStack(env: Readonly<Record<string, string>> = {}): Promise<LocalStack> {
-  const port = await freePort();
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'site-local-stack-'));
   const child = spawn('npm', ['start'], {
     cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port) },
+    env: { ...process.env, ...env, PORT: '0', LOCAL_DATA_DIR: dataDir },
     // Its own process group, so stopping it also stops what npm started.
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -41,32 +31,34 @@ export async function startLocalStack(env: Readonly<Record<string, string>> = {}
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const stack: LocalStack = { url: `http://127.0.0.1:${port}/`, output: () => output, stop: () => stopProcessGroup(child) };
+  const stop = async () => {
+    await stopProcessGroup(child);
+    await rm(dataDir, { recursive: true, force: true });
+  };
   try {
-    await waitUntilServing(child, stack);
+    const url = await waitUntilServing(child, () => output);
+    return { url, output: () => output, stop };
   } catch (error) {
-    await stack.stop();
+    await stop();
     throw error;
   }
-  return stack;
 }
 
-async function waitUntilServing(child: ChildProcess, stack: LocalStack): Promise<void> {
+async function waitUntilServing(child: ChildProcess, output: () => string): Promise<string> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`npm start exited (${child.exitCode ?? child.signalCode}) before serving:\n${stack.output()}`);
+      throw new Error(`npm start exited (${child.exitCode ?? child.signalCode}) before serving:\n${output()}`);
     }
-    if (stack.output().includes(`:${new URL(stack.url).port}`)) {
-      const ok = await fetch(stack.url).then(
-        (response) => response.ok,
-        () => false,
-      );
-      if (ok) return;
+    // npm start prints its URL, then a line once the model is loaded.
+    const printed = /(http:\/\/[^\s/]+)/.exec(output())?.[1];
+    if (printed !== undefined && /model ready/i.test(output())) {
+      const page = `${printed}/`;
+      if (await fetch(page).then((r) => r.ok, () => false)) return page;
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new Error(`npm start did not serve ${stack.url} within ${START_TIMEOUT_MS} ms:\n${stack.output()}`);
+  throw new Error(`npm start did not serve within ${START_TIMEOUT_MS} ms:\n${output()}`);
 }
 
 async function stopProcessGroup(child: ChildProcess): Promise<void> {
