@@ -1,0 +1,272 @@
+import { existsSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { STATUS_DEFAULTS } from '../../lambda/src/config';
+import { sagemakerHourlyPrice } from '../cost/prices';
+import { REPO_ROOT } from '../paths';
+import { cidrVersion } from './cidr';
+
+/** The cdk.json context key that holds the whole configuration. */
+export const CONFIG_CONTEXT_KEY = 'serverlessDiffusion';
+
+/** Where the deploy reads the model when nothing else is configured: the tiny smoke-test model. */
+export const DEFAULT_MODEL_PATH = 'test/fixtures/oracle/models/tiny-sd';
+
+const BACKEND_MODES = ['async', 'serverless', 'external'] as const;
+export type BackendMode = (typeof BACKEND_MODES)[number];
+
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+const cidr = z.string().refine((value) => cidrVersion(value) !== undefined, {
+  message: 'expected an IPv4 or IPv6 CIDR block such as 203.0.113.0/24 (prefix length 1 or more)',
+});
+
+const origin = z.string().regex(/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i, {
+  message: 'expected an origin such as https://images.example.com (scheme and host, no path or trailing slash)',
+});
+
+const httpsUrl = z.string().regex(/^https:\/\/[^\s/]+(\/\S*)?$/, { message: 'expected an https:// URL' });
+
+const backendSchema = z
+  .strictObject({
+    /** `async`: GPU async endpoint that scales to zero; `serverless`: CPU serverless endpoint; `external`: no SageMaker. */
+    mode: z.enum(BACKEND_MODES).default('async'),
+    /** SageMaker instance type for `async`. A T4 (16 GB) runs SD 1.x in fp16. */
+    instanceType: z
+      .string()
+      .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, { message: 'expected a SageMaker instance type such as ml.g4dn.xlarge' })
+      .default('ml.g4dn.xlarge'),
+    maxInstances: z.number().int().min(1).max(20).default(1),
+    /** Minutes with an empty queue before the GPU goes back to zero. */
+    idleMinutesBeforeScaleIn: z.number().int().min(1).max(60).default(5),
+    /** Target tracking keeps this many queued requests per instance when scaling between 1 and max. */
+    backlogPerInstanceTarget: z.number().min(1).max(1000).default(4),
+    /** Seconds from zero instances to a ready engine (launch, image pull, model load). */
+    coldStartSeconds: z.number().int().min(30).max(3600).default(STATUS_DEFAULTS.coldStartSeconds),
+    /** Seconds the engine takes per image; feeds the page's wait estimate and the cost estimate. */
+    secondsPerImage: z.number().positive().max(600).default(STATUS_DEFAULTS.secondsPerImage),
+    /** USD per instance-hour; defaults to the us-east-1 list price of `instanceType`. */
+    hourlyPriceUsd: z.number().positive().optional(),
+    /** Serverless memory; SageMaker allows 1024-6144 MB in steps of 1024. */
+    serverlessMemoryMb: z
+      .number()
+      .int()
+      .min(1024)
+      .max(6144)
+      .refine((value) => value % 1024 === 0, { message: 'must be a multiple of 1024' })
+      .default(6144),
+    serverlessMaxConcurrency: z.number().int().min(1).max(200).default(2),
+    /** The engine's base URL for `external` (it must answer POST /invocations). */
+    externalUrl: httpsUrl.optional(),
+  })
+  .prefault({});
+
+const modelSchema = z
+  .strictObject({
+    /** Uncompressed model folder already in S3, e.g. s3://my-models/sd-1.5-onnx/ (trailing slash). */
+    s3Uri: z
+      .string()
+      .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/(.+\/)?$/, {
+        message: 'expected s3://bucket/prefix/ ending with a slash (SageMaker reads it as an uncompressed prefix)',
+      })
+      .optional(),
+    /** Local model folder, relative to the repository root; the deploy uploads it. */
+    localPath: z.string().min(1).optional(),
+  })
+  .prefault({});
+
+const apiSchema = z
+  .strictObject({
+    /** Origins besides the site's own that may call the API from a browser. */
+    allowedOrigins: z.array(origin).default([]),
+    /** Stage-wide steady requests per second. */
+    throttlingRateLimit: z.number().positive().max(10000).default(10),
+    throttlingBurstLimit: z.number().int().min(1).max(5000).default(20),
+  })
+  .prefault({});
+
+const wafSchema = z
+  .strictObject({
+    /** Requests per IP per window before WAF answers 429. */
+    rateLimit: z.number().int().min(10).max(2_000_000_000).default(100),
+    rateWindowSeconds: z
+      .union([z.literal(60), z.literal(120), z.literal(300), z.literal(600)], {
+        message: 'must be one of 60, 120, 300, 600 (the windows WAF supports)',
+      })
+      .default(300),
+    blockCidrs: z.array(cidr).default([]),
+    /** Addresses that skip rate limiting and managed rules (block list still wins). */
+    allowCidrs: z.array(cidr).default([]),
+    /** Block everyone not in allowCidrs: a private deployment. */
+    allowListOnly: z.boolean().default(false),
+    managedRules: z
+      .strictObject({
+        common: z.boolean().default(true),
+        knownBadInputs: z.boolean().default(true),
+        ipReputation: z.boolean().default(true),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+const quotasSchema = z
+  .strictObject({
+    perIpPerDay: z.number().int().min(1).default(20),
+    /** The spend guard: images per UTC day for the whole site. */
+    globalPerDay: z.number().int().min(1).default(500),
+  })
+  .prefault({});
+
+const domainSchema = z.strictObject({
+  name: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
+    message: 'expected a lower-case DNS name such as images.example.com',
+  }),
+  /** ACM certificate for `name`; CloudFront only takes certificates from us-east-1. */
+  certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]+$/, {
+    message: 'expected an ACM certificate ARN in us-east-1',
+  }),
+  /** Route 53 zone to write the alias records into; without it, point DNS at the distribution yourself. */
+  hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/).optional(),
+  hostedZoneName: z.string().optional(),
+});
+
+const configSchema = z
+  .strictObject({
+    /** Prefix of stack, endpoint and bucket names; letters and digits (bucket names cap the length). */
+    appName: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9]{0,19}$/, { message: 'expected 1-20 letters and digits, starting with a letter' })
+      .default('ServerlessDiffusion'),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { message: 'expected an AWS region such as us-east-1' })
+      .default('us-east-1'),
+    /** Account to deploy to; defaults to the CLI's current credentials. */
+    account: z
+      .string()
+      .regex(/^\d{12}$/, { message: 'expected a 12-digit account id' })
+      .optional(),
+    backend: backendSchema,
+    model: modelSchema,
+    api: apiSchema,
+    waf: wafSchema,
+    quotas: quotasSchema,
+    jobs: z
+      .strictObject({
+        /** Days before inputs, outputs and failures are deleted. */
+        retentionDays: z.number().int().min(1).max(365).default(7),
+      })
+      .prefault({}),
+    budget: z
+      .strictObject({
+        monthlyLimitUsd: z.number().positive().default(30),
+      })
+      .prefault({}),
+    alerts: z
+      .strictObject({
+        /** Who receives budget and alarm e-mails. */
+        emails: z.array(z.email()).default([]),
+      })
+      .prefault({}),
+    domain: domainSchema.optional(),
+    logLevel: z.enum(LOG_LEVELS).default('INFO'),
+  })
+  .superRefine((config, context) => {
+    const { backend, model, quotas, domain } = config;
+    if (backend.mode === 'external' && !backend.externalUrl) {
+      context.addIssue({ code: 'custom', path: ['backend', 'externalUrl'], message: 'is required when backend.mode is "external"' });
+    }
+    if (model.s3Uri && model.localPath) {
+      context.addIssue({ code: 'custom', path: ['model'], message: 'set either s3Uri or localPath, not both' });
+    }
+    if (model.localPath && !isDirectory(model.localPath)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['model', 'localPath'],
+        message: `no folder at ${path.resolve(REPO_ROOT, model.localPath)}`,
+      });
+    }
+    if (backend.mode === 'async' && backend.hourlyPriceUsd === undefined && !sagemakerHourlyPrice(backend.instanceType)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['backend', 'hourlyPriceUsd'],
+        message: `is required for ${backend.instanceType}, which the price table does not list`,
+      });
+    }
+    if (quotas.perIpPerDay > quotas.globalPerDay) {
+      context.addIssue({ code: 'custom', path: ['quotas', 'perIpPerDay'], message: 'must not exceed quotas.globalPerDay' });
+    }
+    if (config.waf.allowListOnly && config.waf.allowCidrs.length === 0) {
+      context.addIssue({ code: 'custom', path: ['waf', 'allowCidrs'], message: 'must not be empty when waf.allowListOnly is true' });
+    }
+    if (domain && (domain.hostedZoneId === undefined) !== (domain.hostedZoneName === undefined)) {
+      context.addIssue({ code: 'custom', path: ['domain', 'hostedZoneId'], message: 'hostedZoneId and hostedZoneName go together' });
+    }
+  });
+
+export type DeploymentConfigInput = z.input<typeof configSchema>;
+type ParsedConfig = z.output<typeof configSchema>;
+
+/** Where the engine's model comes from, resolved. */
+export type ModelSource = { readonly kind: 's3'; readonly s3Uri: string } | { readonly kind: 'local'; readonly path: string };
+
+/** The validated configuration with every default applied and derived values resolved. */
+export interface DeploymentConfig extends Omit<ParsedConfig, 'backend' | 'model'> {
+  readonly backend: ParsedConfig['backend'] & {
+    /** USD per GPU instance-hour, from the configuration or the price table. */
+    readonly hourlyPriceUsd: number;
+  };
+  readonly model: ModelSource;
+  /** SageMaker endpoint name; fixed so the gateway can name it without a cross-stack reference. */
+  readonly endpointName: string;
+}
+
+/** Thrown when the configuration is invalid; the message names every bad key. */
+export class DeploymentConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `Invalid configuration in cdk.json context "${CONFIG_CONTEXT_KEY}":\n` + problems.map((problem) => `  - ${problem}`).join('\n'),
+    );
+    this.name = 'DeploymentConfigError';
+  }
+}
+
+/** Validates raw configuration (cdk.json context), applies defaults and derives dependent values. */
+export function parseDeploymentConfig(raw: unknown): DeploymentConfig {
+  const result = configSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    throw new DeploymentConfigError(result.error.issues.flatMap(describeIssue));
+  }
+  const config = result.data;
+  return {
+    ...config,
+    backend: {
+      ...config.backend,
+      hourlyPriceUsd: config.backend.hourlyPriceUsd ?? sagemakerHourlyPrice(config.backend.instanceType) ?? 0,
+    },
+    model: config.model.s3Uri
+      ? { kind: 's3', s3Uri: config.model.s3Uri }
+      : { kind: 'local', path: path.resolve(REPO_ROOT, config.model.localPath ?? DEFAULT_MODEL_PATH) },
+    endpointName: kebabCase(config.appName),
+  };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  const key = [CONFIG_CONTEXT_KEY, ...issue.path.map(String)].join('.');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((unknownKey) => `${key}.${unknownKey}: unknown key`);
+  }
+  return [`${key}: ${issue.message}`];
+}
+
+function isDirectory(relativePath: string): boolean {
+  const absolute = path.resolve(REPO_ROOT, relativePath);
+  return existsSync(absolute) && statSync(absolute).isDirectory();
+}
+
+function kebabCase(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/([A-Z])([A-Z][a-z])/g, '$1-$2')
+    .toLowerCase();
+}

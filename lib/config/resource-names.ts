@@ -1,0 +1,19 @@
+import { Stack } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import type { DeploymentConfig } from './deployment-config';
+
+/**
+ * Physical names that more than one stack needs. They are derived from the configuration instead
+ * of passed as cross-stack references, so a stack can address a resource of another stack without
+ * an import (which would also keep cdk-nag findings on those ARNs predictable).
+ */
+export function resourceNames(config: DeploymentConfig, scope: IConstruct) {
+  const stack = Stack.of(scope);
+  // Bucket names are global: account and region make them unique, as CDK's bootstrap bucket does.
+  const bucket = (purpose: string) => `${config.endpointName}-${purpose}-${stack.account}-${stack.region}`;
+  return {
+    endpointName: config.endpointName,
+    jobsBucketName: bucket('jobs'),
+    siteBucketName: bucket('site'),
+  };
+}

@@ -1,0 +1,43 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { INSTANCE_COUNT_METRIC } from '../../lambda/instance-count/instance-count-metric';
+
+/** SageMaker async inference metrics that scaling and alarms read. */
+export type AsyncEndpointMetricName =
+  | 'ApproximateBacklogSize'
+  | 'ApproximateBacklogSizePerInstance'
+  | 'ApproximateAgeOfOldestRequest'
+  | 'HasBacklogWithoutCapacity';
+
+/**
+ * An async endpoint metric. SageMaker publishes these with the `EndpointName` dimension only; a
+ * metric that adds `VariantName` names a series that does not exist, and an alarm on it never
+ * fires (a wrong dimension is how scale-from-zero silently breaks).
+ */
+export function asyncEndpointMetric(
+  metricName: AsyncEndpointMetricName,
+  endpointName: string,
+  options: { readonly statistic?: string; readonly period?: Duration } = {},
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/SageMaker',
+    metricName,
+    dimensionsMap: { EndpointName: endpointName },
+    statistic: options.statistic ?? cloudwatch.Stats.MAXIMUM,
+    period: options.period ?? Duration.minutes(1),
+  });
+}
+
+/** Instances of the endpoint, written by the publisher function (async endpoints publish none). */
+export function endpointInstancesMetric(
+  endpointName: string,
+  options: { readonly statistic?: string; readonly period?: Duration } = {},
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: INSTANCE_COUNT_METRIC.namespace,
+    metricName: INSTANCE_COUNT_METRIC.metricName,
+    dimensionsMap: { [INSTANCE_COUNT_METRIC.dimension]: endpointName },
+    statistic: options.statistic ?? cloudwatch.Stats.MAXIMUM,
+    period: options.period ?? Duration.minutes(1),
+  });
+}

@@ -1,0 +1,141 @@
+import { Arn, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../lambda/src/metrics';
+import { acknowledgeWildcardResources } from '../nag/wildcards';
+import { PATHS } from '../paths';
+import { JOB_PREFIXES } from './jobs-bucket';
+import { NodeFunction } from './node-function';
+
+/** Memory of the gateway function; the cost estimate reads it too. */
+export const GATEWAY_MEMORY_MB = 512;
+
+/** How the gateway reaches the engine (the Lambda contract's BACKEND_MODE values used in AWS). */
+export type GatewayBackend =
+  | { readonly mode: 'async' | 'realtime'; readonly endpointName: string }
+  | { readonly mode: 'external'; readonly externalUrl: string };
+
+export interface GatewayFunctionProps {
+  readonly backend: GatewayBackend;
+  readonly jobsBucket: s3.IBucket;
+  readonly table: dynamodb.ITable;
+  readonly secret: secretsmanager.ISecret;
+  /** Browser origins allowed by CORS; at least the site's own. */
+  readonly allowedOrigins: readonly string[];
+  readonly quotaPerIpPerDay: number;
+  readonly quotaGlobalPerDay: number;
+  /** Used by the gateway's spend estimates. */
+  readonly gpuHourlyPriceUsd: number;
+  /** Seconds from zero instances to a ready engine, for the page's wait estimate. */
+  readonly coldStartSeconds: number;
+  readonly secondsPerImage: number;
+  /** @default 'INFO' */
+  readonly logLevel?: string;
+}
+
+/**
+ * The gateway Lambda from `lambda/src/handler.ts` with the Lambda contract's environment and a role
+ * that reaches exactly this endpoint, this bucket's job prefixes, this table and this secret.
+ */
+export class GatewayFunction extends Construct {
+  public readonly function: lambda.IFunction;
+  public readonly role: iam.IRole;
+
+  constructor(scope: Construct, id: string, props: GatewayFunctionProps) {
+    super(scope, id);
+    if (props.allowedOrigins.length === 0) throw new Error('allowedOrigins must list at least the site origin');
+    const { backend } = props;
+    const node = new NodeFunction(this, 'Handler', {
+      entry: PATHS.gatewayHandler,
+      description: 'serverless-diffusion public API',
+      memorySize: GATEWAY_MEMORY_MB,
+      // API Gateway gives up on an integration after 29 s; running longer would bill for nothing.
+      timeout: Duration.seconds(29),
+      environment: {
+        BACKEND_MODE: backend.mode,
+        ENDPOINT_NAME: backend.mode === 'external' ? '' : backend.endpointName,
+        EXTERNAL_URL: backend.mode === 'external' ? backend.externalUrl : '',
+        JOBS_BUCKET: props.jobsBucket.bucketName,
+        JOBS_PREFIX_INPUT: JOB_PREFIXES.input,
+        JOBS_PREFIX_OUTPUT: JOB_PREFIXES.output,
+        JOBS_PREFIX_FAILURE: JOB_PREFIXES.failure,
+        QUOTA_TABLE: props.table.tableName,
+        SECRET_ARN: props.secret.secretArn,
+        ALLOWED_ORIGINS: props.allowedOrigins.join(','),
+        QUOTA_PER_IP_PER_DAY: String(props.quotaPerIpPerDay),
+        QUOTA_GLOBAL_PER_DAY: String(props.quotaGlobalPerDay),
+        GPU_HOURLY_PRICE_USD: String(props.gpuHourlyPriceUsd),
+        COLD_START_SECONDS: String(props.coldStartSeconds),
+        SECONDS_PER_IMAGE: String(props.secondsPerImage),
+        POWERTOOLS_SERVICE_NAME: 'gateway',
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        LOG_LEVEL: props.logLevel ?? 'INFO',
+      },
+    });
+    this.function = node.function;
+    this.role = node.role;
+
+    this.grantJobObjects(node.role, props.jobsBucket);
+    node.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [props.table.tableArn],
+      }),
+    );
+    props.secret.grantRead(node.role);
+    if (backend.mode !== 'external') this.grantEndpoint(node.role, backend.mode, backend.endpointName);
+  }
+
+  private grantJobObjects(role: iam.Role, bucket: s3.IBucket): void {
+    const prefixes = Object.values(JOB_PREFIXES);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: prefixes.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
+      }),
+    );
+    // Without ListBucket, S3 answers a missing key with 403 instead of 404, and the gateway could
+    // not tell "not finished yet" from "forbidden" when it polls for a result.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': prefixes.map((prefix) => `${prefix}*`) } },
+      }),
+    );
+    acknowledgeWildcardResources(
+      role,
+      prefixes.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
+      'Job objects have generated keys; access is limited to the job prefixes of this bucket.',
+    );
+  }
+
+  private grantEndpoint(role: iam.Role, mode: 'async' | 'realtime', endpointName: string): void {
+    const endpointArn = Arn.format(
+      { service: 'sagemaker', resource: 'endpoint', resourceName: endpointName },
+      Stack.of(this),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [mode === 'async' ? 'sagemaker:InvokeEndpointAsync' : 'sagemaker:InvokeEndpoint', 'sagemaker:DescribeEndpoint'],
+        resources: [endpointArn],
+      }),
+    );
+    if (mode === 'async') {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['cloudwatch:GetMetricData'],
+          resources: ['*'],
+        }),
+      );
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'cloudwatch:GetMetricData supports no resource-level permissions; the gateway reads the endpoint queue depth for /v1/status.',
+      });
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export interface PublicApiProps {
+  readonly handler: lambda.IFunction;
+  /** Origins that browsers may call the API from (answered in CORS preflights). */
+  readonly allowedOrigins: readonly string[];
+  /** Stage-wide steady-state requests per second. */
+  readonly throttlingRateLimit: number;
+  readonly throttlingBurstLimit: number;
+  /** @default 'prod' */
+  readonly stageName?: string;
+}
+
+/** The public API's routes; every one goes to the gateway Lambda, which answers them all. */
+const ROUTES: ReadonlyArray<{ readonly path: string; readonly methods: readonly string[] }> = [
+  { path: 'v1/images', methods: ['POST'] },
+  { path: 'v1/images/{id}', methods: ['GET'] },
+  { path: 'v1/status', methods: ['GET'] },
+  { path: 'v1/openapi.json', methods: ['GET'] },
+];
+
+/**
+ * A REST API (WAF attaches to REST API stages, not to HTTP APIs) with only the public routes,
+ * stage throttling, JSON access logs and error logging. Errors that API Gateway produces itself
+ * (throttling, unknown routes) keep the API's error shape `{error:{code,message}}`.
+ */
+export class PublicApi extends Construct {
+  public readonly api: apigateway.RestApi;
+  /** The URL that clients prefix routes with, ending in the stage name and a slash. */
+  public readonly url: string;
+
+  constructor(scope: Construct, id: string, props: PublicApiProps) {
+    super(scope, id);
+    if (props.allowedOrigins.length === 0) throw new Error('allowedOrigins must list at least the site origin');
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.api = new apigateway.RestApi(this, 'Api', {
+      description: 'serverless-diffusion public API',
+      endpointTypes: [apigateway.EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName: props.stageName ?? 'prod',
+        throttlingRateLimit: props.throttlingRateLimit,
+        throttlingBurstLimit: props.throttlingBurstLimit,
+        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
+        // ERROR only, and never data tracing: request bodies carry the visitors' prompts.
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+      },
+      defaultCorsPreflightOptions: {
+        allowOrigins: [...props.allowedOrigins],
+        allowMethods: ['GET', 'POST', 'OPTIONS'],
+        allowHeaders: ['Content-Type', 'Accept'],
+        maxAge: Duration.hours(1),
+      },
+    });
+
+    const integration = new apigateway.LambdaIntegration(props.handler, { proxy: true });
+    for (const route of ROUTES) {
+      const resource = this.api.root.resourceForPath(route.path);
+      for (const method of route.methods) resource.addMethod(method, integration);
+    }
+
+    // A browser hides an answer without CORS headers; the site (first origin) must see these too.
+    const corsOrigin = props.allowedOrigins[0];
+    this.addErrorResponse(apigateway.ResponseType.THROTTLED, 'throttled', corsOrigin, '429');
+    this.addErrorResponse(apigateway.ResponseType.DEFAULT_4XX, 'bad_request', corsOrigin);
+    this.addErrorResponse(apigateway.ResponseType.DEFAULT_5XX, 'gateway_error', corsOrigin);
+
+    Validations.of(this.api).acknowledge(
+      {
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'The API is public by design (anonymous visitors make images). Abuse is bounded by the WAF rate rule, per-IP and global daily quotas in the gateway, the spend guard and stage throttling.',
+      },
+      {
+        id: 'AwsSolutions-APIG2',
+        reason:
+          'The gateway validates every body against the shared request schema (container/src/api/generation-request.ts) and answers 400 naming the bad field; an API Gateway model would restate that schema and answer without the field.',
+      },
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason: 'API Gateway\'s account-wide logging role; this AWS managed policy is the documented permission set for it.',
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason: 'No user accounts exist; see AwsSolutions-APIG4 for how the public API is protected.',
+      },
+    );
+    this.url = this.api.url;
+  }
+
+  private addErrorResponse(type: apigateway.ResponseType, code: string, corsOrigin: string, statusCode?: string): void {
+    this.api.addGatewayResponse(`Response${type.responseType}`, {
+      type,
+      statusCode,
+      responseHeaders: { 'Access-Control-Allow-Origin': `'${corsOrigin}'`, Vary: "'Origin'" },
+      templates: {
+        'application/json': JSON.stringify({
+          error: { code, message: '$context.error.messageString', request_id: '$context.requestId' },
+        }).replace('"$context.error.messageString"', '$context.error.messageString'),
+      },
+    });
+  }
+}

@@ -1,0 +1,14 @@
+import * as path from 'node:path';
+
+/** The repository root; cdk.json lives here and relative paths in the configuration start here. */
+export const REPO_ROOT = path.resolve(__dirname, '..');
+
+/** Folders and entry points other tiers own; the stacks only point at them. */
+export const PATHS = {
+  container: path.join(REPO_ROOT, 'container'),
+  site: path.join(REPO_ROOT, 'site'),
+  siteBuildScript: path.join(REPO_ROOT, 'site', 'build.ts'),
+  gatewayHandler: path.join(REPO_ROOT, 'lambda', 'src', 'handler.ts'),
+  instanceCountHandler: path.join(REPO_ROOT, 'lambda', 'instance-count', 'handler.ts'),
+  lockFile: path.join(REPO_ROOT, 'package-lock.json'),
+} as const;

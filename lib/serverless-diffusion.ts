@@ -1,0 +1,67 @@
+import { App, Environment, Tags } from 'aws-cdk-lib';
+import type { DeploymentConfig } from './config/deployment-config';
+import { resourceNames } from './config/resource-names';
+import { BackendStack } from './stacks/backend-stack';
+import { FrontStack } from './stacks/front-stack';
+import { GatewayStack } from './stacks/gateway-stack';
+import { OperationsStack } from './stacks/operations-stack';
+import { SiteStack } from './stacks/site-stack';
+
+export interface ServerlessDiffusionStacks {
+  readonly front: FrontStack;
+  readonly gateway: GatewayStack;
+  readonly backend?: BackendStack;
+  readonly site: SiteStack;
+  readonly operations: OperationsStack;
+}
+
+/**
+ * Adds the deployment's stacks in dependency order: front (bucket, CDN) -> gateway (needs the
+ * site origin) -> backend (needs the jobs bucket; the gateway names the endpoint by its fixed
+ * name) -> site files (need the API URL) and operations (need everything).
+ */
+export function addServerlessDiffusionStacks(app: App, config: DeploymentConfig): ServerlessDiffusionStacks {
+  const env: Environment = { account: config.account ?? process.env.CDK_DEFAULT_ACCOUNT, region: config.region };
+  const name = (part: string) => `${config.appName}-${part}`;
+  const front = new FrontStack(app, name('Front'), { env, config, description: 'serverless-diffusion: site bucket and CDN' });
+  const gateway = new GatewayStack(app, name('Gateway'), {
+    env,
+    config,
+    siteOrigin: front.hosting.siteOrigin,
+    description: 'serverless-diffusion: public API, WAF, gateway function',
+  });
+  const backend =
+    config.backend.mode === 'external'
+      ? undefined
+      : new BackendStack(app, name('Backend'), {
+          env,
+          config,
+          description: 'serverless-diffusion: SageMaker engine endpoint',
+        });
+  const site = new SiteStack(app, name('Site'), {
+    env,
+    bucketName: resourceNames(config, front).siteBucketName,
+    distribution: front.hosting.distribution,
+    apiBaseUrl: gateway.api.url,
+    description: 'serverless-diffusion: site files and runtime configuration',
+  });
+  const operations = new OperationsStack(app, name('Operations'), {
+    env,
+    config,
+    gateway: gateway.gateway,
+    apiName: gateway.api.api.restApiName,
+    webAclName: gateway.firewall.webAclName,
+    distributionId: front.hosting.distribution.distributionId,
+    endpointErrorTopic: backend?.endpoint.errorTopic,
+    description: 'serverless-diffusion: cost dashboard, alarms, budget',
+  });
+  // Stacks that address another stack's resources by name must still deploy after it.
+  backend?.addStackDependency(gateway);
+  site.addStackDependency(front);
+  if (backend) operations.addStackDependency(backend);
+  // cfn-lint's schemas reject Tags on these two types, although CDK would render them.
+  Tags.of(app).add('app', 'serverless-diffusion', {
+    excludeResourceTypes: ['AWS::ApplicationAutoScaling::ScalableTarget', 'AWS::CloudWatch::Dashboard'],
+  });
+  return { front, gateway, backend, site, operations };
+}

@@ -1,0 +1,25 @@
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import type { DeploymentConfig } from '../config/deployment-config';
+import { resourceNames } from '../config/resource-names';
+import { SiteHosting } from '../constructs/site-hosting';
+import { siteContentSecurityPolicy } from '../security/content-security-policy';
+
+export interface FrontStackProps extends StackProps {
+  readonly config: DeploymentConfig;
+}
+
+/** Where the site is served from. Its files are published by the site stack once the API exists. */
+export class FrontStack extends Stack {
+  public readonly hosting: SiteHosting;
+
+  constructor(scope: Construct, id: string, props: FrontStackProps) {
+    super(scope, id, props);
+    this.hosting = new SiteHosting(this, 'Site', {
+      bucketName: resourceNames(props.config, this).siteBucketName,
+      contentSecurityPolicy: siteContentSecurityPolicy(props.config.region),
+      domain: props.config.domain,
+    });
+    new CfnOutput(this, 'SiteUrl', { value: `${this.hosting.siteOrigin}/`, description: 'The public site' });
+  }
+}

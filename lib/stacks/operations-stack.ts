@@ -1,0 +1,71 @@
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { DeploymentConfig } from '../config/deployment-config';
+import { AlertTopic } from '../constructs/alert-topic';
+import { CostDashboard } from '../constructs/cost-dashboard';
+import { GATEWAY_MEMORY_MB, GatewayFunction } from '../constructs/gateway-function';
+import { InstanceCountPublisher } from '../constructs/instance-count-publisher';
+import { MonthlyBudget } from '../constructs/monthly-budget';
+import { OperationsAlarms } from '../constructs/operations-alarms';
+import { costSettings, idleMonthlyFloor, wakeUpCost } from '../cost/cost-model';
+
+export interface OperationsStackProps extends StackProps {
+  readonly config: DeploymentConfig;
+  readonly gateway: GatewayFunction;
+  readonly apiName: string;
+  readonly webAclName: string;
+  readonly distributionId: string;
+  /** The async endpoint's error topic (async mode only). */
+  readonly endpointErrorTopic?: sns.ITopic;
+}
+
+/** Cost dashboard, alarms, the monthly budget, and the instance-count metric they need. */
+export class OperationsStack extends Stack {
+  public readonly dashboard: CostDashboard;
+
+  constructor(scope: Construct, id: string, props: OperationsStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const { mode } = config.backend;
+    const settings = costSettings(config);
+    if (mode === 'async') {
+      new InstanceCountPublisher(this, 'InstanceCount', { endpointName: config.endpointName, logLevel: config.logLevel });
+    }
+    const alerts = new AlertTopic(this, 'Alerts', { emails: config.alerts.emails });
+    new OperationsAlarms(this, 'Alarms', {
+      mode,
+      gatewayFunction: props.gateway.function,
+      alertTopic: alerts.topic,
+      asyncEndpoint:
+        mode === 'async' && props.endpointErrorTopic
+          ? { endpointName: config.endpointName, errorTopic: props.endpointErrorTopic, maxInstances: config.backend.maxInstances }
+          : undefined,
+    });
+    new MonthlyBudget(this, 'Budget', {
+      budgetName: `${config.appName}-monthly`,
+      limitUsd: config.budget.monthlyLimitUsd,
+      emails: config.alerts.emails,
+    });
+    const dashboardName = `${config.appName}-cost`;
+    this.dashboard = new CostDashboard(this, 'Dashboard', {
+      dashboardName,
+      mode,
+      endpointName: mode === 'external' ? undefined : config.endpointName,
+      gatewayFunction: props.gateway.function,
+      gatewayMemoryMb: GATEWAY_MEMORY_MB,
+      apiName: props.apiName,
+      webAclName: props.webAclName,
+      region: config.region,
+      distributionId: props.distributionId,
+      gpuHourlyPriceUsd: config.backend.hourlyPriceUsd,
+      serverlessMemoryMb: config.backend.serverlessMemoryMb,
+      idleMonthlyUsd: idleMonthlyFloor(settings).totalUsd,
+      wakeUpUsd: wakeUpCost(settings).usd,
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://${config.region}.console.aws.amazon.com/cloudwatch/home?region=${config.region}#dashboards:name=${dashboardName}`,
+      description: 'CloudWatch dashboard with traffic and estimated cost',
+    });
+  }
+}
