@@ -1,0 +1,496 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../../lambda/src/metrics';
+import { TABLE_KEYS } from '../../lambda/src/table-schema';
+import { num } from '../../lib/constructs/cost-dashboard';
+import { SAGEMAKER_HOSTING_HOURLY_USD } from '../../lib/cost/prices';
+import { acknowledgements, cfnLint, synthesize, type Synthesized } from './support/synth';
+
+/**
+ * The default deployment (cdk.json as shipped: async GPU backend on ml.g4dn.xlarge), plus alert
+ * e-mails, synthesized once with cdk-nag on the whole app.
+ */
+let app: Synthesized;
+let front: Template;
+let gateway: Template;
+let backend: Template;
+let site: Template;
+let operations: Template;
+
+const ENDPOINT = 'serverless-diffusion';
+const ENDPOINT_DIMENSIONS = Match.exact([{ Name: 'EndpointName', Value: ENDPOINT }]);
+
+beforeAll(() => {
+  app = synthesize({ alerts: { emails: ['ops@example.com'] } });
+  ({ front, gateway, backend, site, operations } = app.templates as Required<typeof app.templates>);
+});
+afterAll(() => app?.cleanup());
+
+function resourcesOf(template: Template, type: string): Array<Record<string, any>> {
+  return Object.values(template.findResources(type)).map((resource) => resource.Properties ?? {});
+}
+
+describe('checks on every template', () => {
+  test('cdk-nag AwsSolutions has no unacknowledged finding, and every acknowledgement gives a reason', () => {
+    // synthesize() throws on any unacknowledged finding; the report must also be free of them.
+    const report = JSON.parse(readFileSync(path.join(app.outdir, 'validation-report.json'), 'utf8'));
+    const violations = report.pluginReports.flatMap((plugin: { violations?: unknown[] }) => plugin.violations ?? []);
+    expect(violations).toEqual([]);
+    const acknowledged = acknowledgements(app.app);
+    expect(acknowledged.length).toBeGreaterThan(0);
+    expect(acknowledged.filter(({ reason }) => reason.length < 40)).toEqual([]);
+  });
+
+  test('cfn-lint reports no errors on any synthesized template', () => {
+    const findings = cfnLint(app.outdir, Object.keys(app.raw));
+    const errors = findings.filter((finding) => finding.Level === 'Error');
+    expect(errors.map((e) => `${path.basename(e.Filename)}:${e.Location.Start.LineNumber} ${e.Rule.Id} ${e.Message}`)).toEqual([]);
+  });
+
+  test('no IAM statement uses Resource "*" except for actions without resource-level permissions', () => {
+    const noResourceLevel = new Set([
+      'cloudwatch:GetMetricData',
+      'ecr:GetAuthorizationToken',
+      'cloudfront:CreateInvalidation',
+      'cloudfront:GetInvalidation',
+    ]);
+    for (const [stackName, template] of Object.entries(app.raw)) {
+      for (const [id, resource] of Object.entries(template.Resources)) {
+        if (resource.Type !== 'AWS::IAM::Policy') continue;
+        const statements = (resource.Properties?.PolicyDocument as { Statement: any[] }).Statement;
+        for (const statement of statements) {
+          const resources = [statement.Resource].flat();
+          if (!resources.includes('*')) continue;
+          const actions = [statement.Action].flat();
+          expect({ stackName, id, actions: actions.filter((a: string) => !noResourceLevel.has(a)) }).toEqual({ stackName, id, actions: [] });
+        }
+      }
+    }
+  });
+});
+
+describe('front', () => {
+  test('site bucket is private, TLS-only and encrypted', () => {
+    front.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^serverless-diffusion-site-')])] }),
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: Match.objectLike({}),
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'site-bucket/' }),
+    });
+    front.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          // Only CloudFront (origin access control) may read the objects.
+          Match.objectLike({ Effect: 'Allow', Principal: { Service: 'cloudfront.amazonaws.com' }, Action: 's3:GetObject' }),
+        ]),
+      },
+    });
+    for (const bucket of resourcesOf(front, 'AWS::S3::Bucket')) {
+      expect(bucket.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+    }
+  });
+
+  test('CloudFront reads the bucket through origin access control, HTTPS only, with logging', () => {
+    front.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
+    front.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        DefaultRootObject: 'index.html',
+        DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: 'redirect-to-https' }),
+        Origins: [Match.objectLike({ OriginAccessControlId: Match.anyValue() })],
+        Logging: Match.objectLike({ Prefix: 'cloudfront/' }),
+      }),
+    });
+  });
+
+  test('responses carry a strict CSP and the other security headers', () => {
+    const [policy] = resourcesOf(front, 'AWS::CloudFront::ResponseHeadersPolicy');
+    const headers = policy.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+    const csp: string = headers.ContentSecurityPolicy.ContentSecurityPolicy;
+    const directives = Object.fromEntries(csp.split('; ').map((d) => [d.split(' ')[0], d.split(' ').slice(1)]));
+    expect(directives['default-src']).toEqual(["'none'"]);
+    expect(directives['script-src']).toEqual(["'self'"]);
+    expect(directives['style-src']).toEqual(["'self'"]);
+    expect(directives['frame-ancestors']).toEqual(["'none'"]);
+    expect(directives['object-src']).toEqual(["'none'"]);
+    expect(directives['connect-src']).toEqual(expect.arrayContaining(["'self'", 'https://*.execute-api.us-east-1.amazonaws.com']));
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(headers.ContentSecurityPolicy.Override).toBe(true);
+    expect(headers.StrictTransportSecurity).toMatchObject({ AccessControlMaxAgeSec: expect.any(Number), Override: true });
+    expect(headers.ContentTypeOptions).toEqual({ Override: true });
+    expect(headers.FrameOptions).toEqual({ FrameOption: 'DENY', Override: true });
+  });
+
+  test('outputs the site URL', () => {
+    front.hasOutput('SiteUrl', Match.anyValue());
+  });
+});
+
+describe('site files', () => {
+  test('deploys the built site and a config.json with the API URL, then invalidates the CDN', () => {
+    const [deployment] = resourcesOf(site, 'Custom::CDKBucketDeployment');
+    expect(deployment.SourceObjectKeys).toHaveLength(2);
+    expect(deployment.DistributionPaths).toEqual(['/*']);
+    expect(deployment.Prune).toBe(true);
+    const imports = JSON.stringify(deployment.SourceMarkers);
+    expect(imports).toMatch(/ServerlessDiffusion-Gateway:ExportsOutputRefApi/);
+
+    const staged = (key: string) => path.join(app.outdir, `asset.${key.replace(/\.zip$/, '')}`);
+    const [build, runtime] = deployment.SourceObjectKeys.map(staged);
+    expect(existsSync(path.join(build, 'index.html'))).toBe(true);
+    expect(readdirSync(build)).not.toContain('config.json');
+    const config = readFileSync(path.join(runtime, 'config.json'), 'utf8');
+    expect(config).toMatch(/^\{"apiBaseUrl":"https:\/\/<<marker:0xbaba:0>>\.execute-api\.us-east-1\./);
+  });
+});
+
+describe('gateway', () => {
+  test('the Lambda runs the gateway handler on nodejs22.x with the contract environment', () => {
+    const functions = resourcesOf(gateway, 'AWS::Lambda::Function').filter((f) => f.Environment?.Variables?.BACKEND_MODE);
+    expect(functions).toHaveLength(1);
+    const [fn] = functions;
+    expect(fn.Runtime).toBe('nodejs22.x');
+    expect(fn.Handler).toBe('index.handler');
+    const env = fn.Environment.Variables;
+    expect(Object.keys(env).sort()).toEqual(
+      [
+        'ALLOWED_ORIGINS',
+        'BACKEND_MODE',
+        'COLD_START_SECONDS',
+        'ENDPOINT_NAME',
+        'EXTERNAL_URL',
+        'GPU_HOURLY_PRICE_USD',
+        'JOBS_BUCKET',
+        'JOBS_PREFIX_FAILURE',
+        'JOBS_PREFIX_INPUT',
+        'JOBS_PREFIX_OUTPUT',
+        'LOG_LEVEL',
+        'NODE_OPTIONS',
+        'POWERTOOLS_METRICS_NAMESPACE',
+        'POWERTOOLS_SERVICE_NAME',
+        'QUOTA_GLOBAL_PER_DAY',
+        'QUOTA_PER_IP_PER_DAY',
+        'QUOTA_TABLE',
+        'SECONDS_PER_IMAGE',
+        'SECRET_ARN',
+      ].sort(),
+    );
+    expect(env).toMatchObject({
+      BACKEND_MODE: 'async',
+      ENDPOINT_NAME: ENDPOINT,
+      EXTERNAL_URL: '',
+      JOBS_PREFIX_INPUT: 'inputs/',
+      JOBS_PREFIX_OUTPUT: 'outputs/',
+      JOBS_PREFIX_FAILURE: 'failures/',
+      QUOTA_PER_IP_PER_DAY: '20',
+      QUOTA_GLOBAL_PER_DAY: '500',
+      GPU_HOURLY_PRICE_USD: '0.736',
+      POWERTOOLS_SERVICE_NAME: 'gateway',
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      LOG_LEVEL: 'INFO',
+    });
+    // The site's CloudFront origin is always allowed.
+    expect(JSON.stringify(env.ALLOWED_ORIGINS)).toMatch(/https:\/\/.*ServerlessDiffusion-Front:ExportsOutputFnGetAttSiteDistribution/);
+  });
+
+  test('the gateway role reaches this endpoint, these job prefixes, this table and this secret only', () => {
+    const policies = Object.entries(gateway.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('GatewayHandlerRole'));
+    expect(policies).toHaveLength(1);
+    const statements: any[] = policies[0][1].Properties.PolicyDocument.Statement;
+    const byAction = (action: string) => statements.filter((s) => [s.Action].flat().includes(action));
+    const endpointArn = { 'Fn::Join': ['', ['arn:aws:sagemaker:us-east-1:', { Ref: 'AWS::AccountId' }, `:endpoint/${ENDPOINT}`]] };
+    expect(byAction('sagemaker:InvokeEndpointAsync')).toEqual([expect.objectContaining({ Resource: endpointArn })]);
+    expect(byAction('sagemaker:DescribeEndpoint')).toEqual([expect.objectContaining({ Resource: endpointArn })]);
+    expect(byAction('sagemaker:InvokeEndpoint')).toEqual([]);
+
+    const [objects] = byAction('s3:PutObject');
+    const objectArns = JSON.stringify(objects.Resource);
+    for (const prefix of ['inputs/*', 'outputs/*', 'failures/*']) expect(objectArns).toContain(`/${prefix}`);
+    expect(objects.Resource).toHaveLength(3);
+    const [list] = byAction('s3:ListBucket');
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['inputs/*', 'outputs/*', 'failures/*'] } });
+
+    const [table] = byAction('dynamodb:UpdateItem');
+    expect([table.Action].flat().sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(table.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^QuotasTable/), 'Arn'] });
+    const [secret] = byAction('secretsmanager:GetSecretValue');
+    expect(secret.Resource).toEqual({ Ref: expect.stringMatching(/^Secret/) });
+  });
+
+  test('the quota table matches the gateway table schema', () => {
+    gateway.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: TABLE_KEYS.ttlAttribute, Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+  });
+
+  test('the secret is generated with an id signing key', () => {
+    gateway.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ GenerateStringKey: 'idSigningKey', SecretStringTemplate: '{}' }),
+    });
+  });
+
+  test('the jobs bucket is private and its job prefixes expire', () => {
+    gateway.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^serverless-diffusion-jobs-')])] }),
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith(
+          ['inputs/', 'outputs/', 'failures/'].map((prefix) => Match.objectLike({ Prefix: prefix, ExpirationInDays: 7, Status: 'Enabled' })),
+        ),
+      },
+      CorsConfiguration: { CorsRules: [Match.objectLike({ AllowedMethods: ['GET', 'HEAD'] })] },
+    });
+  });
+
+  test('the REST API has throttling, access logs and the public routes only', () => {
+    gateway.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      MethodSettings: [
+        Match.objectLike({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20, LoggingLevel: 'ERROR', DataTraceEnabled: false }),
+      ],
+    });
+    const paths = resourcesOf(gateway, 'AWS::ApiGateway::Resource').map((r) => r.PathPart).sort();
+    expect(paths).toEqual(['images', 'openapi.json', 'status', 'v1', '{id}'].sort());
+    const methods = resourcesOf(gateway, 'AWS::ApiGateway::Method').map((m) => m.HttpMethod).filter((m) => m !== 'OPTIONS');
+    expect(methods.sort()).toEqual(['GET', 'GET', 'GET', 'POST']);
+    gateway.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'THROTTLED',
+      StatusCode: '429',
+      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"code":"throttled"') },
+    });
+    gateway.hasOutput('ApiUrl', Match.anyValue());
+  });
+
+  test('a WAF web ACL with the per-IP rate rule and managed rule groups is associated with the stage', () => {
+    gateway.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      DefaultAction: { Allow: {} },
+      Rules: [
+        Match.objectLike({
+          Name: 'RateLimitPerIp',
+          Statement: { RateBasedStatement: { Limit: 100, EvaluationWindowSec: 300, AggregateKeyType: 'IP' } },
+          Action: { Block: { CustomResponse: Match.objectLike({ ResponseCode: 429 }) } },
+        }),
+        Match.objectLike({
+          Name: 'AWSManagedRulesCommonRuleSet',
+          Statement: { ManagedRuleGroupStatement: Match.objectLike({ VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' }) },
+        }),
+        Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesKnownBadInputsRuleSet' } } }),
+        Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesAmazonIpReputationList' } } }),
+      ],
+    });
+    const [association] = resourcesOf(gateway, 'AWS::WAFv2::WebACLAssociation');
+    const [aclId] = Object.keys(gateway.findResources('AWS::WAFv2::WebACL'));
+    const [stageId] = Object.keys(gateway.findResources('AWS::ApiGateway::Stage'));
+    const [apiId] = Object.keys(gateway.findResources('AWS::ApiGateway::RestApi'));
+    expect(association.WebACLArn).toEqual({ 'Fn::GetAtt': [aclId, 'Arn'] });
+    expect(association.ResourceArn).toEqual({
+      'Fn::Join': ['', ['arn:aws:apigateway:us-east-1::/restapis/', { Ref: apiId }, '/stages/', { Ref: stageId }]],
+    });
+  });
+});
+
+describe('backend', () => {
+  test('the model reads uncompressed model data from an S3 prefix, with the GPU provider', () => {
+    const [model] = resourcesOf(backend, 'AWS::SageMaker::Model');
+    expect(model.EnableNetworkIsolation).toBe(true);
+    const container = model.PrimaryContainer;
+    expect(container.ModelDataSource.S3DataSource).toMatchObject({ S3DataType: 'S3Prefix', CompressionType: 'None' });
+    expect(JSON.stringify(container.ModelDataSource.S3DataSource.S3Uri)).toMatch(/\/models\/[0-9a-f]{64}\/"/);
+    expect(container.Environment).toMatchObject({ MODEL_DIR: '/opt/ml/model', EXECUTION_PROVIDER: 'cuda' });
+    expect(JSON.stringify(container.Image)).toMatch(/container-assets/);
+  });
+
+  test('the endpoint config is async with S3 output and failure paths, SNS topics and one request per instance', () => {
+    const [config] = resourcesOf(backend, 'AWS::SageMaker::EndpointConfig');
+    expect(config.ProductionVariants).toEqual([
+      expect.objectContaining({
+        VariantName: 'AllTraffic',
+        InstanceType: 'ml.g4dn.xlarge',
+        InitialInstanceCount: 1,
+        ContainerStartupHealthCheckTimeoutInSeconds: 600,
+        ModelDataDownloadTimeoutInSeconds: 900,
+      }),
+    ]);
+    const async = config.AsyncInferenceConfig;
+    expect(async.ClientConfig).toEqual({ MaxConcurrentInvocationsPerInstance: 1 });
+    const jobs = (prefix: string) => ({ 'Fn::Join': ['', ['s3://serverless-diffusion-jobs-', { Ref: 'AWS::AccountId' }, `-us-east-1/${prefix}`]] });
+    expect(async.OutputConfig.S3OutputPath).toEqual(jobs('outputs/'));
+    expect(async.OutputConfig.S3FailurePath).toEqual(jobs('failures/'));
+    const topics = Object.keys(backend.findResources('AWS::SNS::Topic'));
+    expect(topics).toHaveLength(2);
+    expect(async.OutputConfig.NotificationConfig).toEqual({
+      SuccessTopic: { Ref: expect.stringMatching(/^EngineSucceeded/) },
+      ErrorTopic: { Ref: expect.stringMatching(/^EngineFailed/) },
+    });
+    backend.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: ENDPOINT });
+  });
+
+  test('the execution role reads job inputs and writes job results only', () => {
+    const statements: any[] = Object.entries(backend.findResources('AWS::IAM::Policy'))
+      .filter(([id]) => id.startsWith('EngineRole'))
+      .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
+    const on = (action: string) => JSON.stringify(statements.filter((s) => [s.Action].flat().includes(action)).map((s) => s.Resource));
+    expect(on('s3:GetObject')).toMatch(/serverless-diffusion-jobs-.*\/inputs\/\*/);
+    expect(on('s3:GetObject')).not.toMatch(/outputs/);
+    expect(on('s3:PutObject')).toMatch(/\/outputs\/\*/);
+    expect(on('s3:PutObject')).toMatch(/\/failures\/\*/);
+    expect(on('s3:PutObject')).not.toMatch(/inputs/);
+  });
+
+  test('scales between zero and the maximum, on the service-linked role', () => {
+    backend.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      MinCapacity: 0,
+      MaxCapacity: 1,
+      ResourceId: `endpoint/${ENDPOINT}/variant/AllTraffic`,
+      ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+      ServiceNamespace: 'sagemaker',
+      RoleARN: Match.absent(),
+    });
+  });
+
+  test('target tracking follows ApproximateBacklogSizePerInstance with the EndpointName dimension only', () => {
+    backend.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        CustomizedMetricSpecification: {
+          Namespace: 'AWS/SageMaker',
+          MetricName: 'ApproximateBacklogSizePerInstance',
+          Dimensions: ENDPOINT_DIMENSIONS,
+          Statistic: 'Average',
+        },
+      }),
+    });
+  });
+
+  test('a waiting request wakes the endpoint: HasBacklogWithoutCapacity adds an instance', () => {
+    const alarms = backend.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { MetricName: 'HasBacklogWithoutCapacity', Namespace: 'AWS/SageMaker' },
+    });
+    const wake = Object.values(alarms).filter((a) => a.Properties.Period === 60);
+    expect(wake).toHaveLength(1);
+    expect(wake[0].Properties).toMatchObject({
+      Dimensions: [{ Name: 'EndpointName', Value: ENDPOINT }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+    });
+    expect(wake[0].Properties.Dimensions).toHaveLength(1);
+    const [policyRef] = wake[0].Properties.AlarmActions;
+    const policy = backend.toJSON().Resources[policyRef.Ref].Properties;
+    expect(policy.StepScalingPolicyConfiguration).toMatchObject({
+      AdjustmentType: 'ChangeInCapacity',
+      StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }],
+    });
+  });
+
+  test('idle for the configured minutes (no data counts as idle) sets the count to zero', () => {
+    const alarms = Object.values(
+      backend.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ApproximateBacklogSize' } }),
+    );
+    expect(alarms).toHaveLength(1);
+    const idle = alarms[0].Properties;
+    expect(idle).toMatchObject({
+      Namespace: 'AWS/SageMaker',
+      Dimensions: [{ Name: 'EndpointName', Value: ENDPOINT }],
+      Threshold: 0,
+      ComparisonOperator: 'LessThanOrEqualToThreshold',
+      Period: 60,
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 5,
+      TreatMissingData: 'breaching',
+    });
+    expect(idle.Dimensions).toHaveLength(1);
+    const policy = backend.toJSON().Resources[idle.AlarmActions[0].Ref].Properties;
+    expect(policy.StepScalingPolicyConfiguration.AdjustmentType).toBe('ExactCapacity');
+    // Every breach value, below and above the threshold, maps to zero instances.
+    expect(policy.StepScalingPolicyConfiguration.StepAdjustments).toEqual([
+      { MetricIntervalUpperBound: 0, ScalingAdjustment: 0 },
+      { MetricIntervalLowerBound: 0, ScalingAdjustment: 0 },
+    ]);
+  });
+
+  test('the endpoint log group has a retention', () => {
+    backend.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: `/aws/sagemaker/Endpoints/${ENDPOINT}`, RetentionInDays: 30 });
+  });
+});
+
+describe('operations', () => {
+  test('a function publishes EndpointInstances every minute and may describe this endpoint only', () => {
+    operations.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+    operations.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Environment: { Variables: Match.objectLike({ ENDPOINT_NAME: ENDPOINT, POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE }) },
+    });
+    operations.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'sagemaker:DescribeEndpoint',
+            Resource: { 'Fn::Join': ['', ['arn:aws:sagemaker:us-east-1:', { Ref: 'AWS::AccountId' }, `:endpoint/${ENDPOINT}`]] },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('the dashboard shows traffic, generation time, queue, instances, WAF blocks, errors and dollars', () => {
+    const [dashboard] = resourcesOf(operations, 'AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard.DashboardBody);
+    for (const name of [METRIC_NAMES.imagesCompleted, METRIC_NAMES.generationSeconds, 'ApproximateBacklogSize', 'BlockedRequests']) {
+      expect(body).toContain(name);
+    }
+    expect(body).toContain(String.raw`[\"ServerlessDiffusion\",\"EndpointInstances\",\"EndpointName\",\"serverless-diffusion\"`);
+    expect(body).toContain(String.raw`\"AWS/Lambda\",\"Errors\"`);
+    // GPU dollars per day: average instances x 24 h x the hourly price.
+    expect(body).toContain(`FILL(instances, 0) * ${num(24 * SAGEMAKER_HOSTING_HOURLY_USD['ml.g4dn.xlarge'])}`);
+    expect(body).toContain('IF(images > 0, total / images, 0)');
+    operations.hasOutput('DashboardUrl', Match.anyValue());
+  });
+
+  test('alarms for backlog, stalled wake-ups and failures notify the alert topic', () => {
+    const alarms = resourcesOf(operations, 'AWS::CloudWatch::Alarm');
+    const metricNames = alarms.map((a) => a.MetricName).sort();
+    expect(metricNames).toEqual(
+      ['ApproximateBacklogSize', 'Errors', 'HasBacklogWithoutCapacity', METRIC_NAMES.imagesFailed, 'NumberOfMessagesPublished'].sort(),
+    );
+    const [topicId] = Object.keys(operations.findResources('AWS::SNS::Topic'));
+    for (const alarm of alarms) {
+      expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(alarm.TreatMissingData).toBe('notBreaching');
+    }
+    operations.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
+  test('a monthly budget e-mails the configured addresses', () => {
+    operations.hasResourceProperties('AWS::Budgets::Budget', {
+      Budget: { BudgetType: 'COST', TimeUnit: 'MONTHLY', BudgetLimit: { Amount: 30, Unit: 'USD' }, BudgetName: 'ServerlessDiffusion-monthly' },
+      NotificationsWithSubscribers: [
+        Match.objectLike({
+          Notification: Match.objectLike({ NotificationType: 'ACTUAL', Threshold: 80 }),
+          Subscribers: [{ SubscriptionType: 'EMAIL', Address: 'ops@example.com' }],
+        }),
+        Match.objectLike({ Notification: Match.objectLike({ NotificationType: 'FORECASTED', Threshold: 100 }) }),
+      ],
+    });
+  });
+});
