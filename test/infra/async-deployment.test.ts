@@ -4,6 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../lambda/src/metrics';
 import { TABLE_KEYS } from '../../lambda/src/table-schema';
 import { num } from '../../lib/constructs/cost-dashboard';
+import { costSettings } from '../../lib/cost/cost-model';
 import { SAGEMAKER_HOSTING_HOURLY_USD } from '../../lib/cost/prices';
 import { acknowledgements, cfnLint, synthesize, type Synthesized } from './support/synth';
 
@@ -479,6 +480,15 @@ describe('operations', () => {
       expect(alarm.TreatMissingData).toBe('notBreaching');
     }
     operations.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
+  test('the cost estimate counts the alarms and WAF rules that were synthesized', () => {
+    const settings = costSettings(app.config);
+    const alarms = Object.values(app.raw).flatMap((t) => Object.values(t.Resources)).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    // Target tracking creates its two alarms itself, outside the templates.
+    expect(settings.alarmCount).toBe(alarms.length + 2);
+    const [acl] = resourcesOf(gateway, 'AWS::WAFv2::WebACL');
+    expect(settings.wafRuleCount).toBe(acl.Rules.length);
   });
 
   test('a monthly budget e-mails the configured addresses', () => {
