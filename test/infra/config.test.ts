@@ -1,0 +1,180 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { cidrsByVersion, cidrVersion } from '../../lib/config/cidr';
+import { deploymentConfigFromContext, mergeContext } from '../../lib/config/context';
+import { DeploymentConfigError, parseDeploymentConfig } from '../../lib/config/deployment-config';
+import { REPO_ROOT } from '../../lib/paths';
+import { cdkJsonContext } from './support/synth';
+
+const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-1111-2222-333344445555';
+
+describe('defaults', () => {
+  test('an empty configuration deploys the async GPU backend with the documented defaults', () => {
+    const config = parseDeploymentConfig({});
+    expect(config).toMatchObject({
+      appName: 'ServerlessDiffusion',
+      region: 'us-east-1',
+      endpointName: 'serverless-diffusion',
+      backend: {
+        mode: 'async',
+        instanceType: 'ml.g4dn.xlarge',
+        maxInstances: 1,
+        idleMinutesBeforeScaleIn: 5,
+        backlogPerInstanceTarget: 4,
+        coldStartSeconds: 300,
+        secondsPerImage: 8,
+        hourlyPriceUsd: 0.736,
+        serverlessMemoryMb: 6144,
+        serverlessMaxConcurrency: 2,
+      },
+      model: { kind: 'local', path: path.join(REPO_ROOT, 'test/fixtures/oracle/models/tiny-sd') },
+      api: { allowedOrigins: [], throttlingRateLimit: 10, throttlingBurstLimit: 20 },
+      waf: {
+        rateLimit: 100,
+        rateWindowSeconds: 300,
+        blockCidrs: [],
+        allowCidrs: [],
+        allowListOnly: false,
+        managedRules: { common: true, knownBadInputs: true, ipReputation: true },
+      },
+      quotas: { perIpPerDay: 20, globalPerDay: 500 },
+      jobs: { retentionDays: 7 },
+      budget: { monthlyLimitUsd: 30 },
+      alerts: { emails: [] },
+      logLevel: 'INFO',
+    });
+    expect(config.domain).toBeUndefined();
+    expect(config.account).toBeUndefined();
+  });
+
+  test('cdk.json spells out the same values as the defaults', () => {
+    expect(deploymentConfigFromContext(new App({ context: cdkJsonContext() }).node)).toEqual(parseDeploymentConfig({}));
+  });
+
+  test('an S3 model source and an endpoint name follow the configuration', () => {
+    const config = parseDeploymentConfig({ appName: 'MyImages', model: { s3Uri: 's3://my-models/sd-1.5/' } });
+    expect(config.model).toEqual({ kind: 's3', s3Uri: 's3://my-models/sd-1.5/' });
+    expect(config.endpointName).toBe('my-images');
+  });
+});
+
+describe('invalid configuration fails naming the key', () => {
+  test.each<[string, Record<string, unknown>, RegExp]>([
+    ['unknown backend mode', { backend: { mode: 'gpu' } }, /serverlessDiffusion\.backend\.mode: /],
+    ['misspelt key', { backend: { instanceTyp: 'ml.g5.xlarge' } }, /serverlessDiffusion\.backend\.instanceTyp: unknown key/],
+    ['misspelt top-level key', { regoin: 'eu-west-1' }, /serverlessDiffusion\.regoin: unknown key/],
+    ['zero instances', { backend: { maxInstances: 0 } }, /serverlessDiffusion\.backend\.maxInstances: /],
+    ['instance type without ml.', { backend: { instanceType: 'g4dn.xlarge' } }, /backend\.instanceType: expected a SageMaker instance type/],
+    ['unpriced instance type', { backend: { instanceType: 'ml.p5.48xlarge' } }, /backend\.hourlyPriceUsd: is required for ml\.p5\.48xlarge/],
+    ['external without URL', { backend: { mode: 'external' } }, /backend\.externalUrl: is required when backend\.mode is "external"/],
+    ['plain http external URL', { backend: { mode: 'external', externalUrl: 'http://x.example.com' } }, /backend\.externalUrl: expected an https/],
+    ['serverless memory step', { backend: { serverlessMemoryMb: 3000 } }, /backend\.serverlessMemoryMb: must be a multiple of 1024/],
+    ['idle period of zero', { backend: { idleMinutesBeforeScaleIn: 0 } }, /backend\.idleMinutesBeforeScaleIn: /],
+    ['S3 URI without trailing slash', { model: { s3Uri: 's3://my-models/sd' } }, /model\.s3Uri: expected s3:\/\/bucket\/prefix\//],
+    ['two model sources', { model: { s3Uri: 's3://my-models/sd/', localPath: 'test' } }, /serverlessDiffusion\.model: set either s3Uri or localPath/],
+    ['missing model folder', { model: { localPath: 'no/such/model' } }, /model\.localPath: no folder at .*no\/such\/model/],
+    ['rate limit below WAF minimum', { waf: { rateLimit: 5 } }, /waf\.rateLimit: /],
+    ['unsupported rate window', { waf: { rateWindowSeconds: 30 } }, /waf\.rateWindowSeconds: must be one of 60, 120, 300, 600/],
+    ['bad IPv4 prefix', { waf: { blockCidrs: ['10.0.0.0/33'] } }, /waf\.blockCidrs\.0: expected an IPv4 or IPv6 CIDR/],
+    ['not an address', { waf: { allowCidrs: ['office'] } }, /waf\.allowCidrs\.0: expected an IPv4 or IPv6 CIDR/],
+    ['allow-list-only without list', { waf: { allowListOnly: true } }, /waf\.allowCidrs: must not be empty/],
+    ['per-IP quota above global', { quotas: { perIpPerDay: 600 } }, /quotas\.perIpPerDay: must not exceed quotas\.globalPerDay/],
+    ['origin with a path', { api: { allowedOrigins: ['https://example.com/'] } }, /api\.allowedOrigins\.0: expected an origin/],
+    ['bad e-mail', { alerts: { emails: ['ops'] } }, /alerts\.emails\.0: /],
+    ['upper-case domain', { domain: { name: 'Images.Example.com', certificateArn: CERT } }, /domain\.name: expected a lower-case DNS name/],
+    [
+      'certificate outside us-east-1',
+      { domain: { name: 'images.example.com', certificateArn: CERT.replace('us-east-1', 'eu-west-1') } },
+      /domain\.certificateArn: expected an ACM certificate ARN in us-east-1/,
+    ],
+    ['hosted zone id without name', { domain: { name: 'images.example.com', certificateArn: CERT, hostedZoneId: 'Z123ABC' } }, /domain\.hostedZoneId: /],
+    ['app name with a hyphen', { appName: 'my-app' }, /serverlessDiffusion\.appName: expected 1-20 letters and digits/],
+    ['app name too long for bucket names', { appName: 'A'.repeat(21) }, /serverlessDiffusion\.appName: /],
+    ['region', { region: 'mars-north-1x' }, /serverlessDiffusion\.region: expected an AWS region/],
+    ['retention of zero days', { jobs: { retentionDays: 0 } }, /jobs\.retentionDays: /],
+    ['negative budget', { budget: { monthlyLimitUsd: -5 } }, /budget\.monthlyLimitUsd: /],
+    ['wrong type', { backend: { maxInstances: '2' } }, /backend\.maxInstances: /],
+  ])('%s', (_name, input, message) => {
+    expect(() => parseDeploymentConfig(input)).toThrow(DeploymentConfigError);
+    expect(() => parseDeploymentConfig(input)).toThrow(message);
+  });
+
+  test('every problem is reported at once', () => {
+    try {
+      parseDeploymentConfig({ backend: { maxInstances: 0 }, waf: { rateLimit: 1 } });
+      throw new Error('expected a DeploymentConfigError');
+    } catch (error) {
+      expect(error).toBeInstanceOf(DeploymentConfigError);
+      expect((error as DeploymentConfigError).problems).toEqual([
+        expect.stringMatching(/^serverlessDiffusion\.backend\.maxInstances: /),
+        expect.stringMatching(/^serverlessDiffusion\.waf\.rateLimit: /),
+      ]);
+    }
+  });
+
+  test('`npx cdk synth` (bin/app.ts) exits with the message naming the key', () => {
+    const outdir = mkdtempSync(path.join(tmpdir(), 'sd-bad-config-'));
+    try {
+      const result = spawnSync(process.execPath, [require.resolve('tsx/cli'), path.join(REPO_ROOT, 'bin/app.ts')], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        // The CDK CLI hands cdk.json's context to the app in this variable.
+        env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ serverlessDiffusion: { waf: { rateWindowSeconds: 7 } } }) },
+      });
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toContain('Invalid configuration in cdk.json context "serverlessDiffusion"');
+      expect(result.stderr).toContain('serverlessDiffusion.waf.rateWindowSeconds: must be one of 60, 120, 300, 600');
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('context', () => {
+  test('dotted keys override single settings, with JSON values decoded', () => {
+    const merged = mergeContext({
+      serverlessDiffusion: { backend: { mode: 'async', maxInstances: 1 }, alerts: { emails: [] } },
+      'serverlessDiffusion.backend.maxInstances': '3',
+      'serverlessDiffusion.alerts.emails': '["ops@example.com"]',
+      'serverlessDiffusion.waf.managedRules.common': 'false',
+      'serverlessDiffusion.backend.instanceType': 'ml.g5.xlarge',
+      'some-other-flag': true,
+    });
+    expect(merged).toEqual({
+      backend: { mode: 'async', maxInstances: 3, instanceType: 'ml.g5.xlarge' },
+      alerts: { emails: ['ops@example.com'] },
+      waf: { managedRules: { common: false } },
+    });
+  });
+
+  test('the whole configuration may come as a JSON string (cdk -c serverlessDiffusion=...)', () => {
+    const app = new App({ context: { serverlessDiffusion: JSON.stringify({ backend: { maxInstances: 2 } }) } });
+    expect(deploymentConfigFromContext(app.node).backend.maxInstances).toBe(2);
+  });
+
+  test('a configuration that is not an object is refused', () => {
+    expect(() => mergeContext({ serverlessDiffusion: '[1, 2]' })).toThrow(/serverlessDiffusion: expected an object/);
+  });
+
+  test('a bad override names the overridden key', () => {
+    const app = new App({ context: { 'serverlessDiffusion.backend.maxInstances': '0' } });
+    expect(() => deploymentConfigFromContext(app.node)).toThrow(/serverlessDiffusion\.backend\.maxInstances: /);
+  });
+});
+
+describe('CIDR blocks', () => {
+  test('are sorted by IP version for WAF IP sets', () => {
+    expect(cidrVersion('203.0.113.0/24')).toBe('IPV4');
+    expect(cidrVersion('2001:db8::/32')).toBe('IPV6');
+    expect(cidrVersion('203.0.113.0/0')).toBeUndefined();
+    expect(cidrVersion('203.0.113.0')).toBeUndefined();
+    expect(cidrVersion('2001:db8::/129')).toBeUndefined();
+    expect(cidrsByVersion(['203.0.113.7/32', '2001:db8::/48', '198.51.100.0/24'])).toEqual({
+      IPV4: ['203.0.113.7/32', '198.51.100.0/24'],
+      IPV6: ['2001:db8::/48'],
+    });
+  });
+});
