@@ -20,7 +20,7 @@ import { MemoryCounterStore } from '../src/quota/counter-store';
 import { QuotaGuard } from '../src/quota/quota-guard';
 import { StatusCache } from '../src/status/status-cache';
 import { loadOrCreateLocalSecrets } from './local-secrets';
-import { BodyTooLargeError, readBody, sendProxyResult, toProxyEvent } from './proxy-event';
+import { BodyTooLargeError, MAX_ADAPTER_BODY_BYTES, readBody, sendProxyResult, toProxyEvent } from './proxy-event';
 import { sendFile } from './static-files';
 
 /** Settings a laptop needs that AWS takes from the stack; each can be overridden by the environment. */
@@ -147,6 +147,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sendProxyResult(response, await gateway(toProxyEvent(request, body)));
       return;
     }
+    // Nothing below uses a body, but it must be read to its end before answering, or Node closes
+    // the connection under a client that is about to reuse it.
+    const unread = await readBody(request, MAX_ADAPTER_BODY_BYTES).catch(() => undefined);
+    if (unread === undefined) response.setHeader('Connection', 'close');
     const method = request.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') {
       sendError(response, new GatewayError('method_not_allowed', 'use GET', { headers: { Allow: 'GET, HEAD' } }));
@@ -172,6 +176,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       if (!response.headersSent) sendError(response, new GatewayError('internal_error', 'internal error'));
       else response.destroy();
     });
+  });
+
+  // Requests Node cannot even parse still get the API's error shape (API Gateway would never pass them on).
+  server.on('clientError', (_error: Error, socket) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const body = JSON.stringify({ error: { code: 'invalid_request', message: 'malformed HTTP request', field: 'body' } });
+    socket.end(
+      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
 
   let closing: Promise<void> | undefined;
