@@ -175,7 +175,7 @@ export class ApiFirewall extends Construct {
             scope: 'REGIONAL',
             ipAddressVersion: version,
             addresses: byVersion[version],
-            description: `serverless-diffusion ${kind.toLowerCase()} list (${version})`,
+            description: `serverless-diffusion ${kind.toLowerCase()} list ${version}`,
           }),
       );
   }
