@@ -94,13 +94,9 @@ export class ApiFirewall extends Construct {
       name: FIREWALL_RULES.rateLimit,
       priority: rules.length,
       action: {
-        block: {
-          customResponse: {
-            responseCode: 429,
-            customResponseBodyKey: RATE_LIMITED_BODY,
-            responseHeaders: [{ name: 'retry-after', value: String(props.rateWindowSeconds) }],
-          },
-        },
+        // WAF prefixes custom headers with x-amzn-waf-, so a Retry-After header is not possible;
+        // the body says when to retry instead.
+        block: { customResponse: { responseCode: 429, customResponseBodyKey: RATE_LIMITED_BODY } },
       },
       statement: {
         rateBasedStatement: {
