@@ -114,8 +114,8 @@ export interface AwsResourcesConfig {
   readonly endpointName?: string;
   readonly jobsBucket: string;
   readonly inputPrefix: string;
+  /** Where the gateway stores each finished image (beside SageMaker's own outputs). */
   readonly outputPrefix: string;
-  readonly failurePrefix: string;
   readonly quotaTable: string;
   readonly secretArn: string;
   /** Base URL of an engine that speaks the container contract (`/invocations`, `/ping`), for `external`. */
@@ -130,6 +130,10 @@ function prefixEnv(env: Environment, name: string, fallback: string): string {
   return value;
 }
 
+/**
+ * JOBS_PREFIX_FAILURE is not read: SageMaker reports each request's failure location itself
+ * (InvokeEndpointAsync's FailureLocation, from the endpoint config), and the gateway reads that.
+ */
 export function readAwsResourcesConfig(env: Environment, mode: BackendMode): AwsResourcesConfig {
   if (mode === 'local') {
     throw new ConfigError('BACKEND_MODE=local is served by `npm start`, not by Lambda');
@@ -152,7 +156,6 @@ export function readAwsResourcesConfig(env: Environment, mode: BackendMode): Aws
     jobsBucket: requireEnv(env, 'JOBS_BUCKET'),
     inputPrefix: prefixEnv(env, 'JOBS_PREFIX_INPUT', 'inputs/'),
     outputPrefix: prefixEnv(env, 'JOBS_PREFIX_OUTPUT', 'outputs/'),
-    failurePrefix: prefixEnv(env, 'JOBS_PREFIX_FAILURE', 'failures/'),
     quotaTable: requireEnv(env, 'QUOTA_TABLE'),
     secretArn: requireEnv(env, 'SECRET_ARN'),
     externalUrl,

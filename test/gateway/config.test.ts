@@ -29,7 +29,6 @@ describe('gateway configuration', () => {
       jobsBucket: 'jobs-bucket',
       inputPrefix: 'inputs/',
       outputPrefix: 'outputs/',
-      failurePrefix: 'failures/',
       quotaTable: 'quota-table',
       secretArn: aws.SECRET_ARN,
       externalUrl: undefined,
