@@ -10,6 +10,9 @@ export const ERROR_STATUS = {
   body_too_large: 413,
   unsupported_media_type: 415,
   quota_exceeded: 429,
+  /** Sent by the WAF in front of the gateway (its per-address rate rule), never by this code; listed so
+   * the API documents every code a client can receive. */
+  rate_limited: 429,
   internal_error: 500,
   spend_guard: 503,
   backend_busy: 503,

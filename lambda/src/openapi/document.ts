@@ -125,7 +125,8 @@ function json(ref: string): JsonSchema {
 /** Error responses of an operation, grouped by status, each listing the codes it can carry. */
 function errors(...codes: ErrorCode[]): Record<string, JsonSchema> {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of [...codes, 'internal_error' as const]) {
+  // Every operation can meet the WAF's rate rule and an unexpected failure.
+  for (const code of [...codes, 'rate_limited' as const, 'internal_error' as const]) {
     byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
   }
   const responses: Record<string, JsonSchema> = {};
