@@ -94,7 +94,7 @@ describe('POST /v1/images on the SageMaker async backend', () => {
 
   it('answers 500 with only a request id when S3 refuses the input, and logs the cause', async () => {
     mocks.s3.on(PutObjectCommand).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }));
-    const { gateway } = awsGateway();
+    const { gateway } = awsGateway({ LOG_LEVEL: 'DEBUG' });
     const { result, lines } = await captureStdout(() => gateway(postImages({ prompt: 'a secret prompt about cats' })));
     expect(result.statusCode).toBe(500);
     expect(body(result)).toEqual({
@@ -242,7 +242,7 @@ describe('secrets', () => {
 
   it('a malformed secret gives 500 and never reaches the response or the log', async () => {
     mocks.secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ idSigningKey: 'short-KEY-VALUE' }) });
-    const { gateway } = awsGateway();
+    const { gateway } = awsGateway({ LOG_LEVEL: 'DEBUG' });
     const { result, lines } = await captureStdout(() => gateway(postImages({ prompt: 'x' })));
     expect(result.statusCode).toBe(500);
     expect(result.body + lines.join('\n')).not.toContain('short-KEY-VALUE');

@@ -39,7 +39,8 @@ describe('npm start (local mode), end to end', () => {
       child.stdout!.on('data', (chunk: Buffer) => {
         output += chunk.toString();
         const match = /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-        if (match) {
+        // The model line is written separately, right after the URL.
+        if (match && output.includes('Model: ')) {
           clearTimeout(timer);
           resolveUrl(match[1]);
         }

@@ -124,8 +124,8 @@ export function awsGateway(env: Environment = {}, now?: () => Date): TestGateway
   const merged = { ...BASE_ENV, ...env };
   const config = readGatewayConfig(merged);
   const resources = readAwsResourcesConfig(merged, config.backendMode);
-  // Errors only, unless a test asks for more: the request lines would drown the test report.
-  const logger = new Logger({ serviceName: 'gateway', logLevel: (merged.LOG_LEVEL ?? 'ERROR') as 'ERROR' });
+  // Silent unless a test asks for logs (and captures them): they would drown the test report.
+  const logger = new Logger({ serviceName: 'gateway', logLevel: (merged.LOG_LEVEL ?? 'SILENT') as 'SILENT' });
   const deps = createAwsDependencies(config, resources, createAwsClients(), logger, new GatewayMetrics());
   const withClock = now ? { ...deps, now } : deps;
   return { gateway: createGateway(withClock), deps: withClock };
