@@ -5,6 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { GATEWAY_BUNDLING } from '../../lambda/bundling';
 import { METRICS_NAMESPACE } from '../../lambda/src/metrics';
 import { acknowledgeWildcardResources } from '../nag/wildcards';
 import { PATHS } from '../paths';
@@ -28,8 +29,6 @@ export interface GatewayFunctionProps {
   readonly allowedOrigins: readonly string[];
   readonly quotaPerIpPerDay: number;
   readonly quotaGlobalPerDay: number;
-  /** Used by the gateway's spend estimates. */
-  readonly gpuHourlyPriceUsd: number;
   /** Seconds from zero instances to a ready engine, for the page's wait estimate. */
   readonly coldStartSeconds: number;
   readonly secondsPerImage: number;
@@ -55,6 +54,7 @@ export class GatewayFunction extends Construct {
       memorySize: GATEWAY_MEMORY_MB,
       // API Gateway gives up on an integration after 29 s; running longer would bill for nothing.
       timeout: Duration.seconds(29),
+      bundling: GATEWAY_BUNDLING,
       environment: {
         BACKEND_MODE: backend.mode,
         ENDPOINT_NAME: backend.mode === 'external' ? '' : backend.endpointName,
@@ -62,13 +62,11 @@ export class GatewayFunction extends Construct {
         JOBS_BUCKET: props.jobsBucket.bucketName,
         JOBS_PREFIX_INPUT: JOB_PREFIXES.input,
         JOBS_PREFIX_OUTPUT: JOB_PREFIXES.output,
-        JOBS_PREFIX_FAILURE: JOB_PREFIXES.failure,
         QUOTA_TABLE: props.table.tableName,
         SECRET_ARN: props.secret.secretArn,
         ALLOWED_ORIGINS: props.allowedOrigins.join(','),
         QUOTA_PER_IP_PER_DAY: String(props.quotaPerIpPerDay),
         QUOTA_GLOBAL_PER_DAY: String(props.quotaGlobalPerDay),
-        GPU_HOURLY_PRICE_USD: String(props.gpuHourlyPriceUsd),
         COLD_START_SECONDS: String(props.coldStartSeconds),
         SECONDS_PER_IMAGE: String(props.secondsPerImage),
         POWERTOOLS_SERVICE_NAME: 'gateway',

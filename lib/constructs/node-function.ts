@@ -17,6 +17,8 @@ export interface NodeFunctionProps {
   readonly timeout?: Duration;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** @default - minified for node22 with source maps, AWS SDK bundled, ES module builds preferred */
+  readonly bundling?: nodejs.BundlingOptions;
 }
 
 /**
@@ -57,15 +59,19 @@ export class NodeFunction extends Construct {
       logGroup: this.logGroup,
       environment: props.environment,
       depsLockFilePath: PATHS.lockFile,
-      bundling: {
+      bundling: props.bundling ?? {
         minify: true,
         sourceMap: true,
         target: 'node22',
         // The Node 22 runtime ships AWS SDK v3; bundling our own pins the version we test against.
         externalModules: [],
+        // ES module builds let esbuild drop the SDK commands we never call.
+        mainFields: ['module', 'main'],
       },
     });
-    this.function.addEnvironment('NODE_OPTIONS', '--enable-source-maps');
+    if (props.bundling?.sourceMap ?? true) {
+      this.function.addEnvironment('NODE_OPTIONS', '--enable-source-maps');
+    }
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason: 'The team targets Node 22 everywhere (engine image, tests); nodejs24.x follows once the code is tested on it.',

@@ -44,7 +44,6 @@ export class GatewayStack extends Stack {
       allowedOrigins,
       quotaPerIpPerDay: config.quotas.perIpPerDay,
       quotaGlobalPerDay: config.quotas.globalPerDay,
-      gpuHourlyPriceUsd: config.backend.hourlyPriceUsd,
       coldStartSeconds: config.backend.coldStartSeconds,
       secondsPerImage: config.backend.secondsPerImage,
       logLevel: config.logLevel,

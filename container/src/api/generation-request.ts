@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULTS, LIMITS, OUTPUT_FORMATS, SCHEDULER_NAMES } from './limits';
 
 const boundedInteger = (name: string, min: number, max: number) =>
