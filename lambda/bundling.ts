@@ -20,3 +20,23 @@ export const GATEWAY_BUNDLING = {
    */
   mainFields: ['module', 'main'] as string[],
 } as const;
+
+/**
+ * The same bundle for esbuild's own API, so the benchmark and the bundle test measure exactly what
+ * NodejsFunction deploys.
+ */
+export function gatewayEsbuildOptions(repoRoot: string) {
+  return {
+    entryPoints: [`${repoRoot}/${GATEWAY_ENTRY}`],
+    bundle: true,
+    platform: 'node' as const,
+    format: 'cjs' as const,
+    target: GATEWAY_BUNDLING.target,
+    minify: GATEWAY_BUNDLING.minify,
+    sourcemap: GATEWAY_BUNDLING.sourceMap,
+    mainFields: GATEWAY_BUNDLING.mainFields,
+    external: GATEWAY_BUNDLING.externalModules,
+    write: false as const,
+    logLevel: 'silent' as const,
+  };
+}

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { build } from 'esbuild';
 import { resolve } from 'node:path';
-import { GATEWAY_BUNDLING, GATEWAY_ENTRY } from '../bundling';
+import { gatewayEsbuildOptions } from '../bundling';
 import type { BackendStatus, GenerationBackend } from '../src/backends/backend';
 import { readGatewayConfig } from '../src/config';
 import { createGateway } from '../src/gateway';
@@ -104,20 +104,7 @@ async function measureHandler() {
 
 /** Bundle size, and the packages that weigh most in it (to see what a size regression came from). */
 async function bundleSize(): Promise<{ bytes: number; largest: Record<string, number> }> {
-  const result = await build({
-    entryPoints: [resolve(__dirname, '..', '..', GATEWAY_ENTRY)],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: GATEWAY_BUNDLING.target,
-    minify: GATEWAY_BUNDLING.minify,
-    sourcemap: GATEWAY_BUNDLING.sourceMap,
-    mainFields: GATEWAY_BUNDLING.mainFields,
-    external: GATEWAY_BUNDLING.externalModules,
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-  });
+  const result = await build({ ...gatewayEsbuildOptions(resolve(__dirname, '..', '..')), metafile: true });
   const byPackage = new Map<string, number>();
   for (const output of Object.values(result.metafile.outputs)) {
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { GATEWAY_BUNDLING, GATEWAY_ENTRY } from '../../lambda/bundling';
+import { gatewayEsbuildOptions } from '../../lambda/bundling';
 import { BASE_ENV } from './support/aws-fakes';
 import { apiEvent, postImages } from './support/events';
 
@@ -15,18 +15,7 @@ describe('the Lambda bundle', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('builds with the shared bundling options, cold-starts and serves requests that need no AWS call', async () => {
-    const result = await build({
-      entryPoints: [resolve(__dirname, '..', '..', GATEWAY_ENTRY)],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: GATEWAY_BUNDLING.target,
-      minify: GATEWAY_BUNDLING.minify,
-      mainFields: GATEWAY_BUNDLING.mainFields,
-      external: GATEWAY_BUNDLING.externalModules,
-      write: false,
-      logLevel: 'silent',
-    });
+    const result = await build(gatewayEsbuildOptions(resolve(__dirname, '..', '..')));
     const file = join(dir, 'index.js');
     writeFileSync(file, result.outputFiles[0].contents);
     const code = result.outputFiles[0].text;
