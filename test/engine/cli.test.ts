@@ -54,7 +54,8 @@ describe('npm run generate', () => {
   ])('exits 2 with a one-line error for %j', async (args, message) => {
     const result = await runNpmScript('generate', args);
     expect(result.code).toBe(2);
-    expect(result.stderr.split('\n')[0]).toMatch(message);
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(message);
   });
 
   it('exits 1 naming the problem when the model folder is unusable', async () => {

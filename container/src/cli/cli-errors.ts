@@ -12,8 +12,8 @@ export function runCli(name: string, main: (argv: string[]) => Promise<void>): v
     () => process.exit(0),
     (error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
-      process.stderr.write(`${name}: ${message.split('\n')[0]}\n`);
-      if (error instanceof UsageError) process.stderr.write(`Run with --help for usage.\n`);
+      const hint = error instanceof UsageError ? ' (run with --help for usage)' : '';
+      process.stderr.write(`${name}: ${message.split('\n')[0]}${hint}\n`);
       process.exit(error instanceof UsageError ? 2 : 1);
     },
   );

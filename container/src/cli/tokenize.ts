@@ -5,7 +5,11 @@ import { parseArguments, requireString } from './arguments';
 import { runCli } from './cli-errors';
 
 async function main(argv: string[]): Promise<void> {
-  const args = parseArguments(argv, { model: { type: 'string' }, prompt: { type: 'string' } });
+  const args = parseArguments(argv, { model: { type: 'string' }, prompt: { type: 'string' }, help: { type: 'boolean' } });
+  if (args.help) {
+    process.stdout.write('Usage: npm run tokenize -- --model DIR --prompt TEXT   prints the CLIP input ids as a JSON array\n');
+    return;
+  }
   const modelDir = requireString(args.model, '--model');
   if (args.prompt === undefined) requireString(args.prompt, '--prompt');
   const tokenizer = await ClipTokenizer.fromModelFolder(join(modelDir, 'tokenizer'));
