@@ -182,7 +182,6 @@ export class StableDiffusionPipeline {
     const latentSize = latents.length;
     const unetSample = doGuidance ? new Float32Array(2 * latentSize) : undefined;
     const noisePred = doGuidance ? new Float32Array(latentSize) : undefined;
-    const unetOutput = { data: new Float32Array(unetBatch * (latentSize / params.numImages)), dims: unetSampleDims };
     const timesteps = scheduler.timesteps;
     for (let i = 0; i < timesteps.length; i++) {
       if (options.signal?.aborted) throw new GenerationCancelledError();
@@ -201,7 +200,6 @@ export class StableDiffusionPipeline {
           [this.unetIo.encoderHiddenStates.name]: promptEmbeds,
         },
         [this.unetIo.noisePrediction.name],
-        { [this.unetIo.noisePrediction.name]: unetOutput },
       );
       const prediction = output[this.unetIo.noisePrediction.name].data;
       if (noisePred) {

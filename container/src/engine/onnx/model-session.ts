@@ -84,31 +84,17 @@ export class ModelSession {
     return new PreparedFeed(toOrtTensor(feed, spec.type as ElementType));
   }
 
-  /**
-   * Runs the model. `into` names float32 outputs to write into caller-owned buffers: reusing one
-   * buffer per step keeps the denoising loop from handing V8 a new external buffer every call,
-   * which otherwise shows up as garbage-collection pauses between steps.
-   */
-  async run(
-    feeds: Readonly<Record<string, Feed | PreparedFeed>>,
-    outputNames: readonly string[],
-    into: Readonly<Record<string, Feed>> = {},
-  ): Promise<Record<string, OutputTensor>> {
+  async run(feeds: Readonly<Record<string, Feed | PreparedFeed>>, outputNames: readonly string[]): Promise<Record<string, OutputTensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const spec of this.inputs) {
       const feed = feeds[spec.name];
       if (!feed) throw new Error(`${this.label}: missing input "${spec.name}"`);
       ortFeeds[spec.name] = feed instanceof PreparedFeed ? feed.tensor : toOrtTensor(feed, spec.type as ElementType);
     }
-    const fetches: Record<string, ort.Tensor | null> = {};
-    for (const name of outputNames) {
-      const target = into[name];
-      fetches[name] = target && target.data instanceof Float32Array && this.output(name)?.type === 'float32' ? new ort.Tensor('float32', target.data, [...target.dims]) : null;
-    }
     const started = performance.now();
     let results: ort.InferenceSession.ReturnType;
     try {
-      results = await this.session.run(ortFeeds, fetches);
+      results = await this.session.run(ortFeeds, [...outputNames]);
     } catch (error) {
       const described = Object.entries(ortFeeds)
         .map(([name, tensor]) => `${name}: ${tensor.type}[${tensor.dims.join(',')}]`)
@@ -121,9 +107,8 @@ export class ModelSession {
     const outputs: Record<string, OutputTensor> = {};
     for (const name of outputNames) {
       const tensor = results[name];
-      const target = fetches[name] ? (into[name].data as Float32Array) : undefined;
-      outputs[name] = { data: target ?? toFloat32(tensor, this.label), dims: tensor.dims };
-      if (!target) tensor.dispose();
+      outputs[name] = { data: toFloat32(tensor, this.label), dims: tensor.dims };
+      tensor.dispose();
     }
     return outputs;
   }
