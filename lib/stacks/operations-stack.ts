@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { DeploymentConfig } from '../config/deployment-config';
@@ -31,6 +31,12 @@ export class OperationsStack extends Stack {
     const settings = costSettings(config);
     if (mode === 'async') {
       new InstanceCountPublisher(this, 'InstanceCount', { endpointName: config.endpointName, logLevel: config.logLevel });
+    }
+    if (config.alerts.emails.length === 0) {
+      Annotations.of(this).addWarningV2(
+        'serverless-diffusion:no-alert-emails',
+        'serverlessDiffusion.alerts.emails is empty: the budget and the alarms will notify nobody. Add at least one address.',
+      );
     }
     const alerts = new AlertTopic(this, 'Alerts', { emails: config.alerts.emails });
     new OperationsAlarms(this, 'Alarms', {

@@ -24,6 +24,12 @@ test('deploys no backend stack and no SageMaker resource anywhere', () => {
   expect(JSON.stringify(app.raw)).not.toContain('sagemaker:');
 });
 
+test('warns at synth when no alert e-mail is configured (the budget would notify nobody)', () => {
+  const operations = app.app.node.findAll().find((construct) => construct.node.id === 'ServerlessDiffusion-Operations')!;
+  const warnings = operations.node.metadata.filter((entry) => entry.type === 'aws:cdk:warning').map((entry) => String(entry.data));
+  expect(warnings).toEqual([expect.stringMatching(/alerts\.emails is empty/)]);
+});
+
 test('the gateway calls the external URL', () => {
   const fn = Object.values(app.templates.gateway!.findResources('AWS::Lambda::Function')).find(
     (f) => f.Properties.Environment?.Variables?.BACKEND_MODE,
