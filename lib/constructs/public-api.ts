@@ -3,6 +3,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ERROR_STATUS, type ErrorCode } from '../../lambda/src/http/errors';
 
 export interface PublicApiProps {
   readonly handler: lambda.IFunction;
@@ -71,9 +72,13 @@ export class PublicApi extends Construct {
 
     // A browser hides an answer without CORS headers; the site (first origin) must see these too.
     const corsOrigin = props.allowedOrigins[0];
-    this.addErrorResponse(apigateway.ResponseType.THROTTLED, 'throttled', corsOrigin, '429');
-    this.addErrorResponse(apigateway.ResponseType.DEFAULT_4XX, 'bad_request', corsOrigin);
-    this.addErrorResponse(apigateway.ResponseType.DEFAULT_5XX, 'gateway_error', corsOrigin);
+    // Codes from the gateway's own error table, so clients and the OpenAPI document see one vocabulary.
+    this.addErrorResponse(apigateway.ResponseType.THROTTLED, 'rate_limited', corsOrigin, ERROR_STATUS.rate_limited);
+    // API Gateway answers an unknown path with 403 "Missing Authentication Token"; the API says 404.
+    this.addErrorResponse(apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN, 'not_found', corsOrigin, ERROR_STATUS.not_found);
+    this.addErrorResponse(apigateway.ResponseType.REQUEST_TOO_LARGE, 'body_too_large', corsOrigin, ERROR_STATUS.body_too_large);
+    this.addErrorResponse(apigateway.ResponseType.DEFAULT_4XX, 'invalid_request', corsOrigin);
+    this.addErrorResponse(apigateway.ResponseType.DEFAULT_5XX, 'internal_error', corsOrigin);
 
     Validations.of(this.api).acknowledge(
       {
@@ -98,10 +103,10 @@ export class PublicApi extends Construct {
     this.url = this.api.url;
   }
 
-  private addErrorResponse(type: apigateway.ResponseType, code: string, corsOrigin: string, statusCode?: string): void {
+  private addErrorResponse(type: apigateway.ResponseType, code: ErrorCode, corsOrigin: string, statusCode?: number): void {
     this.api.addGatewayResponse(`Response${type.responseType}`, {
       type,
-      statusCode,
+      statusCode: statusCode === undefined ? undefined : String(statusCode),
       responseHeaders: { 'Access-Control-Allow-Origin': `'${corsOrigin}'`, Vary: "'Origin'" },
       templates: {
         'application/json': JSON.stringify({

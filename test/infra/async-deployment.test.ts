@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../lambda/src/metrics';
 import { TABLE_KEYS } from '../../lambda/src/table-schema';
+import { ERROR_CODES } from '../../lambda/src/http/errors';
 import { num } from '../../lib/constructs/cost-dashboard';
 import { costSettings } from '../../lib/cost/cost-model';
 import { SAGEMAKER_HOSTING_HOURLY_USD } from '../../lib/cost/prices';
@@ -268,11 +269,22 @@ describe('gateway', () => {
     expect(paths).toEqual(['images', 'openapi.json', 'status', 'v1', '{id}'].sort());
     const methods = resourcesOf(gateway, 'AWS::ApiGateway::Method').map((m) => m.HttpMethod).filter((m) => m !== 'OPTIONS');
     expect(methods.sort()).toEqual(['GET', 'GET', 'GET', 'POST']);
-    gateway.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
-      ResponseType: 'THROTTLED',
-      StatusCode: '429',
-      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"code":"throttled"') },
-    });
+    // API Gateway's own refusals speak the gateway's error vocabulary (codes in lambda/src/http/errors.ts).
+    const gatewayResponses = resourcesOf(gateway, 'AWS::ApiGateway::GatewayResponse').map((r) => [
+      r.ResponseType,
+      r.StatusCode,
+      JSON.parse(r.ResponseTemplates['application/json'].replace('$context.error.messageString', '""')).error.code,
+    ]);
+    expect(gatewayResponses).toEqual(
+      expect.arrayContaining([
+        ['THROTTLED', '429', 'rate_limited'],
+        ['MISSING_AUTHENTICATION_TOKEN', '404', 'not_found'],
+        ['REQUEST_TOO_LARGE', '413', 'body_too_large'],
+        ['DEFAULT_4XX', undefined, 'invalid_request'],
+        ['DEFAULT_5XX', undefined, 'internal_error'],
+      ]),
+    );
+    for (const [, , code] of gatewayResponses) expect(ERROR_CODES).toContain(code);
     gateway.hasOutput('ApiUrl', Match.anyValue());
   });
 
