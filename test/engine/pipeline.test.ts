@@ -91,10 +91,24 @@ describe('progress and cancellation', () => {
 });
 
 describe('input checks', () => {
-  it('names both sizes when one is not a multiple the model can take', async () => {
-    await expect(pipeline.generate({ prompt: 'x', width: 500, height: 512 })).rejects.toThrow('`height` and `width` have to be positive and divisible by 16 for this model but are 512 and 500.');
-    // 72 is a multiple of 8, but the tiny UNet halves its 9-wide latent once: refused up front, not by onnxruntime.
-    await expect(pipeline.generate({ prompt: 'x', width: 64, height: 72 })).rejects.toMatchObject({ name: 'InvalidGenerationInputError', field: 'height' });
+  it('names both sizes when one is not a multiple of 8', async () => {
+    await expect(pipeline.generate({ prompt: 'x', width: 500, height: 512 })).rejects.toThrow('`height` and `width` have to be positive and divisible by 8 but are 512 and 500.');
+    await expect(pipeline.generate({ prompt: 'x', width: 64, height: 60 })).rejects.toMatchObject({ name: 'InvalidGenerationInputError', field: 'height' });
+  });
+
+  it('pads latents the exported UNet cannot take as they are, and crops its prediction back', async () => {
+    // 72 px is a 9-cell latent; the tiny UNet halves it once, so it runs on 10 cells.
+    const shapes: number[][] = [];
+    const original = pipeline.sessions.unet.run.bind(pipeline.sessions.unet);
+    jest.spyOn(pipeline.sessions.unet, 'run').mockImplementation((feeds, outputs) => {
+      shapes.push([...(feeds.sample as Feed).dims]);
+      return original(feeds, outputs);
+    });
+    const result = await pipeline.generate({ prompt: 'x', steps: 2, seed: 1, width: 72, height: 64, scheduler: 'ddim' });
+    expect(shapes).toEqual([[2, 4, 8, 10], [2, 4, 8, 10]]);
+    const [image] = result.images;
+    expect([image.width, image.height, image.pixels.length]).toEqual([72, 64, 72 * 64 * 3]);
+    expect(image.pixels.every((v) => v >= 0 && v <= 1)).toBe(true);
   });
 
   it('generates any size the model can take, not only square ones', async () => {

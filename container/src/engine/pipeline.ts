@@ -19,6 +19,7 @@ import { ClipTokenizer } from './tokenizer/clip-tokenizer';
 import { createScheduler, schedulerNameForConfig } from './schedulers';
 import type { NoiseSource } from './schedulers/scheduler';
 import { PerImageNoise, ReplayNoise, seedForImage } from './noise/noise-sources';
+import { cropLatents, latentPaddingFor, padLatents } from './latent-padding';
 
 export interface PipelineLoadOptions {
   /** Where the models run. @default 'auto' (CUDA when installed and a GPU is visible, else CPU) */
@@ -178,10 +179,14 @@ export class StableDiffusionPipeline {
 
     // 5. Denoising loop
     const unetBatch = doGuidance ? 2 * params.numImages : params.numImages;
-    const unetSampleDims = [unetBatch, ...latentShape.slice(1)];
     const latentSize = latents.length;
     const unetSample = doGuidance ? new Float32Array(2 * latentSize) : undefined;
     const noisePred = doGuidance ? new Float32Array(latentSize) : undefined;
+    const padding = latentPaddingFor(latentShape[2], latentShape[3], this.folder.sizeMultiple / this.folder.vaeScaleFactor);
+    const [unetHeight, unetWidth] = padding ? [padding.paddedHeight, padding.paddedWidth] : [latentShape[2], latentShape[3]];
+    const unetSampleDims = [unetBatch, latentShape[1], unetHeight, unetWidth];
+    const paddedSample = padding ? new Float32Array(unetBatch * latentShape[1] * unetHeight * unetWidth) : undefined;
+    const croppedPrediction = padding ? new Float32Array(unetBatch * (latentSize / params.numImages)) : undefined;
     const timesteps = scheduler.timesteps;
     for (let i = 0; i < timesteps.length; i++) {
       if (options.signal?.aborted) throw new GenerationCancelledError();
@@ -193,6 +198,10 @@ export class StableDiffusionPipeline {
         unetSample.set(scaled, latentSize);
         sample = unetSample;
       }
+      if (padding && paddedSample) {
+        padLatents(sample, paddedSample, padding);
+        sample = paddedSample;
+      }
       const output = await this.sessions.unet.run(
         {
           [this.unetIo.sample.name]: { data: sample, dims: unetSampleDims },
@@ -201,7 +210,11 @@ export class StableDiffusionPipeline {
         },
         [this.unetIo.noisePrediction.name],
       );
-      const prediction = output[this.unetIo.noisePrediction.name].data;
+      let prediction = output[this.unetIo.noisePrediction.name].data;
+      if (padding && croppedPrediction) {
+        cropLatents(prediction, croppedPrediction, padding);
+        prediction = croppedPrediction;
+      }
       if (noisePred) {
         // noise_pred = uncond + g * (text - uncond); the batch is [negative..., positive...].
         const g = params.guidanceScale;
@@ -242,10 +255,10 @@ export class StableDiffusionPipeline {
 
   private resolveParameters(options: GenerateOptions): ResolvedParameters {
     const { width, height } = { ...this.defaultSize, ...definedOnly({ width: options.width, height: options.height }) };
-    const multiple = this.folder.sizeMultiple;
+    const multiple = this.folder.vaeScaleFactor;
     for (const [field, value] of [['width', width], ['height', height]] as const) {
       if (!Number.isInteger(value) || value <= 0 || value % multiple !== 0) {
-        throw new InvalidGenerationInputError(field, `\`height\` and \`width\` have to be positive and divisible by ${multiple} for this model but are ${height} and ${width}.`);
+        throw new InvalidGenerationInputError(field, `\`height\` and \`width\` have to be positive and divisible by ${multiple} but are ${height} and ${width}.`);
       }
     }
     const steps = options.steps ?? DEFAULTS.steps;

@@ -28,9 +28,9 @@ export interface ModelFolder {
   /** The image size the UNet was trained for, from its `sample_size`; undefined when not stated. */
   readonly nativeSize: number | undefined;
   /**
-   * Image sides must be multiples of this. ONNX exports are traced with latents their UNet halves
-   * evenly at every down block, so the upsampler's output no longer matches the skip connection
-   * for other sizes: 8 × 2^(blocks − 1), i.e. 64 for SD 1.x.
+   * Image sides the UNet takes as they are: 8 × 2^(down blocks − 1), i.e. 64 for SD 1.x, read from
+   * `unet/config.json` (SD 1.x's four blocks where there is none). Other multiples of 8 are padded
+   * for the UNet (see latent-padding.ts).
    */
   readonly sizeMultiple: number;
 }
