@@ -54,6 +54,17 @@ describe('POST /v1/images on the SageMaker async backend', () => {
     expect(item.expires_at).toBe(Math.floor(Date.parse(job.created_at) / 1000) + 2 * 86400);
   });
 
+  it('records the job before the endpoint is invoked, so a job that runs is never without a record', async () => {
+    let recordedWhenInvoked: unknown;
+    mocks.runtime.on(InvokeEndpointAsyncCommand).callsFake((input: { InferenceId: string }) => {
+      recordedWhenInvoked = (table.get(`job#${input.InferenceId}`) as any)?.job?.status;
+      return { OutputLocation: 's3://jobs-bucket/outputs/x.out' };
+    });
+    const { gateway } = awsGateway();
+    expect((await gateway(postImages({ prompt: 'in order' }))).statusCode).toBe(202);
+    expect(recordedWhenInvoked).toBe('queued');
+  });
+
   it('accepts jobs while the endpoint has no instance: SageMaker keeps them queued', async () => {
     mocks.sagemaker.on(DescribeEndpointCommand).resolves({
       EndpointName: 'sd-endpoint',

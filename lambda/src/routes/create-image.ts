@@ -52,6 +52,9 @@ export async function createImage(context: RouteContext): Promise<APIGatewayProx
       parameters: request,
     };
     context.annotate({ job_id: job.id, images });
+    // Recorded before the backend sees it: a job that may run always has a record, never an orphan
+    // that spent the quota and the GPU while the caller got an error and no id.
+    await deps.jobs.create(job);
     submitted = await deps.backend.submit(job);
   } catch (error) {
     deps.metrics.rejected(toGatewayError(error).code, images);
@@ -61,7 +64,8 @@ export async function createImage(context: RouteContext): Promise<APIGatewayProx
     });
     throw error;
   }
-  await deps.jobs.create(submitted);
+  // Synchronous backends hand back a finished job; asynchronous ones add where the result will appear.
+  await deps.jobs.transition('queued', submitted);
   deps.metrics.accepted(images);
   recordOutcome(deps.metrics, submitted);
   return jsonResponse(202, await publicJob(submitted, deps.images));
