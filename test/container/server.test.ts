@@ -179,6 +179,14 @@ describe('POST /invocations', () => {
   });
 });
 
+describe('stopping while the model loads', () => {
+  it('returns at once instead of waiting for the load, and never reports ready', async () => {
+    const server = await startEngineServer({ modelDir: TINY_SD, port: 0, executionProvider: 'cpu', logger: captureLogger().logger });
+    await server.close();
+    await expect(server.ready).rejects.toThrow(/stopped before the model finished loading/);
+  });
+});
+
 describe('request timeout', () => {
   it('answers 504 and frees the engine when a generation runs too long', async () => {
     const server = await startEngineServer({ modelDir: TINY_SD, port: 0, executionProvider: 'cpu', requestTimeoutMs: 150, logger: captureLogger().logger });

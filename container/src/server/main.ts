@@ -8,9 +8,11 @@ async function main(): Promise<void> {
   const config = serverConfigFromEnv();
   const server = await startEngineServer({ ...config, logger });
   logger.info('listening', { url: server.url, model_dir: config.modelDir });
-  server.ready.catch(() => process.exit(1));
-
   let stopping = false;
+  server.ready.catch(() => {
+    if (!stopping) process.exit(1);
+  });
+
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;

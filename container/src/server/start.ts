@@ -60,7 +60,13 @@ export async function startEngineServer(options: StartEngineServerOptions): Prom
     executionProvider: options.executionProvider ?? 'auto',
     maxQueuedRequests: options.maxQueuedRequests ?? 4,
   });
+  let closing: Promise<void> | undefined;
   const ready = loading.then((loaded) => {
+    if (closing) {
+      // Stopped while loading: nothing was served, so release the model and report not ready.
+      void loaded.close(0);
+      throw new Error('the server was stopped before the model finished loading');
+    }
     service = loaded;
     logger.info('model ready', {
       model_dir: options.modelDir,
@@ -70,13 +76,12 @@ export async function startEngineServer(options: StartEngineServerOptions): Prom
   });
   ready.catch((error: Error) => logger.error('model failed to load', { model_dir: options.modelDir, error: error.message }));
 
-  let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const loaded = await loading.catch(() => undefined);
-      await loaded?.close(options.shutdownGraceMs ?? 5_000);
+      // A model still loading has no job to finish; waiting for it would hold SIGTERM for minutes on a real GPU.
+      await service?.close(options.shutdownGraceMs ?? 5_000);
       // Let the answers to finished or cancelled jobs reach their clients before cutting connections.
       server.closeIdleConnections();
       const flushed = await Promise.race([stopped.then(() => true), delay(1_000).then(() => false)]);
