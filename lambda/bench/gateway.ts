@@ -122,7 +122,7 @@ async function main(): Promise<void> {
   const bundle = await bundleSize();
   process.stdout.write(
     `${JSON.stringify({
-      benchmark: 'gateway',
+      bench: 'gateway',
       requests: handler.requests,
       handler_p50_ms: handler.p50,
       handler_p99_ms: handler.p99,

@@ -69,7 +69,7 @@ function parseOrigins(text: string): string[] {
     });
 }
 
-/** Defaults for the wait estimate of `/v1/status` (see `status/estimate-wait.ts`). */
+/** Defaults for the wait estimate of `/v1/status` (see `status/public-status.ts`). */
 export const STATUS_DEFAULTS = {
   /** ml.g4dn.xlarge: instance launch, image pull and model load take about five minutes. */
   coldStartSeconds: 300,
