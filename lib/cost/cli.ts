@@ -30,6 +30,11 @@ export interface CostReport {
   readonly perMonthUsd: number;
   readonly perImageUsd: number;
   readonly usageItems: CostItems;
+  /**
+   * The GPU bill if it never goes back to zero: every instance up all day. Quotas count images,
+   * not GPU time, so requests spaced just past the idle period can keep one instance up.
+   */
+  readonly worstCaseGpuPerDayUsd: number;
 }
 
 /** Parses the arguments and computes the report; throws with a usage message on bad input. */
@@ -67,6 +72,7 @@ export function costReport(args: readonly string[], context: Record<string, unkn
     perMonthUsd: usage.perMonthUsd,
     perImageUsd: usage.perImageUsd,
     usageItems: usage.items,
+    worstCaseGpuPerDayUsd: settings.mode === 'async' ? config.backend.maxInstances * 24 * settings.gpuHourlyPriceUsd : 0,
   };
 }
 
@@ -94,6 +100,13 @@ export function formatCostReport(report: CostReport): string {
     `    ${'per day (usage only)'.padEnd(28)} ${usd(report.perDayUsd)}`,
     `    ${'per image'.padEnd(28)} ${usd(report.perImageUsd)}`,
     `    ${'per month (with idle floor)'.padEnd(28)} ${usd(report.perMonthUsd)}`,
+    ...(report.mode === 'async'
+      ? [
+          '',
+          `Worst case, GPU never idle long enough to stop: ${usd(report.worstCaseGpuPerDayUsd)}/day of GPU time ` +
+            `(${usd(report.worstCaseGpuPerDayUsd * 30)}/month); the monthly budget alarm is the backstop.`,
+        ]
+      : []),
   ].join('\n');
 }
 

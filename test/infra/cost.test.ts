@@ -83,6 +83,9 @@ describe('npm run cost', () => {
     expect(text).toContain('One wake-up from zero: $0.1472 (12.0 GPU-minutes');
     expect(text).toContain('At 100 images/day with 20 wake-ups/day:');
     expect(text).toMatch(/per image\s+\$0\.0\d{3}/);
+    // Quotas count images, not GPU time: the worst case is every instance up all day.
+    expect(report.worstCaseGpuPerDayUsd).toBeCloseTo(24 * G4DN, 10);
+    expect(text).toContain(`Worst case, GPU never idle long enough to stop: $${(24 * G4DN).toFixed(2)}/day`);
   });
 
   test('takes the wake-ups per day and reads configuration overrides like the CDK app', () => {
