@@ -169,6 +169,15 @@ describe('LocalEngineBackend', () => {
     await local.close();
   });
 
+  it('fails a job an earlier run of the local server accepted but never ran, instead of leaving it queued', async () => {
+    const restarted = backend();
+    const orphan = await restarted.refresh(job('from-before-restart'));
+    expect(orphan).toMatchObject({ status: 'failed', error: { code: 'interrupted', message: expect.stringMatching(/restarted/) } });
+    const finished = { ...job('finished-before'), status: 'succeeded' as const };
+    expect(await restarted.refresh(finished)).toBe(finished);
+    await restarted.close();
+  });
+
   it('refuses work beyond its queue bound with backend_busy', async () => {
     script = [];
     const local = backend({ maxQueued: 1, url: 'http://127.0.0.1:9' });

@@ -16,6 +16,8 @@ export interface LocalEngineBackendProps {
   readonly now?: () => Date;
 }
 
+const INTERRUPTED = { code: 'interrupted', message: 'the local server restarted before this image was made; please generate it again' };
+
 /** Finished outcomes kept for polling; the job store has them too once a poll has recorded them. */
 const MAX_REMEMBERED = 1000;
 const RETRY_DELAYS_MS = [250, 500, 1000, 2000];
@@ -63,7 +65,11 @@ export class LocalEngineBackend implements GenerationBackend {
   }
 
   async refresh(job: JobRecord): Promise<JobRecord> {
-    return this.outcomes.get(job.id) ?? job;
+    const known = this.outcomes.get(job.id);
+    if (known) return known;
+    // Submitted to an earlier run of the local server: its queue ended with that process, so say so
+    // now rather than leave the job "queued" until it expires hours later.
+    return isTerminal(job.status) ? job : failedJob(job, INTERRUPTED, this.now());
   }
 
   async status(): Promise<BackendStatus> {
