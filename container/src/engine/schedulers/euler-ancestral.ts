@@ -1,10 +1,8 @@
 import type { EulerAncestralConfig } from './config';
-import type { Schedule } from './discrete-scheduler';
 import { SchedulerUsageError } from './errors';
-import { trainingSchedule, type TrainingSchedule } from './noise-schedule';
 import { f32 } from './numerics';
 import type { SchedulerStepOptions } from './scheduler';
-import { SigmaScheduler, sigmaSchedule } from './sigma-scheduler';
+import { SigmaScheduler } from './sigma-scheduler';
 
 /**
  * Ancestral Euler sampling (k-diffusion `sample_euler_ancestral`): an Euler step down to
@@ -14,15 +12,9 @@ import { SigmaScheduler, sigmaSchedule } from './sigma-scheduler';
  */
 export class EulerAncestralScheduler extends SigmaScheduler {
   readonly name = 'euler_ancestral';
-  private readonly training: TrainingSchedule;
 
-  constructor(readonly config: EulerAncestralConfig) {
-    super(config.num_train_timesteps, config.prediction_type);
-    this.training = trainingSchedule(config);
-  }
-
-  protected createSchedule(numInferenceSteps: number): Schedule {
-    return sigmaSchedule(numInferenceSteps, this.config, this.training);
+  constructor(override readonly config: EulerAncestralConfig) {
+    super(config);
   }
 
   protected resetHistory(): void {}
@@ -44,13 +36,7 @@ export class EulerAncestralScheduler extends SigmaScheduler {
     const to2 = f32(sigmaTo * sigmaTo);
     const sigmaUp = f32(Math.sqrt(f32(f32(to2 * f32(from2 - to2)) / from2)));
     const sigmaDown = f32(Math.sqrt(f32(to2 - f32(sigmaUp * sigmaUp))));
-    const dt = f32(sigmaDown - sigmaFrom);
-    const [onSample, onOutput] = this.denoisedCoefficients(sigmaFrom);
-    for (let i = 0; i < out.length; i++) {
-      const s = sample[i];
-      const denoised = onSample * s + onOutput * modelOutput[i];
-      out[i] = s + ((s - denoised) / sigmaFrom) * dt;
-    }
+    this.eulerStep(modelOutput, sample, out, sigmaFrom, sigmaDown);
     const noise = options.noise.randn(shape);
     if (noise.length !== out.length) {
       throw new SchedulerUsageError(`the noise source returned ${noise.length} values for shape [${shape.join(', ')}] (${out.length}).`);

@@ -1,7 +1,5 @@
 import type { LmsConfig } from './config';
-import type { Schedule } from './discrete-scheduler';
-import { trainingSchedule, type TrainingSchedule } from './noise-schedule';
-import { SigmaScheduler, sigmaSchedule } from './sigma-scheduler';
+import { SigmaScheduler } from './sigma-scheduler';
 
 /** diffusers' `step(order=4)` default. */
 const LMS_ORDER = 4;
@@ -13,19 +11,13 @@ const LMS_ORDER = 4;
  */
 export class LmsScheduler extends SigmaScheduler {
   readonly name = 'lms';
-  private readonly training: TrainingSchedule;
   /** Ring of the most recent derivatives; `newest` indexes the latest. */
   private readonly derivatives: Float32Array[] = [];
   private newest = -1;
   private count = 0;
 
-  constructor(readonly config: LmsConfig) {
-    super(config.num_train_timesteps, config.prediction_type);
-    this.training = trainingSchedule(config);
-  }
-
-  protected createSchedule(numInferenceSteps: number): Schedule {
-    return sigmaSchedule(numInferenceSteps, this.config, this.training);
+  constructor(override readonly config: LmsConfig) {
+    super(config);
   }
 
   protected resetHistory(): void {

@@ -1,7 +1,7 @@
 import type { PredictionType } from './config';
 import { DiscreteScheduler, type Schedule } from './discrete-scheduler';
 import { f32, interpOnIntegerGrid } from './numerics';
-import { karrasSigmas, logSigmas, sigmaToTimestep, type TrainingSchedule } from './noise-schedule';
+import { karrasSigmas, logSigmas, sigmaToTimestep, trainingSchedule, type NoiseScheduleConfig, type TrainingSchedule } from './noise-schedule';
 import { sigmaSchedulerTimesteps, type TimestepSpacing } from './timestep-spacing';
 
 export interface SigmaScheduleOptions {
@@ -12,6 +12,11 @@ export interface SigmaScheduleOptions {
   readonly sigma_min?: number | null;
   readonly sigma_max?: number | null;
   readonly final_sigmas_type?: 'zero' | 'sigma_min';
+}
+
+/** What every k-diffusion scheduler's configuration holds. */
+export interface SigmaSchedulerConfig extends SigmaScheduleOptions, NoiseScheduleConfig {
+  readonly prediction_type: PredictionType;
 }
 
 /**
@@ -46,11 +51,26 @@ export function sigmaSchedule(n: number, options: SigmaScheduleOptions, training
  * denoised estimate comes from epsilon or v prediction.
  */
 export abstract class SigmaScheduler extends DiscreteScheduler {
-  constructor(
-    numTrainTimesteps: number,
-    protected readonly predictionType: PredictionType,
-  ) {
-    super(numTrainTimesteps);
+  private readonly training: TrainingSchedule;
+
+  constructor(readonly config: SigmaSchedulerConfig) {
+    super(config.num_train_timesteps);
+    this.training = trainingSchedule(config);
+  }
+
+  protected createSchedule(numInferenceSteps: number): Schedule {
+    return sigmaSchedule(numInferenceSteps, this.config, this.training);
+  }
+
+  /** Euler's method from `sigma` to `sigmaNext` on the probability-flow ODE: x + (x − x0)/σ · Δσ. */
+  protected eulerStep(modelOutput: Float32Array, sample: Float32Array, out: Float32Array, sigma: number, sigmaNext: number): void {
+    const dt = f32(sigmaNext - sigma);
+    const [onSample, onOutput] = this.denoisedCoefficients(sigma);
+    for (let i = 0; i < out.length; i++) {
+      const s = sample[i];
+      const denoised = onSample * s + onOutput * modelOutput[i];
+      out[i] = s + ((s - denoised) / sigma) * dt;
+    }
   }
 
   protected sigmaAt(index: number): number {
@@ -71,7 +91,7 @@ export abstract class SigmaScheduler extends DiscreteScheduler {
    * at noise level `sigma` (v prediction: Salimans & Ho 2022, c_skip and c_out).
    */
   protected denoisedCoefficients(sigma: number): readonly [number, number] {
-    if (this.predictionType === 'epsilon') return [1, -sigma];
+    if (this.config.prediction_type === 'epsilon') return [1, -sigma];
     const variance = f32(f32(sigma * sigma) + 1);
     return [f32(1 / variance), f32(-sigma / f32(Math.sqrt(variance)))];
   }
