@@ -50,17 +50,10 @@ export interface PublicImage {
   readonly format: OutputFormat;
 }
 
-/** A job as `GET /v1/images/{id}` answers it. */
-export interface PublicJob {
-  readonly id: string;
-  readonly status: JobStatus;
-  readonly created_at: string;
-  readonly started_at?: string;
-  readonly completed_at?: string;
-  readonly parameters: JobParameters;
+/** A job as `GET /v1/images/{id}` answers it: the record without its internals, images as URLs. */
+export type PublicJob = Omit<JobRecord, 'images' | 'generation_seconds' | 'backend_ref'> & {
   readonly images?: PublicImage[];
-  readonly error?: JobError;
-}
+};
 
 export function toPublicJob(job: JobRecord, imageUrls: readonly string[] | undefined): PublicJob {
   return {

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { anonymousIdentity } from '../../../lambda/local/proxy-event';
 
 export interface EventOptions {
   readonly method: string;
@@ -42,23 +43,7 @@ export function apiEvent(options: EventOptions): APIGatewayProxyEvent {
       authorizer: null,
       protocol: 'HTTP/1.1',
       httpMethod: options.method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: options.ip ?? '203.0.113.7',
-        user: null,
-        userAgent: 'jest',
-        userArn: null,
-      },
+      identity: anonymousIdentity(options.ip ?? '203.0.113.7', 'jest'),
       path: `/prod${options.path}`,
       stage: 'prod',
       requestId: `req-${counter}`,
