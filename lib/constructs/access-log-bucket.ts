@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { PRIVATE_BUCKET } from './private-bucket';
 
 export interface AccessLogBucketProps {
   /**
@@ -20,9 +21,8 @@ export class AccessLogBucket extends Construct {
   constructor(scope: Construct, id: string, props: AccessLogBucketProps = {}) {
     super(scope, id);
     this.bucket = new s3.Bucket(this, 'Bucket', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      encryption: s3.BucketEncryption.S3_MANAGED,
+      ...PRIVATE_BUCKET,
+      // CloudFront writes its logs with ACLs, which BUCKET_OWNER_ENFORCED would refuse.
       objectOwnership: props.acceptCloudFrontLogs
         ? s3.ObjectOwnership.BUCKET_OWNER_PREFERRED
         : s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,

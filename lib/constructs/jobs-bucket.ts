@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { JOB_RETENTION } from '../../lambda/src/jobs/retention';
+import { PRIVATE_BUCKET } from './private-bucket';
 
 /** Key prefixes of the jobs bucket (the Lambda contract's JOBS_PREFIX_* defaults). */
 export const JOB_PREFIXES = {
@@ -32,11 +33,8 @@ export class JobsBucket extends Construct {
     }
     const expiration = Duration.days(props.retentionDays);
     this.bucket = new s3.Bucket(this, 'Bucket', {
+      ...PRIVATE_BUCKET,
       bucketName: props.bucketName,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: props.accessLogs,
       serverAccessLogsPrefix: 'jobs-bucket/',
       lifecycleRules: [

@@ -7,6 +7,7 @@ import { Construct, IDependable } from 'constructs';
 import type { ModelSource } from '../config/deployment-config';
 import { acknowledgeBucketDeploymentHandler } from '../nag/bucket-deployment';
 import { acknowledgeWildcardResources } from '../nag/wildcards';
+import { PRIVATE_BUCKET } from './private-bucket';
 
 export interface ModelDataProps {
   readonly source: ModelSource;
@@ -44,10 +45,7 @@ export class ModelData extends Construct {
 
     const files = new Asset(this, 'Files', { path: props.source.path });
     const bucket = new s3.Bucket(this, 'Bucket', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...PRIVATE_BUCKET,
       serverAccessLogsBucket: props.accessLogs,
       serverAccessLogsPrefix: 'models-bucket/',
       removalPolicy: RemovalPolicy.RETAIN,

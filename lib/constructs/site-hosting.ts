@@ -7,6 +7,7 @@ import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { AccessLogBucket } from './access-log-bucket';
+import { PRIVATE_BUCKET } from './private-bucket';
 
 export interface SiteDomain {
   /** The site's host name, e.g. images.example.com. */
@@ -43,11 +44,8 @@ export class SiteHosting extends Construct {
     const logs = new AccessLogBucket(this, 'Logs', { acceptCloudFrontLogs: true });
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
+      ...PRIVATE_BUCKET,
       bucketName: props.bucketName,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: logs.bucket,
       serverAccessLogsPrefix: 'site-bucket/',
       // The site is rebuilt from source on every deploy; nothing in here needs keeping, and
