@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { httpRequest, postJson } from '../support/http';
+import { postJson, waitUntilReady } from '../support/http';
 import { TINY_SD } from '../support/oracle';
 import { REPO_ROOT } from '../support/run-command';
 
@@ -83,7 +83,7 @@ describe('the image build stage', () => {
         });
         child.once('exit', (code) => reject(new Error(`bundle exited with ${code}`)));
       });
-      for (let i = 0; i < 200 && (await httpRequest(`${url}/ping`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
+      await waitUntilReady(url);
       const response = await postJson(`${url}/invocations`, { prompt: 'from the bundle', steps: 2 });
       expect(response.status).toBe(200);
     } finally {

@@ -1,7 +1,7 @@
 /** The container process as SageMaker runs it: `npm run serve`, then SIGTERM. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { httpRequest, postJson } from '../support/http';
+import { postJson, waitUntilReady } from '../support/http';
 import { TINY_SD } from '../support/oracle';
 import { REPO_ROOT } from '../support/run-command';
 
@@ -32,14 +32,6 @@ async function startServe(env: Record<string, string> = {}): Promise<Started> {
     child.once('exit', (code) => reject(new Error(`server exited early with ${code}`)));
   });
   return { child, url, logs };
-}
-
-async function waitUntilReady(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    if ((await httpRequest(`${url}/ping`)).status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('never became ready');
 }
 
 describe('npm run serve lifecycle', () => {

@@ -43,3 +43,12 @@ export function pngSize(png: Buffer): { width: number; height: number } {
   if (!png.subarray(0, 8).equals(PNG_SIGNATURE)) throw new Error('not a PNG');
   return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
 }
+
+/** Polls `GET /ping` until it answers 200, as SageMaker does before sending work. */
+export async function waitUntilReady(url: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await httpRequest(`${url}/ping`)).status !== 200) {
+    if (Date.now() > deadline) throw new Error(`${url} never became ready`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

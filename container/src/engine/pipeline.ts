@@ -231,8 +231,9 @@ export class StableDiffusionPipeline {
 
     // 6. Decode
     const images: DecodedImage[] = [];
+    const perImage = latentSize / params.numImages;
     for (let i = 0; i < params.numImages; i++) {
-      const pixels = await this.decodeLatents(latents.subarray(i * (latentSize / params.numImages), (i + 1) * (latentSize / params.numImages)), latentShape);
+      const pixels = await this.decodeLatents(latents.subarray(i * perImage, (i + 1) * perImage), latentShape);
       images.push({ pixels, width: params.width, height: params.height, seed: seeds[i] });
     }
     const finished = performance.now();
@@ -254,7 +255,8 @@ export class StableDiffusionPipeline {
   }
 
   private resolveParameters(options: GenerateOptions): ResolvedParameters {
-    const { width, height } = { ...this.defaultSize, ...definedOnly({ width: options.width, height: options.height }) };
+    const width = options.width ?? this.defaultSize.width;
+    const height = options.height ?? this.defaultSize.height;
     const multiple = this.folder.vaeScaleFactor;
     for (const [field, value] of [['width', width], ['height', height]] as const) {
       if (!Number.isInteger(value) || value <= 0 || value % multiple !== 0) {
@@ -346,8 +348,4 @@ function chwToHwcUnit(chw: Float32Array, channels: number, height: number, width
     }
   }
   return hwc;
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
