@@ -13,7 +13,7 @@ import { ExternalHttpBackend } from './backends/external-http-backend';
 import { SageMakerAsyncBackend } from './backends/sagemaker-async-backend';
 import { SageMakerRealtimeBackend } from './backends/sagemaker-realtime-backend';
 import type { AwsResourcesConfig, GatewayConfig } from './config';
-import type { GatewayDependencies } from './gateway';
+import type { GatewayDependencies } from './dependencies';
 import { S3ImageStore } from './images/s3-image-store';
 import { DynamoDbJobStore } from './jobs/dynamodb-job-store';
 import type { GatewayMetrics } from './metrics';

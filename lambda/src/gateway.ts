@@ -1,61 +1,49 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { GenerationBackend } from './backends/backend';
-import type { GatewayConfig } from './config';
+import { ROUTES, type RouteName } from '../../contract/routes';
+import type { GatewayDependencies } from './dependencies';
 import { corsHeaders, preflightResponse } from './http/cors';
 import { GatewayError, toGatewayError } from './http/errors';
 import { routePath } from './http/request';
 import { errorResponse } from './http/responses';
-import type { ImageStore } from './images/image-store';
-import type { JobStore } from './jobs/job-store';
-import type { GatewayMetrics } from './metrics';
-import type { QuotaGuard } from './quota/quota-guard';
 import { createImage } from './routes/create-image';
 import { getImage } from './routes/get-image';
 import { getOpenApi } from './routes/get-openapi';
 import { getStatus } from './routes/get-status';
-import type { SecretsSource } from './secrets';
-import type { StatusCache } from './status/status-cache';
+import type { RouteContext, RouteHandler } from './routes/route-context';
 
-/** Everything the gateway works with; AWS and local mode each assemble their own. */
-export interface GatewayDependencies {
-  readonly config: GatewayConfig;
-  readonly backend: GenerationBackend;
-  readonly jobs: JobStore;
-  readonly images: ImageStore;
-  readonly quota: QuotaGuard;
-  readonly secrets: SecretsSource;
-  readonly status: StatusCache;
-  readonly logger: Logger;
-  readonly metrics: GatewayMetrics;
-  readonly now?: () => Date;
+/** The handler of each route the contract lists; a route without one fails to compile. */
+const HANDLERS: Readonly<Record<RouteName, RouteHandler>> = { createImage, getImage, getStatus, getOpenApi };
+
+interface CompiledPath {
+  readonly template: string;
+  /** `{name}` segments capture one path segment; a trailing slash is tolerated. */
+  readonly pattern: RegExp;
+  readonly methods: Readonly<Record<string, RouteHandler>>;
 }
 
-/** What a route gets: the request, the dependencies, and the captures of its path pattern. */
-export interface RouteContext {
-  readonly event: APIGatewayProxyEvent;
-  readonly deps: GatewayDependencies;
-  readonly requestId: string;
-  readonly now: Date;
-  readonly params: readonly string[];
-  /** Adds keys to this request's log line (never the prompt). */
-  readonly annotate: (keys: Record<string, string | number>) => void;
+function compile(template: string): RegExp {
+  const source = template
+    .split(/(\{[^}]+\})/)
+    .map((part) => (part.startsWith('{') ? '([^/]+)' : part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${source}\\/?$`);
 }
 
-type Route = (context: RouteContext) => Promise<APIGatewayProxyResult>;
-
-const ROUTES: ReadonlyArray<{ readonly name: string; readonly pattern: RegExp; readonly methods: Readonly<Record<string, Route>> }> = [
-  { name: '/v1/images', pattern: /^\/v1\/images\/?$/, methods: { POST: createImage } },
-  { name: '/v1/images/{id}', pattern: /^\/v1\/images\/([^/]+)$/, methods: { GET: getImage } },
-  { name: '/v1/status', pattern: /^\/v1\/status$/, methods: { GET: getStatus } },
-  { name: '/v1/openapi.json', pattern: /^\/v1\/openapi\.json$/, methods: { GET: getOpenApi } },
-];
+const PATHS: readonly CompiledPath[] = (() => {
+  const byTemplate = new Map<string, Record<string, RouteHandler>>();
+  for (const route of ROUTES) {
+    const methods = byTemplate.get(route.path) ?? {};
+    methods[route.method] = HANDLERS[route.name];
+    byTemplate.set(route.path, methods);
+  }
+  return [...byTemplate].map(([template, methods]) => ({ template, pattern: compile(template), methods }));
+})();
 
 function dispatch(context: Omit<RouteContext, 'params'>): { route: string; result: Promise<APIGatewayProxyResult> } {
   const { event } = context;
   const path = routePath(event);
-  for (const { name, pattern, methods } of ROUTES) {
+  for (const { template: name, pattern, methods } of PATHS) {
     const match = pattern.exec(path);
     if (!match) continue;
     if (event.httpMethod === 'OPTIONS') {

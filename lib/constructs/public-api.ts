@@ -3,7 +3,8 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ERROR_STATUS, type ErrorCode } from '../../lambda/src/http/errors';
+import { ERROR_STATUS, type GatewayErrorCode } from '../../contract/errors';
+import { ROUTES } from '../../contract/routes';
 
 export interface PublicApiProps {
   readonly handler: lambda.IFunction;
@@ -15,14 +16,6 @@ export interface PublicApiProps {
   /** @default 'prod' */
   readonly stageName?: string;
 }
-
-/** The public API's routes; every one goes to the gateway Lambda, which answers them all. */
-const ROUTES: ReadonlyArray<{ readonly path: string; readonly methods: readonly string[] }> = [
-  { path: 'v1/images', methods: ['POST'] },
-  { path: 'v1/images/{id}', methods: ['GET'] },
-  { path: 'v1/status', methods: ['GET'] },
-  { path: 'v1/openapi.json', methods: ['GET'] },
-];
 
 /**
  * A REST API (WAF attaches to REST API stages, not to HTTP APIs) with only the public routes,
@@ -58,17 +51,15 @@ export class PublicApi extends Construct {
       },
       defaultCorsPreflightOptions: {
         allowOrigins: [...props.allowedOrigins],
-        allowMethods: ['GET', 'POST', 'OPTIONS'],
+        allowMethods: [...[...new Set<string>(ROUTES.map((route) => route.method))].sort(), 'OPTIONS'],
         allowHeaders: ['Content-Type', 'Accept'],
         maxAge: Duration.hours(1),
       },
     });
 
     const integration = new apigateway.LambdaIntegration(props.handler, { proxy: true });
-    for (const route of ROUTES) {
-      const resource = this.api.root.resourceForPath(route.path);
-      for (const method of route.methods) resource.addMethod(method, integration);
-    }
+    // The contract's routes and nothing else; every one goes to the gateway Lambda, which answers them all.
+    for (const route of ROUTES) this.api.root.resourceForPath(route.path.slice(1)).addMethod(route.method, integration);
 
     // A browser hides an answer without CORS headers; the site (first origin) must see these too.
     const corsOrigin = props.allowedOrigins[0];
@@ -89,7 +80,7 @@ export class PublicApi extends Construct {
       {
         id: 'AwsSolutions-APIG2',
         reason:
-          'The gateway validates every body against the shared request schema (container/src/api/generation-request.ts) and answers 400 naming the bad field; an API Gateway model would restate that schema and answer without the field.',
+          'The gateway validates every body against the shared request schema (contract/generation-request.ts) and answers 400 naming the bad field; an API Gateway model would restate that schema and answer without the field.',
       },
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
@@ -103,7 +94,7 @@ export class PublicApi extends Construct {
     this.url = this.api.url;
   }
 
-  private addErrorResponse(type: apigateway.ResponseType, code: ErrorCode, corsOrigin: string, statusCode?: number): void {
+  private addErrorResponse(type: apigateway.ResponseType, code: GatewayErrorCode, corsOrigin: string, statusCode?: number): void {
     this.api.addGatewayResponse(`Response${type.responseType}`, {
       type,
       statusCode: statusCode === undefined ? undefined : String(statusCode),

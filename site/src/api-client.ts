@@ -1,6 +1,8 @@
-import type { GenerationRequest } from '../../container/src/api/generation-request';
+import type { GenerationRequest } from '../../contract/generation-request';
 import { ApiError, CLIENT_ERROR_CODES } from './api-error';
-import type { ApiErrorBody, BackendStatus, Job } from './api-types';
+import type { ApiErrorBody } from '../../contract/errors';
+import type { Job } from '../../contract/job';
+import type { ApiStatus } from '../../contract/status';
 
 type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -32,8 +34,8 @@ export class ApiClient {
     return this.call<Job>(`/v1/images/${encodeURIComponent(id)}`).then(requireJob);
   }
 
-  getStatus(): Promise<BackendStatus> {
-    return this.call<BackendStatus>('/v1/status').then((body) => {
+  getStatus(): Promise<ApiStatus> {
+    return this.call<ApiStatus>('/v1/status').then((body) => {
       if (typeof body?.state !== 'string') throw unexpected(200);
       return body;
     });

@@ -1,7 +1,8 @@
-import type { GenerationRequest } from '../../container/src/api/generation-request';
+import type { GenerationRequest } from '../../contract/generation-request';
 import type { ApiClient } from './api-client';
 import { ApiError, CLIENT_ERROR_CODES } from './api-error';
-import type { BackendStatus, Job, JobStatus } from './api-types';
+import type { Job, JobStatus } from '../../contract/job';
+import type { ApiStatus } from '../../contract/status';
 import { pollDelayMs } from './backoff';
 import { byId } from './dom';
 import { FormView } from './form-view';
@@ -30,7 +31,7 @@ const RESUME_WINDOW_MS = 60 * 60 * 1000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 interface Backend {
-  readonly status: BackendStatus;
+  readonly status: ApiStatus;
   /** When the estimate was read, to count it down. */
   readonly at: number;
 }

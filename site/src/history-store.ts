@@ -1,4 +1,4 @@
-import type { GenerationRequest } from '../../container/src/api/generation-request';
+import type { GenerationRequest } from '../../contract/generation-request';
 
 /**
  * This browser's past generations. Presigned image URLs expire within hours, so an entry keeps

@@ -1,4 +1,4 @@
-import { IMAGE_MIME_TYPES, type OutputFormat } from '../../container/src/api/limits';
+import { IMAGE_MIME_TYPES, type OutputFormat } from '../../contract/limits';
 
 /** An image ready to show: a blob URL when its bytes could be fetched, else the remote URL itself. */
 export interface LoadedImage {

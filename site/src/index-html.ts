@@ -1,4 +1,5 @@
-import { DEFAULTS, LIMITS, OUTPUT_FORMATS, SCHEDULER_LABELS, SCHEDULER_NAMES, SIZE_PRESETS } from '../../container/src/api/limits';
+import { DEFAULTS, LIMITS, OUTPUT_FORMATS, SCHEDULER_NAMES } from '../../contract/limits';
+import { SCHEDULER_LABELS, SIZE_PRESETS } from './choices';
 import { CUSTOM_SIZE, DEFAULT_VALUES, sizeKey } from './settings';
 
 /**

@@ -1,4 +1,4 @@
-import type { JobImage } from './api-types';
+import type { JobImage } from '../../contract/job';
 import { byId, el } from './dom';
 import { downloadName, releaseImage, type LoadedImage } from './images';
 

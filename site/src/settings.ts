@@ -1,5 +1,6 @@
-import type { GenerationRequest } from '../../container/src/api/generation-request';
-import { DEFAULTS, LIMITS, OUTPUT_FORMATS, SCHEDULER_NAMES, SIZE_PRESETS } from '../../container/src/api/limits';
+import type { GenerationRequest } from '../../contract/generation-request';
+import { DEFAULTS, LIMITS, OUTPUT_FORMATS, SCHEDULER_NAMES } from '../../contract/limits';
+import { SIZE_PRESETS } from './choices';
 import type { Notice } from './wording';
 
 /** The form as strings, exactly as its controls hold them. Empty means "let the server decide". */

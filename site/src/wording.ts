@@ -1,5 +1,6 @@
 import { ApiError, CLIENT_ERROR_CODES } from './api-error';
-import type { BackendStatus, Job } from './api-types';
+import type { Job } from '../../contract/job';
+import type { ApiStatus } from '../../contract/status';
 
 /** What the page tells a visitor: a short title, then the detail (often the API's own words). */
 export interface Notice {
@@ -124,14 +125,14 @@ export function describeJobEnd(job: Job): Notice {
   };
 }
 
-const estimate = (backend: BackendStatus) =>
+const estimate = (backend: ApiStatus) =>
   backend.estimated_wait_seconds > 0 ? ` Estimated wait: ${formatApproxDuration(backend.estimated_wait_seconds)}.` : '';
 
 /**
  * The announced phase of a generation. Numbers that tick (elapsed, estimate) stay out of it so a
  * screen reader is not interrupted every second; {@link describeWaitClock} carries them.
  */
-export function describeProgress(status: Job['status'] | 'sending', backend: BackendStatus | undefined, numImages: number): string {
+export function describeProgress(status: Job['status'] | 'sending', backend: ApiStatus | undefined, numImages: number): string {
   const images = numImages === 1 ? 'your image' : `your ${numImages} images`;
   switch (status) {
     case 'sending':
@@ -153,7 +154,7 @@ export function describeProgress(status: Job['status'] | 'sending', backend: Bac
 }
 
 /** The ticking line under the status: how long so far and, while waiting on a start-up, how long to go. */
-export function describeWaitClock(elapsedSeconds: number, backend: BackendStatus | undefined, estimateAgeSeconds: number): string {
+export function describeWaitClock(elapsedSeconds: number, backend: ApiStatus | undefined, estimateAgeSeconds: number): string {
   const elapsed = `Elapsed ${formatElapsed(elapsedSeconds)}`;
   if (backend === undefined || backend.state === 'warm') return elapsed;
   const left = backend.estimated_wait_seconds - estimateAgeSeconds;

@@ -3,7 +3,7 @@ import { createEngineHttpServer } from '../../container/src/server/http-server';
 import { EngineService } from '../../container/src/server/engine-service';
 import { startEngineServer, type RunningEngineServer } from '../../container/src/server/start';
 import type { Logger } from '../../container/src/server/json-logger';
-import { LIMITS } from '../../container/src/api/limits';
+import { LIMITS } from '../../contract/limits';
 import { TINY_SD } from '../support/oracle';
 import { httpRequest, pngSize, postJson, PNG_SIGNATURE } from '../support/http';
 import type { AddressInfo } from 'node:net';

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { SCHEDULER_NAMES, type SchedulerName } from '../../container/src/api/limits';
+import { SCHEDULER_NAMES, type SchedulerName } from '../../contract/limits';
 import {
   createScheduler,
   parseSchedulerConfig,

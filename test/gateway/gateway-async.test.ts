@@ -5,7 +5,7 @@ import { InvokeEndpointAsyncCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { openApiDocument } from '../../lambda/src/openapi/document';
+import { openApiDocument } from '../../contract/openapi';
 import { awsGateway, bucket, captureStdout, mocks, putObject, resetAws, SIGNING_KEY, SITE_ORIGIN, table } from './support/aws-fakes';
 import { engineResponse } from './support/engine-output';
 import { apiEvent, postImages } from './support/events';

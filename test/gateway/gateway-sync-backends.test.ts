@@ -4,7 +4,7 @@ import { DescribeEndpointCommand } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, ModelError, ModelNotReadyException } from '@aws-sdk/client-sagemaker-runtime';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { openApiDocument } from '../../lambda/src/openapi/document';
+import { openApiDocument } from '../../contract/openapi';
 import { awsGateway, bucket, mocks, resetAws, SIGNING_KEY } from './support/aws-fakes';
 import { engineResponse } from './support/engine-output';
 import { apiEvent, postImages } from './support/events';

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { LIMITS } from '../../container/src/api/limits';
+import { LIMITS } from '../../contract/limits';
 import { startLocalStack, type LocalStack } from '../../lambda/local/local-stack';
-import { ERROR_CODES } from '../../lambda/src/http/errors';
+import { GATEWAY_ERROR_CODES as ERROR_CODES } from '../../contract/errors';
 import { closeIdleSockets, httpCall, type HttpResult } from './support/http';
 
 const MODEL = resolve(__dirname, '..', 'fixtures', 'oracle', 'models', 'tiny-sd');
@@ -130,7 +130,7 @@ function isErrorShape(result: HttpResult): boolean {
   return (
     Object.keys(parsed).length === 1 &&
     typeof error?.code === 'string' &&
-    (ERROR_CODES as string[]).includes(error.code) &&
+    (ERROR_CODES as readonly string[]).includes(error.code) &&
     typeof error.message === 'string' &&
     (error.field === undefined || typeof error.field === 'string')
   );

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { generationRequestSchema } from '../../container/src/api/generation-request';
-import { LIMITS, SCHEDULER_NAMES } from '../../container/src/api/limits';
-import { ERROR_CODES } from '../../lambda/src/http/errors';
-import { openApiDocument } from '../../lambda/src/openapi/document';
+import { generationRequestSchema } from '../../contract/generation-request';
+import { LIMITS, SCHEDULER_NAMES } from '../../contract/limits';
+import { GATEWAY_ERROR_CODES as ERROR_CODES } from '../../contract/errors';
+import { openApiDocument } from '../../contract/openapi';
 import { awsGateway, resetAws } from './support/aws-fakes';
 import { apiEvent, postImages } from './support/events';
 import { openApiResponseValidator } from './support/openapi-validator';

@@ -1,11 +1,11 @@
-import type { BackendStatus } from '../../lambda/src/backends/backend';
+import type { BackendCapacity } from '../../lambda/src/backends/backend';
 import type { JobRecord } from '../../lambda/src/jobs/job';
 import { applyRetention, JOB_RETENTION } from '../../lambda/src/jobs/retention';
 import { estimateWaitSeconds, toPublicStatus } from '../../lambda/src/status/public-status';
 import { StatusCache } from '../../lambda/src/status/status-cache';
 
 const model = { coldStartSeconds: 300, secondsPerImage: 10 };
-const status = (state: BackendStatus['state'], current: number, queueDepth: number, warmingForSeconds?: number): BackendStatus => ({
+const status = (state: BackendCapacity['state'], current: number, queueDepth: number, warmingForSeconds?: number): BackendCapacity => ({
   state,
   instances: { current, desired: Math.max(1, current) },
   queueDepth,

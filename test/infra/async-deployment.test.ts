@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../lambda/src/metrics';
 import { TABLE_KEYS } from '../../lambda/src/table-schema';
-import { ERROR_CODES } from '../../lambda/src/http/errors';
+import { GATEWAY_ERROR_CODES as ERROR_CODES } from '../../contract/errors';
 import { num } from '../../lib/constructs/cost-dashboard';
 import { costSettings } from '../../lib/cost/cost-model';
 import { SAGEMAKER_HOSTING_HOURLY_USD } from '../../lib/cost/prices';

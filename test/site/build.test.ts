@@ -1,7 +1,8 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { LIMITS, OUTPUT_FORMATS, SCHEDULER_NAMES, SIZE_PRESETS } from '../../container/src/api/limits';
+import { LIMITS, OUTPUT_FORMATS, SCHEDULER_NAMES } from '../../contract/limits';
+import { SIZE_PRESETS } from '../../site/src/choices';
 import { FIRST_VIEW_BUDGET_BYTES, measureFirstView, referencedFiles } from '../../site/bench';
 import { buildSite } from '../../site/build';
 

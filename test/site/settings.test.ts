@@ -1,5 +1,6 @@
-import { DEFAULTS, LIMITS, SIZE_PRESETS } from '../../container/src/api/limits';
-import { parseGenerationRequest } from '../../container/src/api/generation-request';
+import { DEFAULTS, LIMITS } from '../../contract/limits';
+import { SIZE_PRESETS } from '../../site/src/choices';
+import { parseGenerationRequest } from '../../contract/generation-request';
 import { buildRequest, CUSTOM_SIZE, DEFAULT_VALUES, mergeParameters, randomSeed, sizeKey, valuesFromRequest } from '../../site/src/settings';
 
 const form = (overrides: Partial<typeof DEFAULT_VALUES>) => ({ ...DEFAULT_VALUES, prompt: 'a red fox', ...overrides });

@@ -1,5 +1,5 @@
 import { ApiError, CLIENT_ERROR_CODES } from '../../site/src/api-error';
-import type { BackendStatus } from '../../site/src/api-types';
+import type { ApiStatus } from '../../contract/status';
 import {
   describeError,
   describeJobEnd,
@@ -12,7 +12,7 @@ import {
 
 const NOW = new Date('2025-06-01T12:00:00Z');
 
-const backend = (overrides: Partial<BackendStatus>): BackendStatus => ({
+const backend = (overrides: Partial<ApiStatus>): ApiStatus => ({
   state: 'warm',
   instances: { current: 1, desired: 1 },
   queue_depth: 0,

@@ -3,7 +3,7 @@
  * that accepts generation requests.
  */
 import { Mt19937 } from '../../container/src/engine/noise/torch-compatible-randn';
-import { LIMITS } from '../../container/src/api/limits';
+import { LIMITS } from '../../contract/limits';
 
 export class FuzzRandom {
   private readonly engine: Mt19937;

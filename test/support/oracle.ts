@@ -1,7 +1,7 @@
 /** Reads the diffusers oracle fixtures (see test/fixtures/oracle/README.md). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SchedulerName } from '../../container/src/api/limits';
+import type { SchedulerName } from '../../contract/limits';
 
 export const ORACLE_DIR = join(__dirname, '..', 'fixtures', 'oracle');
 export const TINY_SD = join(ORACLE_DIR, 'models', 'tiny-sd');

@@ -5,7 +5,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { LIMITS, OUTPUT_FORMATS, SCHEDULER_NAMES, type OutputFormat } from '../api/limits';
+import { LIMITS, OUTPUT_FORMATS, SCHEDULER_NAMES, type OutputFormat } from '../../../contract/limits';
 import { EXECUTION_PROVIDER_CHOICES } from '../engine/onnx/execution-provider';
 import { StableDiffusionPipeline } from '../engine/pipeline';
 import { encodeImage } from '../engine/image-encoding';

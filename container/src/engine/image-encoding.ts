@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { OutputFormat } from '../api/limits';
+import type { OutputFormat } from '../../../contract/limits';
 import type { DecodedImage } from './pipeline';
 
 /** `round(x * 255)`, as diffusers' `numpy_to_pil`; sharp needs Uint8 input (float input encodes wrongly). */

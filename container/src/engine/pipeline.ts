@@ -3,7 +3,7 @@
  * `StableDiffusionPipeline.__call__` runs: check inputs → encode prompt → set timesteps → prepare
  * latents → denoising loop (scale input → UNet → guidance → scheduler step) → decode.
  */
-import { DEFAULTS, type SchedulerName } from '../api/limits';
+import { DEFAULTS, type SchedulerName } from '../../../contract/limits';
 import { resolveExecutionProviders, type ExecutionProviderChoice } from './onnx/execution-provider';
 import { ModelSession, type PreparedFeed } from './onnx/model-session';
 import { readModelFolder, type ModelFolder } from './model/model-folder';

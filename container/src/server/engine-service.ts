@@ -2,9 +2,9 @@
  * The engine as the server sees it: a loaded, warmed-up pipeline behind the one-at-a-time queue,
  * taking validated API requests and returning encoded images.
  */
-import type { GenerationRequest } from '../api/generation-request';
-import type { GeneratedImage, GenerationResponse } from '../api/generation-response';
-import { DEFAULTS, type OutputFormat } from '../api/limits';
+import type { GenerationRequest } from '../../../contract/generation-request';
+import type { GeneratedImage, GenerationResponse } from '../../../contract/engine-response';
+import { DEFAULTS, type OutputFormat } from '../../../contract/limits';
 import { encodeImage } from '../engine/image-encoding';
 import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider';
 import { StableDiffusionPipeline } from '../engine/pipeline';

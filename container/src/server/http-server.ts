@@ -4,9 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { parseGenerationRequestBody } from '../api/generation-request';
-import type { ErrorBody } from '../api/generation-response';
-import { IMAGE_MIME_TYPES, LIMITS, OUTPUT_FORMATS, type OutputFormat } from '../api/limits';
+import { parseGenerationRequestBody } from '../../../contract/generation-request';
+import { ERROR_STATUS, type EngineErrorCode, type ErrorBody } from '../../../contract/errors';
+import { IMAGE_MIME_TYPES, LIMITS, OUTPUT_FORMATS, type OutputFormat } from '../../../contract/limits';
 import { InvalidGenerationInputError } from '../engine/pipeline';
 import type { EngineService } from './engine-service';
 import { QueueFullError, ShuttingDownError } from './generation-queue';
@@ -23,15 +23,18 @@ export interface EngineHttpServerOptions {
 /** Slow or stalled uploads are cut off; a 16 KiB body has no reason to take longer. */
 const BODY_TIMEOUT_MS = 10_000;
 
+/** An answer other than success; its status comes from the contract's error table. */
 class HttpError extends Error {
+  readonly status: number;
+
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly code: EngineErrorCode,
     message: string,
     readonly field?: string,
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
+    this.status = ERROR_STATUS[code];
   }
 }
 
@@ -39,7 +42,7 @@ export function createEngineHttpServer(options: EngineHttpServerOptions): Server
   const server = createServer((req, res) => {
     handle(req, res, options).catch((error: unknown) => {
       options.logger.error('unhandled error', { error: String(error) });
-      if (!res.headersSent) sendJson(res, 500, errorBody('internal_error', 'internal error'));
+      if (!res.headersSent) sendJson(res, ERROR_STATUS.internal_error, errorBody('internal_error', 'internal error'));
       else res.destroy();
     });
   });
@@ -57,14 +60,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Engine
   const log: Record<string, unknown> = { request_id: requestId, method: req.method, path };
   try {
     if (path === '/ping') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', 'use GET /ping', undefined, { Allow: 'GET, HEAD' });
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError('method_not_allowed', 'use GET /ping', undefined, { Allow: 'GET, HEAD' });
       const ready = options.service() !== undefined;
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'loading' });
       log.status = res.statusCode;
       return;
     }
-    if (path !== '/invocations') throw new HttpError(404, 'not_found', `no route for ${path}`);
-    if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST /invocations', undefined, { Allow: 'POST' });
+    if (path !== '/invocations') throw new HttpError('not_found', `no route for ${path}`);
+    if (req.method !== 'POST') throw new HttpError('method_not_allowed', 'use POST /invocations', undefined, { Allow: 'POST' });
     await invoke(req, res, options, log);
   } catch (error) {
     const failure = toHttpError(error, requestId, options.logger);
@@ -86,18 +89,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Engine
 
 async function invoke(req: IncomingMessage, res: ServerResponse, options: EngineHttpServerOptions, log: Record<string, unknown>): Promise<void> {
   const service = options.service();
-  if (!service) throw new HttpError(503, 'not_ready', 'the model is still loading', undefined, { 'Retry-After': '5' });
+  if (!service) throw new HttpError('not_ready', 'the model is still loading', undefined, { 'Retry-After': '5' });
   const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (contentType !== 'application/json') {
-    throw new HttpError(415, 'unsupported_media_type', 'Content-Type must be application/json', 'content-type');
+    throw new HttpError('unsupported_media_type', 'Content-Type must be application/json', 'content-type');
   }
   const accepted = negotiate(req.headers.accept);
   const body = await readBody(req);
   const parsed = parseGenerationRequestBody(body);
-  if (!parsed.ok) throw new HttpError(400, 'invalid_request', parsed.error.message, parsed.error.field);
+  if (!parsed.ok) throw new HttpError('invalid_request', parsed.error.message, parsed.error.field);
   const { request } = parsed;
   if (accepted !== 'json' && request.output_format !== undefined && request.output_format !== accepted) {
-    throw new HttpError(400, 'invalid_request', `output_format ${request.output_format} conflicts with Accept ${IMAGE_MIME_TYPES[accepted]}`, 'output_format');
+    throw new HttpError('invalid_request', `output_format ${request.output_format} conflicts with Accept ${IMAGE_MIME_TYPES[accepted]}`, 'output_format');
   }
   Object.assign(log, {
     steps: request.steps,
@@ -110,7 +113,7 @@ async function invoke(req: IncomingMessage, res: ServerResponse, options: Engine
   });
 
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new HttpError(504, 'timeout', `generation did not finish within ${options.requestTimeoutMs} ms`)), options.requestTimeoutMs);
+  const timer = setTimeout(() => controller.abort(new HttpError('timeout', `generation did not finish within ${options.requestTimeoutMs} ms`)), options.requestTimeoutMs);
   const onClose = () => {
     if (!res.writableFinished) controller.abort(new ClientGoneError());
   };
@@ -154,18 +157,18 @@ function negotiate(accept: string | undefined): OutputFormat | 'json' {
     if (format) return format;
     if (type === 'image/*') return 'png';
   }
-  throw new HttpError(406, 'not_acceptable', 'Accept must allow application/json, image/png, image/jpeg or image/webp', 'accept');
+  throw new HttpError('not_acceptable', 'Accept must allow application/json, image/png, image/jpeg or image/webp', 'accept');
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > LIMITS.maxBodyBytes) {
-    return Promise.reject(new HttpError(413, 'body_too_large', `request body must be at most ${LIMITS.maxBodyBytes} bytes`, 'body'));
+    return Promise.reject(new HttpError('body_too_large', `request body must be at most ${LIMITS.maxBodyBytes} bytes`, 'body'));
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const timer = setTimeout(() => fail(new HttpError(408, 'body_timeout', `request body was not received within ${BODY_TIMEOUT_MS} ms`, 'body')), BODY_TIMEOUT_MS);
+    const timer = setTimeout(() => fail(new HttpError('body_timeout', `request body was not received within ${BODY_TIMEOUT_MS} ms`, 'body')), BODY_TIMEOUT_MS);
     const cleanup = () => {
       clearTimeout(timer);
       req.off('data', onData);
@@ -179,14 +182,14 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > LIMITS.maxBodyBytes) fail(new HttpError(413, 'body_too_large', `request body must be at most ${LIMITS.maxBodyBytes} bytes`, 'body'));
+      if (size > LIMITS.maxBodyBytes) fail(new HttpError('body_too_large', `request body must be at most ${LIMITS.maxBodyBytes} bytes`, 'body'));
       else chunks.push(chunk);
     };
     const onEnd = () => {
       cleanup();
       resolve(Buffer.concat(chunks));
     };
-    const onError = (error: Error) => fail(new HttpError(400, 'bad_body', `request body could not be read: ${error.message}`, 'body'));
+    const onError = (error: Error) => fail(new HttpError('bad_body', `request body could not be read: ${error.message}`, 'body'));
     const onAborted = () => fail(new ClientGoneError());
     req.on('data', onData);
     req.on('end', onEnd);
@@ -198,16 +201,16 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 function toHttpError(error: unknown, requestId: string, logger: Logger): HttpError {
   if (error instanceof HttpError) return error;
   if (error instanceof QueueFullError) {
-    return new HttpError(429, 'queue_full', error.message, undefined, { 'Retry-After': String(error.retryAfterSeconds) });
+    return new HttpError('queue_full', error.message, undefined, { 'Retry-After': String(error.retryAfterSeconds) });
   }
-  if (error instanceof InvalidGenerationInputError) return new HttpError(400, 'invalid_request', error.message, error.field);
-  if (error instanceof ShuttingDownError) return new HttpError(503, 'shutting_down', error.message, undefined, { 'Retry-After': '10' });
-  if (error instanceof ClientGoneError) return new HttpError(499, 'client_closed', error.message);
+  if (error instanceof InvalidGenerationInputError) return new HttpError('invalid_request', error.message, error.field);
+  if (error instanceof ShuttingDownError) return new HttpError('shutting_down', error.message, undefined, { 'Retry-After': '10' });
+  if (error instanceof ClientGoneError) return new HttpError('client_closed', error.message);
   logger.error('generation failed', { request_id: requestId, error: error instanceof Error ? error.message : String(error) });
-  return new HttpError(500, 'internal_error', 'the image could not be generated');
+  return new HttpError('internal_error', 'the image could not be generated');
 }
 
-function errorBody(code: string, message: string, field?: string, requestId?: string): ErrorBody {
+function errorBody(code: EngineErrorCode, message: string, field?: string, requestId?: string): ErrorBody {
   return { error: { code, message, ...(field ? { field } : {}), ...(requestId ? { request_id: requestId } : {}) } };
 }
 

@@ -1,10 +1,8 @@
+import type { BackendState } from '../../../contract/status';
 import type { JobRecord } from '../jobs/job';
 
-export const BACKEND_STATES = ['cold', 'warming', 'warm'] as const;
-export type BackendState = (typeof BACKEND_STATES)[number];
-
 /** What a backend can tell about its capacity, before any estimate is made from it. */
-export interface BackendStatus {
+export interface BackendCapacity {
   readonly state: BackendState;
   readonly instances: { readonly current: number; readonly desired: number };
   /** Requests waiting or running. */
@@ -26,5 +24,5 @@ export interface GenerationBackend {
   submit(job: JobRecord): Promise<JobRecord>;
   /** Returns the job brought up to date with what the backend knows; unchanged if nothing moved. */
   refresh(job: JobRecord): Promise<JobRecord>;
-  status(): Promise<BackendStatus>;
+  status(): Promise<BackendCapacity>;
 }

@@ -1,5 +1,5 @@
-import type { GenerationRequest } from '../../../container/src/api/generation-request';
-import type { GenerationResponse } from '../../../container/src/api/generation-response';
+import type { GenerationRequest } from '../../../contract/generation-request';
+import type { GenerationResponse } from '../../../contract/engine-response';
 import { parseEngineResponse } from './engine-output';
 
 export interface EngineHttpClientProps {

@@ -1,42 +1,11 @@
-import * as z from 'zod';
-import type { GenerationRequest } from '../../../container/src/api/generation-request';
-import type { GenerationResponse } from '../../../container/src/api/generation-response';
-import { OUTPUT_FORMATS, SCHEDULER_NAMES, type SchedulerName } from '../../../container/src/api/limits';
+import { generationResponseSchema, type GenerationResponse } from '../../../contract/engine-response';
+import { ENGINE_RETRY_LATER_STATUSES, ERROR_STATUS } from '../../../contract/errors';
+import type { GenerationRequest } from '../../../contract/generation-request';
+import type { JobError } from '../../../contract/job';
+import { SCHEDULER_NAMES, type SchedulerName } from '../../../contract/limits';
 import { BUSY_RETRY_AFTER_SECONDS, GatewayError } from '../http/errors';
 import { imageKey, type ImageStore } from '../images/image-store';
-import type { JobError, JobParameters, JobRecord, StoredImage } from '../jobs/job';
-
-const count = z.number().int().nonnegative();
-
-/** The engine's `/invocations` JSON answer; checked because it crosses a process boundary. */
-const engineResponseSchema: z.ZodType<GenerationResponse> = z.object({
-  images: z
-    .array(
-      z.object({
-        data: z.string().min(1),
-        format: z.enum(OUTPUT_FORMATS),
-        width: count,
-        height: count,
-        seed: count,
-      }),
-    )
-    .min(1),
-  timings: z.object({
-    queue_ms: z.number(),
-    encode_prompt_ms: z.number(),
-    denoise_ms: z.number(),
-    decode_ms: z.number(),
-    total_ms: z.number(),
-  }),
-  parameters: z.object({
-    steps: count,
-    guidance_scale: z.number(),
-    width: count,
-    height: count,
-    scheduler: z.string(),
-    num_images: count,
-  }),
-});
+import type { JobParameters, JobRecord, StoredImage } from '../jobs/job';
 
 export class EngineOutputError extends Error {
   constructor(message: string) {
@@ -52,7 +21,8 @@ export function parseEngineResponse(text: string): GenerationResponse {
   } catch {
     throw new EngineOutputError('engine answer is not JSON');
   }
-  const result = engineResponseSchema.safeParse(value);
+  // Checked because it crosses a process boundary.
+  const result = generationResponseSchema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new EngineOutputError(`engine answer is malformed at ${issue.path.join('.') || 'root'}: ${issue.message}`);
@@ -134,7 +104,7 @@ export function engineRequestOf(job: JobRecord): GenerationRequest {
  * come back (503 + Retry-After); anything else ends the job as failed.
  */
 export function jobAfterEngineError(job: JobRecord, status: number, body: string | undefined, now: Date): JobRecord {
-  if (status === 400) {
+  if (status === ERROR_STATUS.invalid_request) {
     const parsed = engineErrorOf(body);
     let field: string | undefined;
     try {
@@ -147,7 +117,7 @@ export function jobAfterEngineError(job: JobRecord, status: number, body: string
       field: field ?? 'body',
     });
   }
-  if (status === 429 || status === 503) {
+  if (ENGINE_RETRY_LATER_STATUSES.includes(status)) {
     throw new GatewayError('backend_busy', 'the image generator is busy; try again shortly', {
       retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
     });

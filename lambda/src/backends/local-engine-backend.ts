@@ -1,9 +1,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { BUSY_RETRY_AFTER_SECONDS, GatewayError } from '../http/errors';
 import type { ImageStore } from '../images/image-store';
-import { isTerminal, type JobRecord } from '../jobs/job';
+import { isTerminal } from '../../../contract/job';
+import type { JobRecord } from '../jobs/job';
 import { JOB_RETENTION } from '../jobs/retention';
-import type { BackendStatus, GenerationBackend } from './backend';
+import type { BackendCapacity, GenerationBackend } from './backend';
 import { EngineHttpClient, EngineHttpError, EngineUnreachableError } from './engine-http-client';
 import { engineErrorOf, engineRequestOf, failedJob, GENERIC_FAILURE, succeededJob } from './engine-output';
 
@@ -72,7 +73,7 @@ export class LocalEngineBackend implements GenerationBackend {
     return isTerminal(job.status) ? job : failedJob(job, INTERRUPTED, this.now());
   }
 
-  async status(): Promise<BackendStatus> {
+  async status(): Promise<BackendCapacity> {
     const queueDepth = this.queue.length + (this.running ? 1 : 0);
     let ping: number;
     try {

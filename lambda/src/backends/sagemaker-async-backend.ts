@@ -4,7 +4,7 @@ import { InvokeEndpointAsyncCommand, type SageMakerRuntimeClient } from '@aws-sd
 import type { ImageStore } from '../images/image-store';
 import type { JobRecord } from '../jobs/job';
 import { JOB_RETENTION } from '../jobs/retention';
-import type { BackendStatus, GenerationBackend } from './backend';
+import type { BackendCapacity, GenerationBackend } from './backend';
 import {
   EngineOutputError,
   engineErrorOf,
@@ -24,7 +24,7 @@ export interface SageMakerAsyncBackendProps {
   readonly bucket: string;
   /** Key prefix for request bodies. @default 'inputs/' */
   readonly inputPrefix?: string;
-  readonly status: () => Promise<BackendStatus>;
+  readonly status: () => Promise<BackendCapacity>;
   readonly logger: Logger;
   readonly now?: () => Date;
 }
@@ -94,7 +94,7 @@ export class SageMakerAsyncBackend implements GenerationBackend {
     return job;
   }
 
-  status(): Promise<BackendStatus> {
+  status(): Promise<BackendCapacity> {
     return this.props.status();
   }
 }

@@ -1,14 +1,14 @@
 import { InvokeEndpointCommand, ModelError, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { ImageStore } from '../images/image-store';
 import type { JobRecord } from '../jobs/job';
-import type { BackendStatus, GenerationBackend } from './backend';
+import type { BackendCapacity, GenerationBackend } from './backend';
 import { engineRequestOf, jobAfterEngineError, parseEngineResponse, succeededJob } from './engine-output';
 
 export interface SageMakerRealtimeBackendProps {
   readonly runtime: SageMakerRuntimeClient;
   readonly images: ImageStore;
   readonly endpointName: string;
-  readonly status: () => Promise<BackendStatus>;
+  readonly status: () => Promise<BackendCapacity>;
   readonly now?: () => Date;
 }
 
@@ -54,7 +54,7 @@ export class SageMakerRealtimeBackend implements GenerationBackend {
     return job;
   }
 
-  status(): Promise<BackendStatus> {
+  status(): Promise<BackendCapacity> {
     return this.props.status();
   }
 }

@@ -1,26 +1,4 @@
-/**
- * Every error the public API can answer, and its HTTP status: the one place where domain errors
- * become status codes. The OpenAPI document lists the same codes from this table.
- */
-export const ERROR_STATUS = {
-  invalid_request: 400,
-  origin_not_allowed: 403,
-  not_found: 404,
-  method_not_allowed: 405,
-  body_too_large: 413,
-  unsupported_media_type: 415,
-  quota_exceeded: 429,
-  /** Sent by the WAF in front of the gateway (its per-address rate rule), never by this code; listed so
-   * the API documents every code a client can receive. */
-  rate_limited: 429,
-  internal_error: 500,
-  spend_guard: 503,
-  backend_busy: 503,
-  status_unavailable: 503,
-} as const;
-
-export type ErrorCode = keyof typeof ERROR_STATUS;
-export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
+import { ERROR_STATUS, type GatewayErrorCode } from '../../../contract/errors';
 
 export interface GatewayErrorOptions {
   readonly field?: string;
@@ -39,7 +17,7 @@ export class GatewayError extends Error {
   readonly headers?: Readonly<Record<string, string>>;
 
   constructor(
-    readonly code: ErrorCode,
+    readonly code: GatewayErrorCode,
     message: string,
     options: GatewayErrorOptions = {},
   ) {

@@ -1,11 +1,6 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { ErrorBody } from '../../../container/src/api/generation-response';
+import type { ApiErrorBody } from '../../../contract/errors';
 import type { GatewayError } from './errors';
-
-/** The engine's error shape plus what only the public gateway says: when to come back. */
-export interface GatewayErrorBody {
-  readonly error: ErrorBody['error'] & { readonly retry_after_seconds?: number };
-}
 
 const BASE_HEADERS: Readonly<Record<string, string>> = {
   'Content-Type': 'application/json; charset=utf-8',
@@ -23,7 +18,7 @@ export function jsonResponse(
 }
 
 export function errorResponse(error: GatewayError, requestId: string): APIGatewayProxyResult {
-  const body: GatewayErrorBody = {
+  const body: ApiErrorBody = {
     error: {
       code: error.code,
       message: error.message,

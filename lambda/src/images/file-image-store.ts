@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { OutputFormat } from '../../../container/src/api/limits';
+import type { OutputFormat } from '../../../contract/limits';
 import type { ImageStore } from './image-store';
 
 /** URL path under which the local server serves the image folder. */

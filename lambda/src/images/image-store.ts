@@ -1,4 +1,4 @@
-import { IMAGE_MIME_TYPES, type OutputFormat } from '../../../container/src/api/limits';
+import { IMAGE_MIME_TYPES, type OutputFormat } from '../../../contract/limits';
 
 /** Where finished images live, one object per image: S3 in AWS, a folder locally. */
 export interface ImageStore {

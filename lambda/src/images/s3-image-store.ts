@@ -1,6 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { OutputFormat } from '../../../container/src/api/limits';
+import type { OutputFormat } from '../../../contract/limits';
 import { mimeType, type ImageStore } from './image-store';
 
 /** Long enough to load and download the image after a poll, short enough that a shared link dies. */

@@ -1,5 +1,6 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { JobRecord, JobStatus } from './job';
+import type { JobStatus } from '../../../contract/job';
+import type { JobRecord } from './job';
 import type { JobStore } from './job-store';
 import { recordExpiry } from './retention';
 import { isConditionalCheckFailure } from '../quota/dynamodb-counter-store';

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { JobRecord, JobStatus } from './job';
+import type { JobStatus } from '../../../contract/job';
+import type { JobRecord } from './job';
 import { MemoryJobStore } from './job-store';
 
 /**

@@ -1,4 +1,5 @@
-import type { JobRecord, JobStatus } from './job';
+import type { JobStatus } from '../../../contract/job';
+import type { JobRecord } from './job';
 
 /** Where jobs are kept: DynamoDB in AWS, a folder locally. */
 export interface JobStore {

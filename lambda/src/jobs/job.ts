@@ -1,12 +1,6 @@
-import type { GenerationRequest } from '../../../container/src/api/generation-request';
-import type { OutputFormat } from '../../../container/src/api/limits';
-
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'expired'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-
-export function isTerminal(status: JobStatus): boolean {
-  return status === 'succeeded' || status === 'failed' || status === 'expired';
-}
+import type { GenerationRequest } from '../../../contract/generation-request';
+import type { Job, JobError, JobStatus } from '../../../contract/job';
+import type { OutputFormat } from '../../../contract/limits';
 
 /** One image of a finished job, stored as its own object so it can be fetched on its own. */
 export interface StoredImage {
@@ -16,11 +10,6 @@ export interface StoredImage {
   readonly height: number;
   readonly seed: number;
   readonly format: OutputFormat;
-}
-
-export interface JobError {
-  readonly code: string;
-  readonly message: string;
 }
 
 /** The request as accepted, completed with the settings the engine resolved once it ran. */
@@ -42,20 +31,8 @@ export interface JobRecord {
   readonly backend_ref?: Readonly<Record<string, string>>;
 }
 
-export interface PublicImage {
-  readonly url: string;
-  readonly width: number;
-  readonly height: number;
-  readonly seed: number;
-  readonly format: OutputFormat;
-}
-
 /** A job as `GET /v1/images/{id}` answers it: the record without its internals, images as URLs. */
-export type PublicJob = Omit<JobRecord, 'images' | 'generation_seconds' | 'backend_ref'> & {
-  readonly images?: PublicImage[];
-};
-
-export function toPublicJob(job: JobRecord, imageUrls: readonly string[] | undefined): PublicJob {
+export function toPublicJob(job: JobRecord, imageUrls: readonly string[] | undefined): Job {
   return {
     id: job.id,
     status: job.status,

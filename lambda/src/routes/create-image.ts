@@ -1,7 +1,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { parseGenerationRequestBody, type GenerationRequest } from '../../../container/src/api/generation-request';
-import { DEFAULTS, LIMITS } from '../../../container/src/api/limits';
-import type { RouteContext } from '../gateway';
+import { parseGenerationRequestBody, type GenerationRequest } from '../../../contract/generation-request';
+import { DEFAULTS, LIMITS } from '../../../contract/limits';
+import type { RouteContext } from './route-context';
 import { GatewayError, toGatewayError } from '../http/errors';
 import { bodyBytes, clientIp, header, isJsonContentType } from '../http/request';
 import { jsonResponse } from '../http/responses';

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { RouteContext } from '../gateway';
+import type { RouteContext } from './route-context';
 import { GatewayError } from '../http/errors';
 import { jsonResponse } from '../http/responses';
-import { isTerminal } from '../jobs/job';
+import { isTerminal } from '../../../contract/job';
 import { isAuthenticJobId } from '../jobs/job-id';
 import { applyRetention } from '../jobs/retention';
 import { publicJob, recordOutcome } from './job-view';

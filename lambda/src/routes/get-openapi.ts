@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { openApiText } from '../openapi/document';
+import { openApiText } from '../../../contract/openapi';
 
 /** `GET /v1/openapi.json`: the API's description, the same for every caller. */
 export async function getOpenApi(): Promise<APIGatewayProxyResult> {

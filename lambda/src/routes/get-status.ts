@@ -1,6 +1,6 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { BackendStatus } from '../backends/backend';
-import type { RouteContext } from '../gateway';
+import type { BackendCapacity } from '../backends/backend';
+import type { RouteContext } from './route-context';
 import { BUSY_RETRY_AFTER_SECONDS, GatewayError } from '../http/errors';
 import { jsonResponse } from '../http/responses';
 import { toPublicStatus } from '../status/public-status';
@@ -8,7 +8,7 @@ import { toPublicStatus } from '../status/public-status';
 /** `GET /v1/status`: cold, warming or warm, and how long a request sent now would wait. */
 export async function getStatus(context: RouteContext): Promise<APIGatewayProxyResult> {
   const { deps } = context;
-  let status: BackendStatus;
+  let status: BackendCapacity;
   try {
     status = await deps.status.get();
   } catch (error) {

@@ -1,9 +1,10 @@
 import type { ImageStore } from '../images/image-store';
-import { toPublicJob, type JobRecord, type PublicJob } from '../jobs/job';
+import type { Job } from '../../../contract/job';
+import { toPublicJob, type JobRecord } from '../jobs/job';
 import type { GatewayMetrics } from '../metrics';
 
 /** The job as the API answers it, with a fresh short-lived URL per image. */
-export async function publicJob(job: JobRecord, images: ImageStore): Promise<PublicJob> {
+export async function publicJob(job: JobRecord, images: ImageStore): Promise<Job> {
   const urls = job.images ? await Promise.all(job.images.map((image) => images.url(image.key))) : undefined;
   return toPublicJob(job, urls);
 }

@@ -1,13 +1,5 @@
-import type { BackendState, BackendStatus } from '../backends/backend';
-
-/** `GET /v1/status` as the front reads it. */
-export interface PublicStatus {
-  readonly state: BackendState;
-  readonly instances: { readonly current: number; readonly desired: number };
-  readonly queue_depth: number;
-  readonly estimated_wait_seconds: number;
-  readonly message: string;
-}
+import type { ApiStatus } from '../../../contract/status';
+import type { BackendCapacity } from '../backends/backend';
 
 export interface WaitModel {
   /** Seconds from "no instance" to the first image starting (instance launch, image pull, model load). */
@@ -29,7 +21,7 @@ function minutes(seconds: number): string {
  * It is an estimate for people, rounded to whole seconds; the configured numbers come from
  * COLD_START_SECONDS and SECONDS_PER_IMAGE.
  */
-export function estimateWaitSeconds(status: BackendStatus, model: WaitModel): number {
+export function estimateWaitSeconds(status: BackendCapacity, model: WaitModel): number {
   const work = (status.queueDepth + 1) * model.secondsPerImage;
   switch (status.state) {
     case 'warm':
@@ -41,7 +33,7 @@ export function estimateWaitSeconds(status: BackendStatus, model: WaitModel): nu
   }
 }
 
-function messageOf(status: BackendStatus, wait: number): string {
+function messageOf(status: BackendCapacity, wait: number): string {
   switch (status.state) {
     case 'cold':
       return `The image generator is switched off while nobody uses it, to keep costs near zero. Your request starts it; the first image takes ${minutes(wait)}.`;
@@ -54,7 +46,7 @@ function messageOf(status: BackendStatus, wait: number): string {
   }
 }
 
-export function toPublicStatus(status: BackendStatus, model: WaitModel): PublicStatus {
+export function toPublicStatus(status: BackendCapacity, model: WaitModel): ApiStatus {
   const wait = estimateWaitSeconds(status, model);
   return {
     state: status.state,

@@ -1,7 +1,7 @@
 import { GetMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DescribeEndpointCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { BackendStatus } from '../backends/backend';
+import type { BackendCapacity } from '../backends/backend';
 
 export interface SageMakerEndpointProbeProps {
   readonly sagemaker: SageMakerClient;
@@ -27,7 +27,7 @@ export class SageMakerEndpointProbe {
     this.now = props.now ?? (() => new Date());
   }
 
-  async status(): Promise<BackendStatus> {
+  async status(): Promise<BackendCapacity> {
     const [endpoint, queueDepth] = await Promise.all([
       this.props.sagemaker.send(new DescribeEndpointCommand({ EndpointName: this.props.endpointName })),
       this.backlog(),

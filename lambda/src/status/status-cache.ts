@@ -1,4 +1,4 @@
-import type { BackendStatus } from '../backends/backend';
+import type { BackendCapacity } from '../backends/backend';
 
 export interface StatusCacheOptions {
   /** Every open page polls the status; this keeps SageMaker's control-plane API from throttling us. @default 5000 */
@@ -10,14 +10,14 @@ export interface StatusCacheOptions {
 
 /** Caches a backend's status per container and shares one in-flight lookup among callers. */
 export class StatusCache {
-  private last?: { status: BackendStatus; at: number };
-  private pending?: Promise<BackendStatus>;
+  private last?: { status: BackendCapacity; at: number };
+  private pending?: Promise<BackendCapacity>;
   private readonly freshMs: number;
   private readonly staleMs: number;
   private readonly nowMs: () => number;
 
   constructor(
-    private readonly source: () => Promise<BackendStatus>,
+    private readonly source: () => Promise<BackendCapacity>,
     options: StatusCacheOptions = {},
   ) {
     this.freshMs = options.freshMs ?? 5000;
@@ -25,7 +25,7 @@ export class StatusCache {
     this.nowMs = options.nowMs ?? Date.now;
   }
 
-  async get(): Promise<BackendStatus> {
+  async get(): Promise<BackendCapacity> {
     const now = this.nowMs();
     if (this.last && now - this.last.at < this.freshMs) return this.last.status;
     this.pending ??= this.source().finally(() => {

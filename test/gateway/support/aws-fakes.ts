@@ -11,7 +11,8 @@ import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createAwsClients, createAwsDependencies } from '../../../lambda/src/aws-dependencies';
 import { readAwsResourcesConfig, readGatewayConfig, type Environment } from '../../../lambda/src/config';
-import { createGateway, type GatewayDependencies } from '../../../lambda/src/gateway';
+import type { GatewayDependencies } from '../../../lambda/src/dependencies';
+import { createGateway } from '../../../lambda/src/gateway';
 import { GatewayMetrics } from '../../../lambda/src/metrics';
 
 // The SDK needs a region and credentials to build (and presign) requests; nothing is sent.

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { GenerationResponse } from '../../../container/src/api/generation-response';
+import type { GenerationResponse } from '../../../contract/engine-response';
 
 /** A real PNG of the given size, as the engine would encode it. */
 export async function pngOf(width: number, height: number, shade = 128): Promise<Buffer> {

@@ -1,4 +1,4 @@
-import type { SchedulerName } from '../../api/limits';
+import type { SchedulerName } from '../../../../contract/limits';
 import { SchedulerConfigError } from './errors';
 import { BETA_SCHEDULES, type NoiseScheduleConfig } from './noise-schedule';
 import type { SchedulerConfigJson } from './scheduler';

@@ -1,4 +1,4 @@
-import type { SchedulerName } from '../../api/limits';
+import type { SchedulerName } from '../../../../contract/limits';
 import { SchedulerUsageError } from './errors';
 import type { Scheduler, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
 

@@ -1,4 +1,4 @@
-import { SCHEDULER_NAMES, type SchedulerName } from '../../api/limits';
+import { SCHEDULER_NAMES, type SchedulerName } from '../../../../contract/limits';
 import { resolveSchedulerConfig } from './config';
 import { SchedulerConfigError } from './errors';
 import { DdimScheduler } from './ddim';

@@ -1,4 +1,4 @@
-import type { SchedulerName } from '../../api/limits';
+import type { SchedulerName } from '../../../../contract/limits';
 
 /** Draws standard-normal noise; the pipeline supplies seeded or caller-provided sources. */
 export interface NoiseSource {

@@ -1,6 +1,7 @@
 /**
  * The one definition of what a generation request may ask for. The engine's server, the gateway,
  * the front and the OpenAPI document all read these values; nothing else may restate them.
+ * What only the page needs (menu labels, size presets) lives in `site/src/choices.ts`.
  *
  * Plain data without imports, so the front can bundle it without pulling in a validator.
  */
@@ -16,17 +17,6 @@ export const SCHEDULER_NAMES = [
   'lms',
 ] as const;
 export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
-
-/** Human labels for the front's scheduler menu. */
-export const SCHEDULER_LABELS: Readonly<Record<SchedulerName, string>> = {
-  pndm: 'PNDM (SD 1.4 default)',
-  ddim: 'DDIM',
-  euler: 'Euler',
-  euler_ancestral: 'Euler ancestral',
-  dpmpp_2m: 'DPM++ 2M',
-  dpmpp_2m_karras: 'DPM++ 2M Karras',
-  lms: 'LMS',
-};
 
 export const OUTPUT_FORMATS = ['png', 'jpeg', 'webp'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -75,11 +65,3 @@ export const DEFAULTS = {
   width: 512,
   height: 512,
 } as const;
-
-/** Sizes the front offers; all satisfy LIMITS. */
-export const SIZE_PRESETS: ReadonlyArray<{ readonly width: number; readonly height: number; readonly label: string }> = [
-  { width: 512, height: 512, label: 'Square 512×512' },
-  { width: 512, height: 768, label: 'Portrait 512×768' },
-  { width: 768, height: 512, label: 'Landscape 768×512' },
-  { width: 768, height: 768, label: 'Large square 768×768' },
-];

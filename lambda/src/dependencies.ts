@@ -1,0 +1,23 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { GenerationBackend } from './backends/backend';
+import type { GatewayConfig } from './config';
+import type { ImageStore } from './images/image-store';
+import type { JobStore } from './jobs/job-store';
+import type { GatewayMetrics } from './metrics';
+import type { QuotaGuard } from './quota/quota-guard';
+import type { SecretsSource } from './secrets';
+import type { StatusCache } from './status/status-cache';
+
+/** Everything the gateway works with; AWS and local mode each assemble their own. */
+export interface GatewayDependencies {
+  readonly config: GatewayConfig;
+  readonly backend: GenerationBackend;
+  readonly jobs: JobStore;
+  readonly images: ImageStore;
+  readonly quota: QuotaGuard;
+  readonly secrets: SecretsSource;
+  readonly status: StatusCache;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly now?: () => Date;
+}
