@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { INSTANCE_COUNT_METRIC } from './instance-count-metric';
+import { INSTANCE_COUNT_METRIC } from '../facts/instance-count-metric';
 
 /**
  * Runs once a minute and writes the endpoint's current instance count as an EMF metric, because

@@ -11,7 +11,7 @@ import type { GenerationBackend } from './backends/backend';
 import { EngineHttpClient } from './backends/engine-http-client';
 import { ExternalHttpBackend } from './backends/external-http-backend';
 import { SageMakerAsyncBackend } from './backends/sagemaker-async-backend';
-import { SageMakerRealtimeBackend } from './backends/sagemaker-realtime-backend';
+import { SageMakerServerlessBackend } from './backends/sagemaker-serverless-backend';
 import type { AwsResourcesConfig, GatewayConfig } from './config';
 import type { GatewayDependencies } from './dependencies';
 import { S3ImageStore } from './images/s3-image-store';
@@ -46,14 +46,13 @@ export function createAwsClients(): AwsClients {
 }
 
 function createBackend(
-  config: GatewayConfig,
   resources: AwsResourcesConfig,
   clients: AwsClients,
   images: S3ImageStore,
   secrets: SecretsSource,
   logger: Logger,
 ): GenerationBackend {
-  switch (config.backendMode) {
+  switch (resources.backendMode) {
     case 'async': {
       const probe = new SageMakerEndpointProbe({
         sagemaker: clients.sagemaker,
@@ -72,9 +71,9 @@ function createBackend(
         logger,
       });
     }
-    case 'realtime': {
+    case 'serverless': {
       const probe = new SageMakerEndpointProbe({ sagemaker: clients.sagemaker, endpointName: resources.endpointName!, logger });
-      return new SageMakerRealtimeBackend({
+      return new SageMakerServerlessBackend({
         runtime: clients.runtime,
         images,
         endpointName: resources.endpointName!,
@@ -89,8 +88,6 @@ function createBackend(
         }),
         images,
       });
-    case 'local':
-      throw new Error('BACKEND_MODE=local is served by `npm start`, not by Lambda');
   }
 }
 
@@ -104,13 +101,13 @@ export function createAwsDependencies(
 ): GatewayDependencies {
   const secrets = secretsManagerSource(new SecretsProvider({ awsSdkV3Client: clients.secretsManager }), resources.secretArn);
   const images = new S3ImageStore(clients.s3, resources.jobsBucket, resources.outputPrefix);
-  const backend = createBackend(config, resources, clients, images, secrets, logger);
+  const backend = createBackend(resources, clients, images, secrets, logger);
   return {
     config,
     backend,
-    jobs: new DynamoDbJobStore(clients.dynamo, resources.quotaTable),
+    jobs: new DynamoDbJobStore(clients.dynamo, resources.quotasAndJobsTable),
     images,
-    quota: new QuotaGuard(new DynamoDbCounterStore(clients.dynamo, resources.quotaTable), {
+    quota: new QuotaGuard(new DynamoDbCounterStore(clients.dynamo, resources.quotasAndJobsTable), {
       perIpPerDay: config.quotaPerIpPerDay,
       globalPerDay: config.quotaGlobalPerDay,
     }),

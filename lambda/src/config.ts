@@ -4,8 +4,8 @@
  * fails the cold start with its name, instead of failing requests later.
  */
 
-export const BACKEND_MODES = ['async', 'realtime', 'external', 'local'] as const;
-export type BackendMode = (typeof BACKEND_MODES)[number];
+import { BACKEND_MODES, GATEWAY_ENVIRONMENT as ENV, type BackendMode } from '../facts/environment';
+import { STATUS_DEFAULTS } from '../facts/status-defaults';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -69,17 +69,8 @@ function parseOrigins(text: string): string[] {
     });
 }
 
-/** Defaults for the wait estimate of `/v1/status` (see `status/public-status.ts`). */
-export const STATUS_DEFAULTS = {
-  /** ml.g4dn.xlarge: instance launch, image pull and model load take about five minutes. */
-  coldStartSeconds: 300,
-  /** SD 1.5 at 512x512, 25 steps, fp16 on a T4, plus encoding. */
-  secondsPerImage: 8,
-} as const;
-
 /** What every deployment of the gateway, AWS or local, needs to know. */
 export interface GatewayConfig {
-  readonly backendMode: BackendMode;
   /** Origins allowed by CORS; same-origin callers never need to be listed. */
   readonly allowedOrigins: readonly string[];
   readonly quotaPerIpPerDay: number;
@@ -92,31 +83,26 @@ export interface GatewayConfig {
 }
 
 export function readGatewayConfig(env: Environment): GatewayConfig {
-  const mode = requireEnv(env, 'BACKEND_MODE');
-  if (!(BACKEND_MODES as readonly string[]).includes(mode)) {
-    throw new ConfigError(
-      `environment variable BACKEND_MODE must be one of ${BACKEND_MODES.join(', ')} but is ${JSON.stringify(mode)}`,
-    );
-  }
   return {
-    backendMode: mode as BackendMode,
-    allowedOrigins: parseOrigins(requireEnv(env, 'ALLOWED_ORIGINS')),
-    quotaPerIpPerDay: wholeNumberEnv(env, 'QUOTA_PER_IP_PER_DAY'),
-    quotaGlobalPerDay: wholeNumberEnv(env, 'QUOTA_GLOBAL_PER_DAY'),
-    coldStartSeconds: positiveNumberEnv(env, 'COLD_START_SECONDS', STATUS_DEFAULTS.coldStartSeconds),
-    secondsPerImage: positiveNumberEnv(env, 'SECONDS_PER_IMAGE', STATUS_DEFAULTS.secondsPerImage),
+    allowedOrigins: parseOrigins(requireEnv(env, ENV.allowedOrigins)),
+    quotaPerIpPerDay: wholeNumberEnv(env, ENV.quotaPerIpPerDay),
+    quotaGlobalPerDay: wholeNumberEnv(env, ENV.quotaGlobalPerDay),
+    coldStartSeconds: positiveNumberEnv(env, ENV.coldStartSeconds, STATUS_DEFAULTS.coldStartSeconds),
+    secondsPerImage: positiveNumberEnv(env, ENV.secondsPerImage, STATUS_DEFAULTS.secondsPerImage),
   };
 }
 
 /** The AWS resources the Lambda works with; each backend mode needs a different subset. */
 export interface AwsResourcesConfig {
-  /** SageMaker endpoint, for `async` and `realtime`. */
+  readonly backendMode: BackendMode;
+  /** SageMaker endpoint, for `async` and `serverless`. */
   readonly endpointName?: string;
   readonly jobsBucket: string;
   readonly inputPrefix: string;
   /** Where the gateway stores each finished image (beside SageMaker's own outputs). */
   readonly outputPrefix: string;
-  readonly quotaTable: string;
+  /** The one DynamoDB table of daily quota counters and job records. */
+  readonly quotasAndJobsTable: string;
   readonly secretArn: string;
   /** Base URL of an engine that speaks the container contract (`/invocations`, `/ping`), for `external`. */
   readonly externalUrl?: string;
@@ -134,13 +120,16 @@ function prefixEnv(env: Environment, name: string, fallback: string): string {
  * JOBS_PREFIX_FAILURE is not read: SageMaker reports each request's failure location itself
  * (InvokeEndpointAsync's FailureLocation, from the endpoint config), and the gateway reads that.
  */
-export function readAwsResourcesConfig(env: Environment, mode: BackendMode): AwsResourcesConfig {
-  if (mode === 'local') {
-    throw new ConfigError('BACKEND_MODE=local is served by `npm start`, not by Lambda');
+export function readAwsResourcesConfig(env: Environment): AwsResourcesConfig {
+  const mode = requireEnv(env, ENV.backendMode);
+  if (!(BACKEND_MODES as readonly string[]).includes(mode)) {
+    throw new ConfigError(
+      `environment variable ${ENV.backendMode} must be one of ${BACKEND_MODES.join(', ')} but is ${JSON.stringify(mode)}`,
+    );
   }
   let externalUrl: string | undefined;
   if (mode === 'external') {
-    externalUrl = requireEnv(env, 'EXTERNAL_URL');
+    externalUrl = requireEnv(env, ENV.externalUrl);
     let protocol: string | undefined;
     try {
       protocol = new URL(externalUrl).protocol;
@@ -148,16 +137,17 @@ export function readAwsResourcesConfig(env: Environment, mode: BackendMode): Aws
       protocol = undefined;
     }
     if (protocol !== 'https:' && protocol !== 'http:') {
-      throw new ConfigError(`environment variable EXTERNAL_URL must be an http(s) URL but is ${JSON.stringify(externalUrl)}`);
+      throw new ConfigError(`environment variable ${ENV.externalUrl} must be an http(s) URL but is ${JSON.stringify(externalUrl)}`);
     }
   }
   return {
-    endpointName: mode === 'async' || mode === 'realtime' ? requireEnv(env, 'ENDPOINT_NAME') : undefined,
-    jobsBucket: requireEnv(env, 'JOBS_BUCKET'),
-    inputPrefix: prefixEnv(env, 'JOBS_PREFIX_INPUT', 'inputs/'),
-    outputPrefix: prefixEnv(env, 'JOBS_PREFIX_OUTPUT', 'outputs/'),
-    quotaTable: requireEnv(env, 'QUOTA_TABLE'),
-    secretArn: requireEnv(env, 'SECRET_ARN'),
+    backendMode: mode as BackendMode,
+    endpointName: mode === 'async' || mode === 'serverless' ? requireEnv(env, ENV.endpointName) : undefined,
+    jobsBucket: requireEnv(env, ENV.jobsBucket),
+    inputPrefix: prefixEnv(env, ENV.jobsPrefixInput, 'inputs/'),
+    outputPrefix: prefixEnv(env, ENV.jobsPrefixOutput, 'outputs/'),
+    quotasAndJobsTable: requireEnv(env, ENV.quotasAndJobsTable),
+    secretArn: requireEnv(env, ENV.secretArn),
     externalUrl,
   };
 }

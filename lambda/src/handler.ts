@@ -10,7 +10,7 @@ import { GatewayMetrics } from './metrics';
  * LOG_LEVEL (Powertools reads it), the service name from POWERTOOLS_SERVICE_NAME.
  */
 const config = readGatewayConfig(process.env);
-const resources = readAwsResourcesConfig(process.env, config.backendMode);
+const resources = readAwsResourcesConfig(process.env);
 const logger = new Logger();
 const metrics = new GatewayMetrics();
 

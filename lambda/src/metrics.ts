@@ -1,21 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-
-/**
- * The gateway's CloudWatch metrics (EMF), as the cost dashboard reads them: namespace, the one
- * `Service` dimension and the metric names are fixed here and imported by the infrastructure.
- */
-export const METRICS_NAMESPACE = 'ServerlessDiffusion';
-export const SERVICE_DIMENSION = { name: 'Service', value: 'gateway' } as const;
-export const REASON_DIMENSION = 'Reason';
-
-export const METRIC_NAMES = {
-  imagesRequested: 'ImagesRequested',
-  imagesAccepted: 'ImagesAccepted',
-  imagesRejected: 'ImagesRejected',
-  imagesCompleted: 'ImagesCompleted',
-  imagesFailed: 'ImagesFailed',
-  generationSeconds: 'GenerationSeconds',
-} as const;
+import { METRIC_NAMES, METRICS_NAMESPACE, REASON_DIMENSION, SERVICE_DIMENSION } from '../facts/metrics';
 
 /**
  * Powertools Metrics always adds a lowercase `service` dimension, and `singleMetric()` puts it back

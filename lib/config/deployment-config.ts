@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { STATUS_DEFAULTS } from '../../lambda/src/config';
+import { STATUS_DEFAULTS } from '../../lambda/facts/status-defaults';
 import { sagemakerHourlyPrice } from '../cost/prices';
 import { REPO_ROOT } from '../paths';
 import { cidrVersion } from './cidr';

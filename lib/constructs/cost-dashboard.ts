@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { METRIC_NAMES, METRICS_NAMESPACE, REASON_DIMENSION, SERVICE_DIMENSION } from '../../lambda/src/metrics';
+import { METRIC_NAMES, METRICS_NAMESPACE, REASON_DIMENSION, SERVICE_DIMENSION } from '../../lambda/facts/metrics';
 import type { BackendMode } from '../config/deployment-config';
 import { s3UsdPerImage } from '../cost/cost-model';
 import { PRICE_REGION, PRICES as P } from '../cost/prices';

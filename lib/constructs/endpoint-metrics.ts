@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { INSTANCE_COUNT_METRIC } from '../../lambda/instance-count/instance-count-metric';
+import { INSTANCE_COUNT_METRIC } from '../../lambda/facts/instance-count-metric';
 
 /** SageMaker async inference metrics that scaling and alarms read. */
 export type AsyncEndpointMetricName =

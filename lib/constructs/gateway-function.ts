@@ -6,7 +6,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { GATEWAY_BUNDLING } from '../../lambda/bundling';
-import { METRICS_NAMESPACE } from '../../lambda/src/metrics';
+import { GATEWAY_ENVIRONMENT as ENV } from '../../lambda/facts/environment';
+import { METRICS_NAMESPACE } from '../../lambda/facts/metrics';
 import { acknowledgeWildcardResources } from '../nag/wildcards';
 import { PATHS } from '../paths';
 import { JOB_PREFIXES } from './jobs-bucket';
@@ -17,7 +18,7 @@ export const GATEWAY_MEMORY_MB = 512;
 
 /** How the gateway reaches the engine (the Lambda contract's BACKEND_MODE values used in AWS). */
 export type GatewayBackend =
-  | { readonly mode: 'async' | 'realtime'; readonly endpointName: string }
+  | { readonly mode: 'async' | 'serverless'; readonly endpointName: string }
   | { readonly mode: 'external'; readonly externalUrl: string };
 
 export interface GatewayFunctionProps {
@@ -56,19 +57,19 @@ export class GatewayFunction extends Construct {
       timeout: Duration.seconds(29),
       bundling: GATEWAY_BUNDLING,
       environment: {
-        BACKEND_MODE: backend.mode,
-        ENDPOINT_NAME: backend.mode === 'external' ? '' : backend.endpointName,
-        EXTERNAL_URL: backend.mode === 'external' ? backend.externalUrl : '',
-        JOBS_BUCKET: props.jobsBucket.bucketName,
-        JOBS_PREFIX_INPUT: JOB_PREFIXES.input,
-        JOBS_PREFIX_OUTPUT: JOB_PREFIXES.output,
-        QUOTA_TABLE: props.table.tableName,
-        SECRET_ARN: props.secret.secretArn,
-        ALLOWED_ORIGINS: props.allowedOrigins.join(','),
-        QUOTA_PER_IP_PER_DAY: String(props.quotaPerIpPerDay),
-        QUOTA_GLOBAL_PER_DAY: String(props.quotaGlobalPerDay),
-        COLD_START_SECONDS: String(props.coldStartSeconds),
-        SECONDS_PER_IMAGE: String(props.secondsPerImage),
+        [ENV.backendMode]: backend.mode,
+        [ENV.endpointName]: backend.mode === 'external' ? '' : backend.endpointName,
+        [ENV.externalUrl]: backend.mode === 'external' ? backend.externalUrl : '',
+        [ENV.jobsBucket]: props.jobsBucket.bucketName,
+        [ENV.jobsPrefixInput]: JOB_PREFIXES.input,
+        [ENV.jobsPrefixOutput]: JOB_PREFIXES.output,
+        [ENV.quotasAndJobsTable]: props.table.tableName,
+        [ENV.secretArn]: props.secret.secretArn,
+        [ENV.allowedOrigins]: props.allowedOrigins.join(','),
+        [ENV.quotaPerIpPerDay]: String(props.quotaPerIpPerDay),
+        [ENV.quotaGlobalPerDay]: String(props.quotaGlobalPerDay),
+        [ENV.coldStartSeconds]: String(props.coldStartSeconds),
+        [ENV.secondsPerImage]: String(props.secondsPerImage),
         POWERTOOLS_SERVICE_NAME: 'gateway',
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         LOG_LEVEL: props.logLevel ?? 'INFO',
@@ -112,7 +113,7 @@ export class GatewayFunction extends Construct {
     );
   }
 
-  private grantEndpoint(role: iam.Role, mode: 'async' | 'realtime', endpointName: string): void {
+  private grantEndpoint(role: iam.Role, mode: 'async' | 'serverless', endpointName: string): void {
     const endpointArn = Arn.format(
       { service: 'sagemaker', resource: 'endpoint', resourceName: endpointName },
       Stack.of(this),

@@ -4,7 +4,7 @@ import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../../lambda/src/metrics';
+import { METRICS_NAMESPACE } from '../../lambda/facts/metrics';
 import { PATHS } from '../paths';
 import { NodeFunction } from './node-function';
 

@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { JOB_RETENTION } from '../../lambda/src/jobs/retention';
+import { JOB_RETENTION } from '../../lambda/facts/retention';
 import { PRIVATE_BUCKET } from './private-bucket';
 
 /** Key prefixes of the jobs bucket (the Lambda contract's JOBS_PREFIX_* defaults). */

@@ -4,7 +4,7 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRIC_NAMES, METRICS_NAMESPACE, SERVICE_DIMENSION } from '../../lambda/src/metrics';
+import { METRIC_NAMES, METRICS_NAMESPACE, SERVICE_DIMENSION } from '../../lambda/facts/metrics';
 import type { BackendMode } from '../config/deployment-config';
 import { asyncEndpointMetric } from './endpoint-metrics';
 

@@ -3,7 +3,8 @@ import { Construct } from 'constructs';
 import type { DeploymentConfig } from '../config/deployment-config';
 import { resourceNames } from '../config/resource-names';
 import { SiteHosting } from '../constructs/site-hosting';
-import { siteContentSecurityPolicy } from '../security/content-security-policy';
+import { siteContentSecurityPolicy } from '../../site/content-security-policy';
+import { siteRemoteOrigins } from '../security/site-remote-origins';
 
 export interface FrontStackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -17,7 +18,7 @@ export class FrontStack extends Stack {
     super(scope, id, props);
     this.hosting = new SiteHosting(this, 'Site', {
       bucketName: resourceNames(props.config, this).siteBucketName,
-      contentSecurityPolicy: siteContentSecurityPolicy(props.config.region),
+      contentSecurityPolicy: siteContentSecurityPolicy({ remoteOrigins: siteRemoteOrigins(props.config.region), upgradeInsecureRequests: true }),
       domain: props.config.domain,
     });
     new CfnOutput(this, 'SiteUrl', { value: `${this.hosting.siteOrigin}/`, description: 'The public site' });

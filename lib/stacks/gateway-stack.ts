@@ -8,7 +8,7 @@ import { GatewayBackend, GatewayFunction } from '../constructs/gateway-function'
 import { GatewaySecret } from '../constructs/gateway-secret';
 import { JobsBucket } from '../constructs/jobs-bucket';
 import { PublicApi } from '../constructs/public-api';
-import { QuotaTable } from '../constructs/quota-table';
+import { QuotasAndJobsTable } from '../constructs/quotas-and-jobs-table';
 
 export interface GatewayStackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -34,7 +34,7 @@ export class GatewayStack extends Stack {
       corsOrigins: allowedOrigins,
       accessLogs: logs.bucket,
     });
-    const table = new QuotaTable(this, 'Quotas');
+    const table = new QuotasAndJobsTable(this, 'QuotasAndJobs');
     const secret = new GatewaySecret(this, 'Secret');
     this.gateway = new GatewayFunction(this, 'Gateway', {
       backend: gatewayBackend(config),
@@ -72,7 +72,7 @@ function gatewayBackend(config: DeploymentConfig): GatewayBackend {
     case 'async':
       return { mode: 'async', endpointName: config.endpointName };
     case 'serverless':
-      return { mode: 'realtime', endpointName: config.endpointName };
+      return { mode: 'serverless', endpointName: config.endpointName };
     case 'external':
       // The configuration schema requires externalUrl in this mode.
       return { mode: 'external', externalUrl: config.backend.externalUrl ?? '' };

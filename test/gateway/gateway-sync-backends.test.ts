@@ -18,7 +18,7 @@ const conforms = (method: string, template: string, result: APIGatewayProxyResul
 beforeEach(() => resetAws());
 
 describe('SageMaker real-time / serverless backend', () => {
-  const env = { BACKEND_MODE: 'realtime' };
+  const env = { BACKEND_MODE: 'serverless' };
 
   it('invokes synchronously and answers the finished job with its images', async () => {
     const engine = await engineResponse(1, 64);

@@ -22,7 +22,7 @@ function coldStart(env: Record<string, string | undefined>) {
 
 describe('lambda/src/handler.ts', () => {
   it('fails the cold start naming a missing variable', () => {
-    expect(() => coldStart({ ...BASE_ENV, QUOTA_TABLE: undefined })).toThrow('environment variable QUOTA_TABLE is required');
+    expect(() => coldStart({ ...BASE_ENV, QUOTAS_AND_JOBS_TABLE: undefined })).toThrow('environment variable QUOTAS_AND_JOBS_TABLE is required');
     expect(() => coldStart({ ...BASE_ENV, ENDPOINT_NAME: undefined })).toThrow('environment variable ENDPOINT_NAME is required');
   });
 

@@ -1,6 +1,7 @@
 import type { BackendCapacity } from '../../lambda/src/backends/backend';
 import type { JobRecord } from '../../lambda/src/jobs/job';
-import { applyRetention, JOB_RETENTION } from '../../lambda/src/jobs/retention';
+import { JOB_RETENTION } from '../../lambda/facts/retention';
+import { applyRetention } from '../../lambda/src/jobs/retention';
 import { estimateWaitSeconds, toPublicStatus } from '../../lambda/src/status/public-status';
 import { StatusCache } from '../../lambda/src/status/status-cache';
 

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { METRIC_NAMES, METRICS_NAMESPACE } from '../../lambda/src/metrics';
-import { TABLE_KEYS } from '../../lambda/src/table-schema';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../../lambda/facts/metrics';
+import { TABLE_KEYS } from '../../lambda/facts/table-keys';
 import { GATEWAY_ERROR_CODES as ERROR_CODES } from '../../contract/errors';
 import { num } from '../../lib/constructs/cost-dashboard';
 import { costSettings } from '../../lib/cost/cost-model';
@@ -180,7 +180,7 @@ describe('gateway', () => {
         'POWERTOOLS_SERVICE_NAME',
         'QUOTA_GLOBAL_PER_DAY',
         'QUOTA_PER_IP_PER_DAY',
-        'QUOTA_TABLE',
+        'QUOTAS_AND_JOBS_TABLE',
         'SECONDS_PER_IMAGE',
         'SECRET_ARN',
       ].sort(),
@@ -220,7 +220,7 @@ describe('gateway', () => {
 
     const [table] = byAction('dynamodb:UpdateItem');
     expect([table.Action].flat().sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
-    expect(table.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^QuotasTable/), 'Arn'] });
+    expect(table.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^QuotasAndJobsTable/), 'Arn'] });
     const [secret] = byAction('secretsmanager:GetSecretValue');
     expect(secret.Resource).toEqual({ Ref: expect.stringMatching(/^Secret/) });
   });

@@ -56,7 +56,7 @@ test('the endpoint is serverless on the CPU, with no async queue and no scaling 
 
 test('the gateway invokes the endpoint in real time', () => {
   const fn = Object.values(gateway.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Environment?.Variables?.BACKEND_MODE);
-  expect(fn?.Properties.Environment.Variables).toMatchObject({ BACKEND_MODE: 'realtime', ENDPOINT_NAME: 'pics' });
+  expect(fn?.Properties.Environment.Variables).toMatchObject({ BACKEND_MODE: 'serverless', ENDPOINT_NAME: 'pics' });
   expect(fn?.Properties.Environment.Variables.ALLOWED_ORIGINS).toBe('https://pics.example.com,https://admin.example.com');
   gateway.hasResourceProperties('AWS::IAM::Policy', {
     PolicyDocument: {

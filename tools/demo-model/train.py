@@ -80,7 +80,7 @@ UNET_CONFIG = dict(
     sample_size=shapes.IMAGE_SIZE // 8,
     in_channels=4,
     out_channels=4,
-    layers_per_block=2,
+    layers_per_block=1,
     block_out_channels=[32, 64],
     down_block_types=["CrossAttnDownBlock2D", "DownBlock2D"],
     up_block_types=["UpBlock2D", "CrossAttnUpBlock2D"],
@@ -282,14 +282,14 @@ def main() -> None:
     p.add_argument("--vae-batch", type=int, default=16)
     p.add_argument("--vae-lr", type=float, default=1e-3)
     p.add_argument("--kl-weight", type=float, default=1e-6)
-    p.add_argument("--unet-steps", type=int, default=6000)
+    p.add_argument("--unet-steps", type=int, default=4500)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--ema-decay", type=float, default=0.999)
     p.add_argument("--p-uncond", type=float, default=0.1, help="share of empty captions (for CFG)")
     p.add_argument("--snr-gamma", type=float, default=5.0)
-    p.add_argument("--max-minutes", type=float, default=45.0, help="wall-clock guard per stage")
+    p.add_argument("--max-minutes", type=float, default=50.0, help="wall-clock guard per stage")
     p.add_argument("--log-every", type=int, default=100)
     args = p.parse_args()
 

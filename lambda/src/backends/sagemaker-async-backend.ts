@@ -3,7 +3,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointAsyncCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { ImageStore } from '../images/image-store';
 import type { JobRecord } from '../jobs/job';
-import { JOB_RETENTION } from '../jobs/retention';
+import { JOB_RETENTION } from '../../facts/retention';
 import type { BackendCapacity, GenerationBackend } from './backend';
 import {
   EngineOutputError,

@@ -4,7 +4,7 @@ import type { JobRecord } from './job';
 import type { JobStore } from './job-store';
 import { recordExpiry } from './retention';
 import { isConditionalCheckFailure } from '../quota/dynamodb-counter-store';
-import { TABLE_KEYS } from '../table-schema';
+import { TABLE_KEYS } from '../../facts/table-keys';
 
 /**
  * Jobs as items of the gateway's table (`pk` = `job#<id>`), beside the quota counters, so the

@@ -1,16 +1,5 @@
+import { JOB_RETENTION } from '../../facts/retention';
 import type { JobRecord } from './job';
-
-/**
- * How long jobs and their results live. The infrastructure's S3 lifecycle on the jobs bucket must
- * keep objects at least `resultsSeconds` (so at least one day); the gateway reports `expired` from
- * then on, and forgets the job (404) once `recordSeconds` have passed.
- */
-export const JOB_RETENTION = {
-  resultsSeconds: 24 * 60 * 60,
-  /** SageMaker async drops a request that waits longer than its RequestTTLSeconds (at most 6 h). */
-  pendingSeconds: 6 * 60 * 60,
-  recordSeconds: 2 * 24 * 60 * 60,
-} as const;
 
 function ageSeconds(job: JobRecord, now: Date): number {
   return (now.getTime() - Date.parse(job.created_at)) / 1000;

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { TABLE_KEYS } from '../table-schema';
+import { TABLE_KEYS } from '../../facts/table-keys';
 import type { CounterStore } from './counter-store';
 
 export function isConditionalCheckFailure(error: unknown): boolean {

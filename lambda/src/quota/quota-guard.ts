@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { GatewayError } from '../http/errors';
-import { TABLE_KEYS } from '../table-schema';
+import { TABLE_KEYS } from '../../facts/table-keys';
 import type { CounterStore } from './counter-store';
 
 export interface QuotaLimits {

@@ -27,7 +27,7 @@ export const BASE_ENV: Environment = {
   BACKEND_MODE: 'async',
   ENDPOINT_NAME: 'sd-endpoint',
   JOBS_BUCKET: 'jobs-bucket',
-  QUOTA_TABLE: 'gateway-table',
+  QUOTAS_AND_JOBS_TABLE: 'gateway-table',
   SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:gateway-AbCdEf',
   ALLOWED_ORIGINS: SITE_ORIGIN,
   QUOTA_PER_IP_PER_DAY: '10',
@@ -124,7 +124,7 @@ export interface TestGateway {
 export function awsGateway(env: Environment = {}, now?: () => Date): TestGateway {
   const merged = { ...BASE_ENV, ...env };
   const config = readGatewayConfig(merged);
-  const resources = readAwsResourcesConfig(merged, config.backendMode);
+  const resources = readAwsResourcesConfig(merged);
   // Silent unless a test asks for logs (and captures them): they would drown the test report.
   const logger = new Logger({ serviceName: 'gateway', logLevel: (merged.LOG_LEVEL ?? 'SILENT') as 'SILENT' });
   const deps = createAwsDependencies(config, resources, createAwsClients(), logger, new GatewayMetrics());

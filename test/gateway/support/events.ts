@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { anonymousIdentity } from '../../../lambda/local/proxy-event';
+import { anonymousIdentity } from '../../../local/proxy-event';
 
 export interface EventOptions {
   readonly method: string;

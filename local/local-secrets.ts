@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseGatewaySecrets, type GatewaySecrets } from '../src/secrets';
+import { parseGatewaySecrets, type GatewaySecrets } from '../lambda/src/secrets';
 
 /**
  * Local mode's stand-in for the Secrets Manager secret: generated on first start and kept in the

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { closeIdleSockets, httpCall, PNG_SIGNATURE, pngSize } from './support/http';
-import { openApiResponseValidator } from './support/openapi-validator';
+import { closeIdleSockets, httpCall, PNG_SIGNATURE, pngSize } from '../gateway/support/http';
+import { openApiResponseValidator } from '../gateway/support/openapi-validator';
 
 const REPOSITORY = resolve(__dirname, '..', '..');
 

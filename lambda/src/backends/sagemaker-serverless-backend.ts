@@ -4,7 +4,7 @@ import type { JobRecord } from '../jobs/job';
 import type { BackendCapacity, GenerationBackend } from './backend';
 import { engineRequestOf, jobAfterEngineError, parseEngineResponse, succeededJob } from './engine-output';
 
-export interface SageMakerRealtimeBackendProps {
+export interface SageMakerServerlessBackendProps {
   readonly runtime: SageMakerRuntimeClient;
   readonly images: ImageStore;
   readonly endpointName: string;
@@ -13,14 +13,14 @@ export interface SageMakerRealtimeBackendProps {
 }
 
 /**
- * SageMaker real-time or serverless inference: one synchronous InvokeEndpoint per job, answered
+ * SageMaker serverless inference (or a real-time endpoint, which answers alike): one synchronous InvokeEndpoint per job, answered
  * within API Gateway's 29 s, so only for small or CPU models. The job is finished when `submit`
  * returns.
  */
-export class SageMakerRealtimeBackend implements GenerationBackend {
+export class SageMakerServerlessBackend implements GenerationBackend {
   private readonly now: () => Date;
 
-  constructor(private readonly props: SageMakerRealtimeBackendProps) {
+  constructor(private readonly props: SageMakerServerlessBackendProps) {
     this.now = props.now ?? (() => new Date());
   }
 

@@ -9,7 +9,7 @@
 import { resolve } from 'node:path';
 import { startLocalStack } from './local-stack';
 
-const REPOSITORY = resolve(__dirname, '..', '..');
+const REPOSITORY = resolve(__dirname, '..');
 const DEFAULT_MODEL = resolve(REPOSITORY, 'test/fixtures/oracle/models/tiny-sd');
 const DEFAULT_PORT = 8787;
 

@@ -1,4 +1,4 @@
-import { METRICS_NAMESPACE } from '../src/metrics';
+import { METRICS_NAMESPACE } from './metrics';
 
 /** The metric the instance-count publisher writes, as the dashboard and cost estimates read it. */
 export const INSTANCE_COUNT_METRIC = {

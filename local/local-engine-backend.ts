@@ -1,12 +1,13 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { BUSY_RETRY_AFTER_SECONDS, GatewayError } from '../http/errors';
-import type { ImageStore } from '../images/image-store';
-import { isTerminal } from '../../../contract/job';
-import type { JobRecord } from '../jobs/job';
-import { JOB_RETENTION } from '../jobs/retention';
-import type { BackendCapacity, GenerationBackend } from './backend';
-import { EngineHttpClient, EngineHttpError, EngineUnreachableError } from './engine-http-client';
-import { engineErrorOf, engineRequestOf, failedJob, GENERIC_FAILURE, succeededJob } from './engine-output';
+import { BUSY_RETRY_AFTER_SECONDS, GatewayError } from '../lambda/src/http/errors';
+import type { ImageStore } from '../lambda/src/images/image-store';
+import { ENGINE_RETRY_LATER_STATUSES } from '../contract/errors';
+import { isTerminal } from '../contract/job';
+import type { JobRecord } from '../lambda/src/jobs/job';
+import { JOB_RETENTION } from '../lambda/facts/retention';
+import type { BackendCapacity, GenerationBackend } from '../lambda/src/backends/backend';
+import { EngineHttpClient, EngineHttpError, EngineUnreachableError } from '../lambda/src/backends/engine-http-client';
+import { engineErrorOf, engineRequestOf, failedJob, GENERIC_FAILURE, succeededJob } from '../lambda/src/backends/engine-output';
 
 export interface LocalEngineBackendProps {
   readonly client: EngineHttpClient;
@@ -116,7 +117,7 @@ export class LocalEngineBackend implements GenerationBackend {
         return await succeededJob(job, response, this.props.images, this.now());
       } catch (error) {
         const retryable =
-          (error instanceof EngineHttpError && (error.status === 429 || error.status === 503)) ||
+          (error instanceof EngineHttpError && ENGINE_RETRY_LATER_STATUSES.includes(error.status)) ||
           (error instanceof EngineUnreachableError && !this.stopping.signal.aborted);
         if (retryable && Date.now() < deadline) {
           await delay(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)], this.stopping.signal);

@@ -3,22 +3,22 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createJsonLogger, type LogLevel } from '../../container/src/server/json-logger';
-import { startEngineServer, type RunningEngineServer } from '../../container/src/server/start';
-import { buildSite } from '../../site/build';
-import { SITE_CONTENT_SECURITY_POLICY } from '../../site/content-security-policy';
-import { EngineHttpClient } from '../src/backends/engine-http-client';
-import { LocalEngineBackend } from '../src/backends/local-engine-backend';
-import { readGatewayConfig, type Environment } from '../src/config';
-import { createGateway } from '../src/gateway';
-import { GatewayError } from '../src/http/errors';
-import { errorResponse } from '../src/http/responses';
-import { FileImageStore, LOCAL_IMAGES_PATH } from '../src/images/file-image-store';
-import { FileJobStore } from '../src/jobs/file-job-store';
-import { GatewayMetrics } from '../src/metrics';
-import { MemoryCounterStore } from '../src/quota/counter-store';
-import { QuotaGuard } from '../src/quota/quota-guard';
-import { StatusCache } from '../src/status/status-cache';
+import { createJsonLogger, type LogLevel } from '../container/src/server/json-logger';
+import { startEngineServer, type RunningEngineServer } from '../container/src/server/start';
+import { buildSite } from '../site/build';
+import { SITE_CONTENT_SECURITY_POLICY } from '../site/content-security-policy';
+import { EngineHttpClient } from '../lambda/src/backends/engine-http-client';
+import { LocalEngineBackend } from './local-engine-backend';
+import { readGatewayConfig, type Environment } from '../lambda/src/config';
+import { createGateway } from '../lambda/src/gateway';
+import { GatewayError } from '../lambda/src/http/errors';
+import { errorResponse } from '../lambda/src/http/responses';
+import { FileImageStore, LOCAL_IMAGES_PATH } from '../lambda/src/images/file-image-store';
+import { FileJobStore } from '../lambda/src/jobs/file-job-store';
+import { GatewayMetrics } from '../lambda/src/metrics';
+import { MemoryCounterStore } from '../lambda/src/quota/counter-store';
+import { QuotaGuard } from '../lambda/src/quota/quota-guard';
+import { StatusCache } from '../lambda/src/status/status-cache';
 import { loadOrCreateLocalSecrets } from './local-secrets';
 import { BodyTooLargeError, MAX_ADAPTER_BODY_BYTES, readBody, sendProxyResult, toProxyEvent } from './proxy-event';
 import { sendFile } from './static-files';
@@ -105,7 +105,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const config = readGatewayConfig({
     ...LOCAL_DEFAULTS,
     ...env,
-    BACKEND_MODE: 'local',
     ALLOWED_ORIGINS: env.ALLOWED_ORIGINS ?? url,
   });
   const logger = new Logger({ serviceName: 'gateway', logLevel: logLevel.toUpperCase() as 'WARN' });

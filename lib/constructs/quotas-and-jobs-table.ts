@@ -1,10 +1,10 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { TABLE_KEYS } from '../../lambda/src/table-schema';
+import { TABLE_KEYS } from '../../lambda/facts/table-keys';
 
 /** The gateway's table of daily quota counters and job records, keyed as the gateway expects. */
-export class QuotaTable extends Construct {
+export class QuotasAndJobsTable extends Construct {
   public readonly table: dynamodb.Table;
 
   constructor(scope: Construct, id: string) {

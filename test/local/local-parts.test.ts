@@ -5,15 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { fileInside } from '../../lambda/local/static-files';
-import { BodyTooLargeError, readBody, toProxyEvent } from '../../lambda/local/proxy-event';
-import { loadOrCreateLocalSecrets } from '../../lambda/local/local-secrets';
+import { fileInside } from '../../local/static-files';
+import { BodyTooLargeError, readBody, toProxyEvent } from '../../local/proxy-event';
+import { loadOrCreateLocalSecrets } from '../../local/local-secrets';
 import { EngineHttpClient } from '../../lambda/src/backends/engine-http-client';
-import { LocalEngineBackend } from '../../lambda/src/backends/local-engine-backend';
+import { LocalEngineBackend } from '../../local/local-engine-backend';
 import { FileImageStore } from '../../lambda/src/images/file-image-store';
 import { FileJobStore } from '../../lambda/src/jobs/file-job-store';
 import type { JobRecord } from '../../lambda/src/jobs/job';
-import { engineResponse } from './support/engine-output';
+import { engineResponse } from '../gateway/support/engine-output';
 
 const job = (id: string, prompt = 'p'): JobRecord => ({ id, status: 'queued', created_at: new Date().toISOString(), parameters: { prompt } });
 

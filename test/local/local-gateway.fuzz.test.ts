@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LIMITS } from '../../contract/limits';
-import { startLocalStack, type LocalStack } from '../../lambda/local/local-stack';
+import { startLocalStack, type LocalStack } from '../../local/local-stack';
 import { GATEWAY_ERROR_CODES as ERROR_CODES } from '../../contract/errors';
-import { closeIdleSockets, httpCall, type HttpResult } from './support/http';
+import { closeIdleSockets, httpCall, type HttpResult } from '../gateway/support/http';
 
 const MODEL = resolve(__dirname, '..', 'fixtures', 'oracle', 'models', 'tiny-sd');
 

@@ -1,0 +1,26 @@
+/**
+ * The gateway Lambda's environment contract: the infrastructure sets these variables and the
+ * gateway reads them at cold start. One list, so neither side can name one the other does not.
+ */
+export const GATEWAY_ENVIRONMENT = {
+  backendMode: 'BACKEND_MODE',
+  allowedOrigins: 'ALLOWED_ORIGINS',
+  quotaPerIpPerDay: 'QUOTA_PER_IP_PER_DAY',
+  quotaGlobalPerDay: 'QUOTA_GLOBAL_PER_DAY',
+  coldStartSeconds: 'COLD_START_SECONDS',
+  secondsPerImage: 'SECONDS_PER_IMAGE',
+  endpointName: 'ENDPOINT_NAME',
+  externalUrl: 'EXTERNAL_URL',
+  jobsBucket: 'JOBS_BUCKET',
+  jobsPrefixInput: 'JOBS_PREFIX_INPUT',
+  jobsPrefixOutput: 'JOBS_PREFIX_OUTPUT',
+  quotasAndJobsTable: 'QUOTAS_AND_JOBS_TABLE',
+  secretArn: 'SECRET_ARN',
+} as const;
+
+/**
+ * How the deployed gateway reaches the engine: SageMaker async, SageMaker serverless (synchronous
+ * InvokeEndpoint), or an external HTTP engine. Local mode is assembled by `local/`, not chosen here.
+ */
+export const BACKEND_MODES = ['async', 'serverless', 'external'] as const;
+export type BackendMode = (typeof BACKEND_MODES)[number];

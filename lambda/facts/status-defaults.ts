@@ -1,0 +1,7 @@
+/** Defaults for the wait estimate of `/v1/status` (see `lambda/src/status/public-status.ts`). */
+export const STATUS_DEFAULTS = {
+  /** ml.g4dn.xlarge: instance launch, image pull and model load take about five minutes. */
+  coldStartSeconds: 300,
+  /** SD 1.5 at 512x512, 25 steps, fp16 on a T4, plus encoding. */
+  secondsPerImage: 8,
+} as const;
