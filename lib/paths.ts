@@ -5,7 +5,8 @@ export const REPO_ROOT = path.resolve(__dirname, '..');
 
 /** Folders and entry points other tiers own; the stacks only point at them. */
 export const PATHS = {
-  container: path.join(REPO_ROOT, 'container'),
+  /** The engine image: built from the repository root, `file` relative to it. */
+  engineImage: { context: REPO_ROOT, dockerfile: path.join('container', 'Dockerfile') },
   site: path.join(REPO_ROOT, 'site'),
   siteBuildScript: path.join(REPO_ROOT, 'site', 'build.ts'),
   gatewayHandler: path.join(REPO_ROOT, 'lambda', 'src', 'handler.ts'),

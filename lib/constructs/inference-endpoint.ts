@@ -65,7 +65,9 @@ export class InferenceEndpoint extends Construct {
     const { variant } = props;
     this.endpointName = props.endpointName;
     const image = new ecrAssets.DockerImageAsset(this, 'Image', {
-      directory: PATHS.container,
+      // The repository root, trimmed by its .dockerignore: the image includes the public contract.
+      directory: PATHS.engineImage.context,
+      file: PATHS.engineImage.dockerfile,
       // SageMaker GPU and CPU instances are x86_64.
       platform: ecrAssets.Platform.LINUX_AMD64,
     });

@@ -41,10 +41,12 @@ describe('Dockerfile', () => {
     expect(instructions).toContain('EXPOSE 8080');
   });
 
-  it('keeps the build context to the engine sources and manifests', () => {
-    const ignore = readFileSync(join(CONTAINER, '.dockerignore'), 'utf8').split('\n').filter((line) => line && !line.startsWith('#'));
+  it('builds from the repository root, keeping the context to the engine sources, manifests and the contract', () => {
+    const ignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').filter((line) => line && !line.startsWith('#'));
     expect(ignore[0]).toBe('*');
-    expect(ignore).toEqual(expect.arrayContaining(['!package.json', '!package-lock.json', '!src/**', '!docker-entrypoint.sh']));
+    expect(ignore).toEqual(
+      expect.arrayContaining(['!container/package.json', '!container/package-lock.json', '!container/src/**', '!container/docker-entrypoint.sh', '!contract/**']),
+    );
     for (const copied of instructions.filter((line) => line.startsWith('COPY') && !line.includes('--from'))) {
       for (const source of copied.split(/\s+/).slice(1, -1)) {
         expect(ignore.some((rule) => rule === `!${source}` || rule === `!${source}/**`)).toBe(true);

@@ -328,6 +328,19 @@ describe('backend', () => {
     expect(JSON.stringify(container.Image)).toMatch(/container-assets/);
   });
 
+  test('the engine image builds from the repository root with only the engine and the contract in its context', () => {
+    const assets = JSON.parse(readFileSync(path.join(app.outdir, 'ServerlessDiffusion-Backend.assets.json'), 'utf8'));
+    const [image] = Object.values(assets.dockerImages) as Array<{ source: { directory: string; dockerFile: string } }>;
+    expect(image.source.dockerFile).toBe('container/Dockerfile');
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+        entry.isDirectory() ? files(path.join(dir, entry.name)).map((file) => `${entry.name}/${file}`) : [entry.name],
+      );
+    const staged = files(path.join(app.outdir, image.source.directory));
+    expect(staged).toEqual(expect.arrayContaining(['container/Dockerfile', 'container/src/server/main.ts', 'contract/generation-request.ts']));
+    expect(staged.filter((file) => !/^(container\/(Dockerfile|package(-lock)?\.json|docker-entrypoint\.sh|src\/.+)|contract\/.+|\.dockerignore)$/.test(file))).toEqual([]);
+  });
+
   test('the endpoint config is async with S3 output and failure paths, SNS topics and one request per instance', () => {
     const [config] = resourcesOf(backend, 'AWS::SageMaker::EndpointConfig');
     expect(config.ProductionVariants).toEqual([
