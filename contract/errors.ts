@@ -12,6 +12,8 @@ export const ERROR_STATUS = {
   origin_not_allowed: 403,
   not_found: 404,
   method_not_allowed: 405,
+  /** Gateway: `DELETE` on a job that has already succeeded, failed or expired. */
+  job_finished: 409,
   /** Engine server: `Accept` allows neither JSON nor an image type it can make. */
   not_acceptable: 406,
   /** Engine server: the body did not arrive in time. */
@@ -46,6 +48,7 @@ export const GATEWAY_ERROR_CODES = [
   'origin_not_allowed',
   'not_found',
   'method_not_allowed',
+  'job_finished',
   'body_too_large',
   'unsupported_media_type',
   'quota_exceeded',

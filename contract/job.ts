@@ -2,10 +2,10 @@ import * as z from 'zod';
 import { generationRequestSchema } from './generation-request';
 import { OUTPUT_FORMATS } from './limits';
 
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'expired'] as const;
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'expired'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'expired'];
+export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled', 'expired'];
 
 export function isTerminal(status: JobStatus): boolean {
   return TERMINAL_JOB_STATUSES.includes(status);
@@ -27,6 +27,14 @@ export const jobImageSchema = z
   });
 export type JobImage = z.infer<typeof jobImageSchema>;
 
+/** How far a running job is, where the backend can tell (local mode, the Lambda backend; not SageMaker async). */
+export const jobProgressSchema = z.strictObject({
+  step: count.meta({ description: 'Denoising steps (UNet calls) done so far.' }),
+  steps: z.number().int().min(1).meta({ description: 'Denoising steps (UNet calls) this job takes in all.' }),
+  fraction: z.number().min(0).max(1).meta({ description: '`step / steps`, for a progress bar.' }),
+});
+export type JobProgress = z.infer<typeof jobProgressSchema>;
+
 export const jobErrorSchema = z.strictObject({ code: z.string(), message: z.string() });
 export type JobError = z.infer<typeof jobErrorSchema>;
 
@@ -35,13 +43,17 @@ export const jobSchema = z.strictObject({
   id: z.string().regex(JOB_ID_PATTERN),
   status: z
     .enum(JOB_STATUSES)
-    .meta({ description: '`expired`: the images were deleted after their retention period, or the job never ran.' }),
+    .meta({
+      description:
+        '`canceled`: stopped by `DELETE /v1/images/{id}`; `expired`: the images were deleted after their retention period, or the job never ran.',
+    }),
   created_at: timestamp,
   started_at: timestamp.optional(),
   completed_at: timestamp.optional(),
   parameters: generationRequestSchema.meta({
     description: 'The accepted request; once finished, completed with the settings the engine resolved.',
   }),
+  progress: jobProgressSchema.optional().meta({ description: 'Present while `running`, where the backend reports it.' }),
   images: z.array(jobImageSchema).optional(),
   error: jobErrorSchema.optional(),
 });

@@ -72,6 +72,7 @@ function errors(codes: readonly GatewayErrorCode[]): Record<string, JsonSchema> 
 
 interface Operation {
   readonly summary: string;
+  readonly description?: string;
   readonly success: { readonly status: string; readonly description: string; readonly content: JsonSchema };
   readonly errors: readonly GatewayErrorCode[];
   readonly requestBody?: ComponentName;
@@ -89,6 +90,15 @@ const OPERATIONS: Readonly<Record<RouteName, Operation>> = {
     summary: 'A job and, once it succeeded, its images',
     success: { status: '200', description: 'The job.', content: json('Job') },
     errors: ['not_found', 'backend_busy'],
+  },
+  cancelImage: {
+    summary: 'Cancel a queued or running job',
+    description:
+      'A job that has not started yet never runs, and its images go back to the caller\'s daily quota. A job ' +
+      'already running is marked `canceled` and its result discarded; on SageMaker async the GPU time is ' +
+      'spent all the same. Cancelling a canceled job again answers the same job.',
+    success: { status: '200', description: 'The job, now `canceled`.', content: json('Job') },
+    errors: ['not_found', 'job_finished', 'backend_busy'],
   },
   getStatus: {
     summary: 'Whether the image generator is cold, warming or warm, and the expected wait',
@@ -114,6 +124,7 @@ function buildDocument(): JsonSchema {
     (paths[route.path] ??= {})[route.method.toLowerCase()] = {
       operationId: route.name,
       summary: operation.summary,
+      ...(operation.description ? { description: operation.description } : {}),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(operation.requestBody ? { requestBody: { required: true, content: json(operation.requestBody) } } : {}),
       responses: {

@@ -13,6 +13,7 @@ export interface Route {
 export const ROUTES = [
   { method: 'POST', path: '/v1/images', name: 'createImage' },
   { method: 'GET', path: '/v1/images/{id}', name: 'getImage' },
+  { method: 'DELETE', path: '/v1/images/{id}', name: 'cancelImage' },
   { method: 'GET', path: '/v1/status', name: 'getStatus' },
   { method: 'GET', path: '/v1/openapi.json', name: 'getOpenApi' },
 ] as const satisfies readonly Route[];

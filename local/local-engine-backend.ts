@@ -5,7 +5,8 @@ import { ENGINE_RETRY_LATER_STATUSES } from '../contract/errors';
 import { isTerminal } from '../contract/job';
 import type { JobRecord } from '../lambda/src/jobs/job';
 import { JOB_RETENTION } from '../lambda/facts/retention';
-import type { BackendCapacity, GenerationBackend } from '../lambda/src/backends/backend';
+import type { JobProgress } from '../contract/job';
+import type { BackendCapacity, CancelOutcome, GenerationBackend } from '../lambda/src/backends/backend';
 import { EngineHttpClient, EngineHttpError, EngineUnreachableError } from '../lambda/src/backends/engine-http-client';
 import { engineErrorOf, engineRequestOf, failedJob, GENERIC_FAILURE, succeededJob } from '../lambda/src/backends/engine-output';
 
@@ -16,8 +17,15 @@ export interface LocalEngineBackendProps {
   /** Jobs waiting beyond this are refused with 503. @default 32 */
   readonly maxQueued?: number;
   readonly now?: () => Date;
+  /**
+   * The engine's own step count for a request id (the job id goes out as `X-Request-Id`).
+   * @default - no progress is reported
+   */
+  readonly engineProgress?: (requestId: string) => { readonly step: number; readonly steps: number } | undefined;
 }
 
+/** Recorded here only; the gateway has already stored the job as `canceled`. */
+const CANCELED = { code: 'canceled', message: 'the job was canceled' };
 const INTERRUPTED = { code: 'interrupted', message: 'the local server restarted before this image was made; please generate it again' };
 
 /** Finished outcomes kept for polling; the job store has them too once a poll has recorded them. */
@@ -47,6 +55,8 @@ export class LocalEngineBackend implements GenerationBackend {
   private readonly now: () => Date;
   private running = false;
   private idle: Promise<void> = Promise.resolve();
+  /** The job being generated now and how to stop it. */
+  private current?: { readonly id: string; readonly abort: AbortController };
 
   constructor(private readonly props: LocalEngineBackendProps) {
     this.maxQueued = props.maxQueued ?? 32;
@@ -68,10 +78,30 @@ export class LocalEngineBackend implements GenerationBackend {
 
   async refresh(job: JobRecord): Promise<JobRecord> {
     const known = this.outcomes.get(job.id);
+    if (known?.status === 'running') {
+      const progress = this.progressOf(job.id);
+      return progress ? { ...known, progress } : known;
+    }
     if (known) return known;
     // Submitted to an earlier run of the local server: its queue ended with that process, so say so
     // now rather than leave the job "queued" until it expires hours later.
     return isTerminal(job.status) ? job : failedJob(job, INTERRUPTED, this.now());
+  }
+
+  /** A queued job is taken out of the queue and never runs; the running one is stopped between steps. */
+  async cancel(job: JobRecord): Promise<CancelOutcome> {
+    const index = this.queue.findIndex((queued) => queued.id === job.id);
+    if (index >= 0) {
+      this.queue.splice(index, 1);
+      this.outcomes.delete(job.id);
+      return 'dropped';
+    }
+    if (this.current?.id === job.id) {
+      this.current.abort.abort();
+      return 'stopped';
+    }
+    // Already finished here: the gateway's conditional transition decides which outcome stands.
+    return 'spent';
   }
 
   async status(): Promise<BackendCapacity> {
@@ -100,7 +130,12 @@ export class LocalEngineBackend implements GenerationBackend {
         if (this.stopping.signal.aborted) break;
         const running: JobRecord = { ...job, status: 'running', started_at: this.now().toISOString() };
         this.outcomes.set(job.id, running);
-        this.outcomes.set(job.id, await this.run(running));
+        this.current = { id: job.id, abort: new AbortController() };
+        try {
+          this.outcomes.set(job.id, await this.run(running, AbortSignal.any([this.stopping.signal, this.current.abort.signal])));
+        } finally {
+          this.current = undefined;
+        }
         this.forgetOldOutcomes();
       }
     } finally {
@@ -109,25 +144,32 @@ export class LocalEngineBackend implements GenerationBackend {
   }
 
   /** Runs one job, waiting out a warming (503) or busy (429) engine within the pending TTL. */
-  private async run(job: JobRecord): Promise<JobRecord> {
+  private async run(job: JobRecord, signal: AbortSignal): Promise<JobRecord> {
     const deadline = Date.parse(job.created_at) + JOB_RETENTION.pendingSeconds * 1000;
     for (let attempt = 0; ; attempt++) {
       try {
-        const response = await this.props.client.invoke(engineRequestOf(job), this.stopping.signal);
+        const response = await this.props.client.invoke(engineRequestOf(job), signal, job.id);
         return await succeededJob(job, response, this.props.images, this.now());
       } catch (error) {
         const retryable =
           (error instanceof EngineHttpError && ENGINE_RETRY_LATER_STATUSES.includes(error.status)) ||
-          (error instanceof EngineUnreachableError && !this.stopping.signal.aborted);
+          (error instanceof EngineUnreachableError && !signal.aborted);
         if (retryable && Date.now() < deadline) {
-          await delay(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)], this.stopping.signal);
-          if (!this.stopping.signal.aborted) continue;
+          await delay(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)], signal);
+          if (!signal.aborted) continue;
         }
+        if (signal.aborted && !this.stopping.signal.aborted) return failedJob(job, CANCELED, this.now());
         if (error instanceof EngineHttpError) return failedJob(job, engineErrorOf(error.body), this.now());
         this.props.logger.error('local job failed', { job_id: job.id, error: error as Error });
         return failedJob(job, GENERIC_FAILURE, this.now());
       }
     }
+  }
+
+  private progressOf(id: string): JobProgress | undefined {
+    const progress = this.props.engineProgress?.(id);
+    if (!progress || progress.steps < 1) return undefined;
+    return { step: progress.step, steps: progress.steps, fraction: Math.min(1, progress.step / progress.steps) };
   }
 
   private forgetOldOutcomes(): void {

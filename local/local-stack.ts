@@ -114,6 +114,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     client: new EngineHttpClient({ baseUrl: engine.url, timeoutMs: 15 * 60 * 1000 }),
     images,
     logger,
+    engineProgress: (requestId) => engine.progress(requestId),
   });
   const secrets = loadOrCreateLocalSecrets(dataDir);
   const gateway = createGateway({

@@ -9,7 +9,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { build } from 'esbuild';
 import { resolve } from 'node:path';
 import { gatewayEsbuildOptions } from '../bundling';
-import type { BackendCapacity, GenerationBackend } from '../src/backends/backend';
+import type { BackendCapacity, CancelOutcome, GenerationBackend } from '../src/backends/backend';
 import { readGatewayConfig } from '../src/config';
 import { createGateway } from '../src/gateway';
 import type { ImageStore } from '../src/images/image-store';
@@ -31,6 +31,9 @@ class InstantBackend implements GenerationBackend {
   }
   async refresh(job: JobRecord): Promise<JobRecord> {
     return job;
+  }
+  async cancel(): Promise<CancelOutcome> {
+    return 'spent';
   }
   async status(): Promise<BackendCapacity> {
     return { state: 'warm', instances: { current: 1, desired: 1 }, queueDepth: 3 };

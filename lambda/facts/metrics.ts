@@ -13,5 +13,6 @@ export const METRIC_NAMES = {
   imagesRejected: 'ImagesRejected',
   imagesCompleted: 'ImagesCompleted',
   imagesFailed: 'ImagesFailed',
+  imagesCanceled: 'ImagesCanceled',
   generationSeconds: 'GenerationSeconds',
 } as const;

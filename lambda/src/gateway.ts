@@ -6,6 +6,7 @@ import { corsHeaders, preflightResponse } from './http/cors';
 import { GatewayError, toGatewayError } from './http/errors';
 import { routePath } from './http/request';
 import { errorResponse } from './http/responses';
+import { cancelImage } from './routes/cancel-image';
 import { createImage } from './routes/create-image';
 import { getImage } from './routes/get-image';
 import { getOpenApi } from './routes/get-openapi';
@@ -13,7 +14,7 @@ import { getStatus } from './routes/get-status';
 import type { RouteContext, RouteHandler } from './routes/route-context';
 
 /** The handler of each route the contract lists; a route without one fails to compile. */
-const HANDLERS: Readonly<Record<RouteName, RouteHandler>> = { createImage, getImage, getStatus, getOpenApi };
+const HANDLERS: Readonly<Record<RouteName, RouteHandler>> = { createImage, getImage, cancelImage, getStatus, getOpenApi };
 
 interface CompiledPath {
   readonly template: string;

@@ -58,6 +58,10 @@ export class GatewayMetrics {
     this.count(this.main, METRIC_NAMES.imagesFailed, images);
   }
 
+  canceled(images: number): void {
+    this.count(this.main, METRIC_NAMES.imagesCanceled, images);
+  }
+
   flush(): void {
     if (!this.enabled) return;
     for (const metrics of [this.main, ...this.byReason.values()]) {

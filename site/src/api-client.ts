@@ -34,6 +34,10 @@ export class ApiClient {
     return this.call<Job>(`/v1/images/${encodeURIComponent(id)}`).then(requireJob);
   }
 
+  cancelImage(id: string): Promise<Job> {
+    return this.call<Job>(`/v1/images/${encodeURIComponent(id)}`, { method: 'DELETE' }).then(requireJob);
+  }
+
   getStatus(): Promise<ApiStatus> {
     return this.call<ApiStatus>('/v1/status').then((body) => {
       if (typeof body?.state !== 'string') throw unexpected(200);

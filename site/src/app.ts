@@ -9,15 +9,19 @@ import { FormView } from './form-view';
 import type { HistoryEntry, HistoryStore } from './history-store';
 import { HistoryView } from './history-view';
 import { loadImage, makeThumbnail } from './images';
+import { ProgressView } from './progress-view';
 import { ResultsView } from './results-view';
 import { buildRequest, DEFAULT_VALUES, mergeParameters, randomSeed, valuesFromRequest } from './settings';
 import { StatusView } from './status-view';
 import {
   describeError,
+  describeEstimatedProgress,
   describeJobEnd,
   describeProgress,
+  describeStepProgress,
   describeWaitClock,
   formatElapsed,
+  progressMilestone,
   type Notice,
 } from './wording';
 
@@ -28,7 +32,17 @@ const MAX_POLL_FAILURES = 5;
 /** A pending entry older than this is not resumed on load: its result would have expired. */
 const RESUME_WINDOW_MS = 60 * 60 * 1000;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** An estimate never claims more than this: the last stretch is exactly what it cannot know. */
+const MAX_ESTIMATED_FRACTION = 0.95;
+
+const sleep = (ms: number, wake?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    wake?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 
 interface Backend {
   readonly status: ApiStatus;
@@ -39,6 +53,12 @@ interface Backend {
 /** Wires the page: form → request → job → results and history, with honest status throughout. */
 export class App {
   private readonly status = new StatusView();
+  private readonly progress = new ProgressView();
+  private readonly cancelButton = byId<HTMLButtonElement>('cancel-job');
+  /** The job being followed, and how to stop following it once it is canceled. */
+  private following?: { readonly id: string; readonly request: GenerationRequest; readonly stop: AbortController; readonly since: number };
+  /** The quarter of progress last announced, so milestones are said once each. */
+  private announcedQuarter = -1;
   private readonly form: FormView;
   private readonly results: ResultsView;
   private readonly historyView: HistoryView;
@@ -70,6 +90,7 @@ export class App {
       onUseSettings: (entry) => this.useSettings(entry.request),
       onClear: () => this.clearHistory(),
     });
+    this.cancelButton.addEventListener('click', () => void this.cancel());
   }
 
   start(): void {
@@ -126,10 +147,26 @@ export class App {
   }
 
   private async follow(id: string, request: GenerationRequest): Promise<void> {
+    const stop = new AbortController();
+    this.following = { id, request, stop, since: Date.now() };
+    this.announcedQuarter = -1;
+    this.cancelButton.hidden = false;
+    this.cancelButton.disabled = false;
+    try {
+      await this.poll(id, request, stop.signal);
+    } finally {
+      this.following = undefined;
+      this.cancelButton.hidden = true;
+      this.progress.hide();
+    }
+  }
+
+  private async poll(id: string, request: GenerationRequest, stopped: AbortSignal): Promise<void> {
     let attempt = 0;
     let failures = 0;
     let backendCheckedAt = Date.now();
     for (;;) {
+      if (stopped.aborted) return;
       let job: Job;
       try {
         job = await this.api.getImage(id);
@@ -138,9 +175,10 @@ export class App {
         if (error instanceof ApiError && error.code === 'not_found') this.markFailed(id);
         if (!isTransient(error) || ++failures > MAX_POLL_FAILURES) throw error;
         const retryAfter = (error as ApiError).retryAfterSeconds;
-        await sleep(retryAfter !== undefined ? Math.min(retryAfter * 1000, 30_000) : pollDelayMs(attempt++));
+        await sleep(retryAfter !== undefined ? Math.min(retryAfter * 1000, 30_000) : pollDelayMs(attempt++), stopped);
         continue;
       }
+      if (stopped.aborted) return;
       if (job.status !== this.phase) attempt = 0;
       if (job.status === 'queued' && Date.now() - backendCheckedAt >= BACKEND_REFRESH_MS) {
         backendCheckedAt = Date.now();
@@ -149,14 +187,58 @@ export class App {
       // "Done" is announced by showResult, once the images are on screen.
       if (job.status === 'succeeded') return this.showResult(job, request);
       this.setPhase(job.status, request);
-      if (job.status === 'failed' || job.status === 'expired') {
-        this.markFailed(id);
-        this.status.showNotice(describeJobEnd(job));
+      if (job.status === 'failed' || job.status === 'expired' || job.status === 'canceled') {
+        this.endWithoutImages(job);
         return;
       }
-      // A cold start takes minutes: poll it gently; a warm queue moves in seconds.
-      await sleep(pollDelayMs(attempt++, { maxMs: this.backend?.status.state === 'warm' ? 5000 : 10_000 }));
+      this.showProgress(job);
+      // With a real step count the bar is worth a brisk poll; a cold start takes minutes: poll it gently.
+      const maxMs = job.progress ? 2000 : this.backend?.status.state === 'warm' ? 5000 : 10_000;
+      await sleep(pollDelayMs(attempt++, { maxMs }), stopped);
     }
+  }
+
+  /** Asks the API to cancel the job being followed; the job's own answer says how it ended. */
+  private async cancel(): Promise<void> {
+    const following = this.following;
+    if (following === undefined) return;
+    this.cancelButton.disabled = true;
+    try {
+      const job = await this.api.cancelImage(following.id);
+      following.stop.abort();
+      this.setPhase(job.status, following.request);
+      this.endWithoutImages(job);
+    } catch (error) {
+      // 409: it finished first; the poll picks up the result.
+      if (!(error instanceof ApiError && error.code === 'job_finished')) {
+        this.cancelButton.disabled = false;
+        this.status.showNotice(error instanceof ApiError ? describeError(error) : { title: 'The job could not be canceled.' });
+      }
+    }
+  }
+
+  private endWithoutImages(job: Job): void {
+    this.progress.hide();
+    if (job.status === 'canceled') this.markEnded(job.id, 'canceled');
+    else this.markFailed(job.id);
+    this.status.showNotice(describeJobEnd(job));
+  }
+
+  /** The API's step count where it reports one, else a guess from elapsed and expected time, said to be one. */
+  private showProgress(job: Job): void {
+    let fraction: number;
+    if (job.progress) {
+      fraction = job.progress.fraction;
+      this.progress.show({ fraction, estimated: false, text: describeStepProgress(job.progress.step, job.progress.steps) });
+    } else {
+      const expected = this.backend?.status.estimated_wait_seconds;
+      if (this.following === undefined || expected === undefined || expected <= 0) return this.progress.hide();
+      fraction = Math.min(MAX_ESTIMATED_FRACTION, (Date.now() - this.following.since) / 1000 / expected);
+      this.progress.show({ fraction, estimated: true, text: describeEstimatedProgress(fraction) });
+    }
+    const milestone = progressMilestone(fraction, this.announcedQuarter);
+    this.announcedQuarter = milestone.quarter;
+    if (milestone.text !== undefined) this.status.announce(milestone.text);
   }
 
   private async showResult(job: Job, request: GenerationRequest): Promise<void> {
@@ -218,15 +300,22 @@ export class App {
   }
 
   private markFailed(id: string): void {
+    this.markEnded(id, 'failed');
+  }
+
+  private markEnded(id: string, status: 'failed' | 'canceled'): void {
     const entry = this.history.get(id);
     if (entry !== undefined && entry.status === 'pending') {
-      this.history.save({ ...entry, status: 'failed' });
+      this.history.save({ ...entry, status });
       this.renderHistory();
     }
   }
 
   private setPhase(phase: JobStatus | 'sending', request: GenerationRequest): void {
+    const changed = phase !== this.phase;
     this.phase = phase;
+    // Within a phase, once the bar's milestones speak, repeating the phase would interrupt them.
+    if (!changed && this.announcedQuarter >= 0) return;
     this.status.announce(describeProgress(phase, this.backend?.status, request.num_images ?? 1));
   }
 

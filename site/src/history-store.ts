@@ -9,7 +9,7 @@ export interface HistoryEntry {
   readonly id: string;
   readonly createdAt: string;
   readonly request: GenerationRequest;
-  readonly status: 'pending' | 'succeeded' | 'failed';
+  readonly status: 'pending' | 'succeeded' | 'failed' | 'canceled';
   readonly seeds?: readonly number[];
   readonly thumbnails?: readonly string[];
 }
@@ -88,6 +88,6 @@ function isEntry(value: unknown): value is HistoryEntry {
     typeof entry.request === 'object' &&
     entry.request !== null &&
     typeof entry.request.prompt === 'string' &&
-    (entry.status === 'pending' || entry.status === 'succeeded' || entry.status === 'failed')
+    (entry.status === 'pending' || entry.status === 'succeeded' || entry.status === 'failed' || entry.status === 'canceled')
   );
 }

@@ -11,6 +11,7 @@ const STATUS_WORDS: Readonly<Record<HistoryEntry['status'], string>> = {
   pending: 'in progress',
   succeeded: '',
   failed: 'failed',
+  canceled: 'canceled',
 };
 
 /** This browser's past generations, newest first. */
@@ -50,7 +51,7 @@ export class HistoryView {
         { class: 'history-text' },
         el('p', { class: 'history-prompt', id: promptId }, entry.request.prompt),
         el('p', { class: 'hint' }, details.join(' · ')),
-        el('div', { class: 'history-actions' }, ...(entry.status === 'failed' ? [] : [show]), reuse),
+        el('div', { class: 'history-actions' }, ...(entry.status === 'failed' || entry.status === 'canceled' ? [] : [show]), reuse),
       ),
     );
   }

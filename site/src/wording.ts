@@ -116,6 +116,9 @@ export function describeError(error: ApiError, now: Date = new Date(), timeZone?
 
 /** Words for a job that ended without images. */
 export function describeJobEnd(job: Job): Notice {
+  if (job.status === 'canceled') {
+    return { title: 'Canceled.', detail: 'Nothing more will be made for this request, and no image of it is kept.' };
+  }
   if (job.status === 'expired') {
     return { title: 'This result has expired.', detail: 'Images are only kept for a while; generate it again with the same settings.' };
   }
@@ -147,6 +150,8 @@ export function describeProgress(status: Job['status'] | 'sending', backend: Api
       return `Generating ${images}…`;
     case 'succeeded':
       return numImages === 1 ? 'Done: your image is ready.' : `Done: your ${numImages} images are ready.`;
+    case 'canceled':
+      return 'Canceled.';
     case 'failed':
     case 'expired':
       return 'The generation did not finish.';
@@ -165,4 +170,24 @@ export function describeWaitClock(elapsedSeconds: number, backend: ApiStatus | u
 
 function capitalize(text: string): string {
   return text.length === 0 ? text : text[0].toUpperCase() + text.slice(1);
+}
+
+/** The bar's label for a step count the backend reported. */
+export function describeStepProgress(step: number, steps: number): string {
+  return `Step ${step} of ${steps} (${Math.round((step / steps) * 100)}%)`;
+}
+
+/** The bar's label for a guess, said to be one. */
+export function describeEstimatedProgress(fraction: number): string {
+  return `About ${Math.round(fraction * 100)}% (estimated from the expected time)`;
+}
+
+/**
+ * What the status region says as the bar moves: once per quarter reached, so a screen reader
+ * hears a few milestones per image rather than every step.
+ */
+export function progressMilestone(fraction: number, lastQuarter: number): { readonly quarter: number; readonly text?: string } {
+  const quarter = Math.min(3, Math.floor(fraction * 4));
+  if (quarter <= lastQuarter) return { quarter: lastQuarter };
+  return { quarter, text: quarter === 2 ? 'About half done.' : `About ${quarter * 25}% done.` };
 }

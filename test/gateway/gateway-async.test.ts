@@ -395,7 +395,7 @@ describe('CORS', () => {
     expect(ok.statusCode).toBe(204);
     expect(ok.headers).toMatchObject({
       'Access-Control-Allow-Origin': SITE_ORIGIN,
-      'Access-Control-Allow-Methods': 'GET,POST,OPTIONS',
+      'Access-Control-Allow-Methods': 'DELETE,GET,POST,OPTIONS',
       'Access-Control-Allow-Headers': 'Content-Type',
     });
     const refused = await preflight('https://evil.example.net');

@@ -17,6 +17,8 @@ export interface EngineServiceOptions {
 }
 
 export interface Invocation {
+  /** The request id; the progress of a running invocation can be read under it. */
+  readonly id?: string;
   readonly request: GenerationRequest;
   /** Overrides the request's output_format (from an image `Accept`). */
   readonly format?: OutputFormat;
@@ -29,7 +31,15 @@ export interface InvocationResult {
   readonly encoded: Buffer[];
 }
 
+/** Denoising steps done of the total, for the invocation running now. */
+export interface InvocationProgress {
+  readonly step: number;
+  readonly steps: number;
+}
+
 export class EngineService {
+  private readonly running = new Map<string, InvocationProgress>();
+
   static async load(options: EngineServiceOptions): Promise<EngineService> {
     const pipeline = await StableDiffusionPipeline.load(options.modelDir, { executionProvider: options.executionProvider });
     const service = new EngineService(pipeline, new GenerationQueue(options.maxQueuedRequests));
@@ -50,6 +60,7 @@ export class EngineService {
       signal: invocation.signal,
       run: async (signal) => {
         const queueMs = performance.now() - arrived;
+        const { id } = invocation;
         const result = await this.pipeline.generate({
           prompt: request.prompt,
           negativePrompt: request.negative_prompt,
@@ -61,6 +72,9 @@ export class EngineService {
           scheduler: request.scheduler,
           numImages: request.num_images,
           signal,
+          onStep: id === undefined ? undefined : ({ step, totalSteps }) => this.running.set(id, { step, steps: totalSteps }),
+        }).finally(() => {
+          if (id !== undefined) this.running.delete(id);
         });
         const encodeStarted = performance.now();
         const encoded = await Promise.all(result.images.map((image) => encodeImage(image, format)));
@@ -96,6 +110,11 @@ export class EngineService {
         };
       },
     });
+  }
+
+  /** How far the invocation with this id is, while it runs; undefined before its first step and after. */
+  progressOf(id: string): InvocationProgress | undefined {
+    return this.running.get(id);
   }
 
   async close(graceMs: number): Promise<void> {

@@ -119,7 +119,12 @@ async function invoke(req: IncomingMessage, res: ServerResponse, options: Engine
   };
   res.on('close', onClose);
   try {
-    const result = await service.invoke({ request, format: accepted === 'json' ? undefined : accepted, signal: controller.signal });
+    const result = await service.invoke({
+      id: String(log.request_id),
+      request,
+      format: accepted === 'json' ? undefined : accepted,
+      signal: controller.signal,
+    });
     Object.assign(log, result.response.timings);
     if (accepted === 'json') {
       sendJson(res, 200, result.response);

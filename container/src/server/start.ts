@@ -4,7 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider';
-import { EngineService } from './engine-service';
+import { EngineService, type InvocationProgress } from './engine-service';
 import { createEngineHttpServer } from './http-server';
 import { createJsonLogger, type Logger } from './json-logger';
 
@@ -32,6 +32,11 @@ export interface RunningEngineServer {
   readonly url: string;
   /** Resolves when /ping answers 200; rejects if the model cannot be loaded. */
   readonly ready: Promise<void>;
+  /**
+   * The progress of the invocation sent with this request id (`X-Request-Id`), while it runs: for
+   * callers in the same process, such as local mode.
+   */
+  progress(requestId: string): InvocationProgress | undefined;
   /** Stops accepting, finishes or cancels the running job, releases the model. */
   close(): Promise<void>;
 }
@@ -93,7 +98,7 @@ export async function startEngineServer(options: StartEngineServerOptions): Prom
     return closing;
   };
   const displayHost = host === '0.0.0.0' ? '127.0.0.1' : host;
-  return { url: `http://${displayHost}:${port}`, ready, close };
+  return { url: `http://${displayHost}:${port}`, ready, close, progress: (requestId) => service?.progressOf(requestId) };
 }
 
 function delay(ms: number): Promise<void> {

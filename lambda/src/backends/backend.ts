@@ -12,6 +12,15 @@ export interface BackendCapacity {
 }
 
 /**
+ * What cancelling did on the backend's side:
+ * - `dropped`: the job had not started and never will; its images go back to the quota;
+ * - `stopped`: it was running and is being stopped between steps;
+ * - `spent`: the backend has taken it and cannot be told (SageMaker async, a synchronous call in
+ *   flight); its result is discarded when it arrives, and the compute is paid all the same.
+ */
+export type CancelOutcome = 'dropped' | 'stopped' | 'spent';
+
+/**
  * One way of running generations: SageMaker async, SageMaker real-time or serverless, an external
  * HTTP GPU provider, or the local engine. The gateway's routes use nothing else.
  */
@@ -24,5 +33,7 @@ export interface GenerationBackend {
   submit(job: JobRecord): Promise<JobRecord>;
   /** Returns the job brought up to date with what the backend knows; unchanged if nothing moved. */
   refresh(job: JobRecord): Promise<JobRecord>;
+  /** Asks the backend to forget a queued or running job; the gateway records it as `canceled`. */
+  cancel(job: JobRecord): Promise<CancelOutcome>;
   status(): Promise<BackendCapacity>;
 }

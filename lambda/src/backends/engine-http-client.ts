@@ -38,10 +38,11 @@ export class EngineHttpClient {
     this.timeoutMs = props.timeoutMs ?? 25_000;
   }
 
-  async invoke(request: GenerationRequest, signal?: AbortSignal): Promise<GenerationResponse> {
+  /** `requestId` goes out as `X-Request-Id`, which the engine logs and keys its progress by. */
+  async invoke(request: GenerationRequest, signal?: AbortSignal, requestId?: string): Promise<GenerationResponse> {
     const response = await this.fetch('invocations', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...(requestId ? { 'X-Request-Id': requestId } : {}) },
       body: JSON.stringify(request),
       signal,
     });

@@ -1,7 +1,7 @@
 import type { ImageStore } from '../images/image-store';
 import { BUSY_RETRY_AFTER_SECONDS, GatewayError } from '../http/errors';
 import type { JobRecord } from '../jobs/job';
-import type { BackendCapacity, GenerationBackend } from './backend';
+import type { BackendCapacity, CancelOutcome, GenerationBackend } from './backend';
 import { EngineHttpClient, EngineHttpError, EngineUnreachableError } from './engine-http-client';
 import { engineRequestOf, jobAfterEngineError, succeededJob } from './engine-output';
 
@@ -44,6 +44,11 @@ export class ExternalHttpBackend implements GenerationBackend {
   }
 
   /** A provider's instance counts are not ours to see: one engine, answering or not. */
+  /** The one synchronous call is already in flight when a cancel can arrive: the engine finishes it. */
+  async cancel(): Promise<CancelOutcome> {
+    return 'spent';
+  }
+
   async status(): Promise<BackendCapacity> {
     let ping: number;
     try {

@@ -4,7 +4,7 @@ import { InvokeEndpointAsyncCommand, type SageMakerRuntimeClient } from '@aws-sd
 import type { ImageStore } from '../images/image-store';
 import type { JobRecord } from '../jobs/job';
 import { JOB_RETENTION } from '../../facts/retention';
-import type { BackendCapacity, GenerationBackend } from './backend';
+import type { BackendCapacity, CancelOutcome, GenerationBackend } from './backend';
 import {
   EngineOutputError,
   engineErrorOf,
@@ -72,6 +72,14 @@ export class SageMakerAsyncBackend implements GenerationBackend {
         ...(invoked.FailureLocation ? { failure_location: invoked.FailureLocation } : {}),
       },
     };
+  }
+
+  /**
+   * SageMaker async has no way to withdraw a queued request: the endpoint will run it (waking up
+   * for it if need be), and the gateway discards the result because the job reads `canceled`.
+   */
+  async cancel(): Promise<CancelOutcome> {
+    return 'spent';
   }
 
   async refresh(job: JobRecord): Promise<JobRecord> {

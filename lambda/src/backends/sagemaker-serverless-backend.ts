@@ -1,7 +1,7 @@
 import { InvokeEndpointCommand, ModelError, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { ImageStore } from '../images/image-store';
 import type { JobRecord } from '../jobs/job';
-import type { BackendCapacity, GenerationBackend } from './backend';
+import type { BackendCapacity, CancelOutcome, GenerationBackend } from './backend';
 import { engineRequestOf, jobAfterEngineError, parseEngineResponse, succeededJob } from './engine-output';
 
 export interface SageMakerServerlessBackendProps {
@@ -52,6 +52,11 @@ export class SageMakerServerlessBackend implements GenerationBackend {
 
   async refresh(job: JobRecord): Promise<JobRecord> {
     return job;
+  }
+
+  /** The one synchronous call is already in flight when a cancel can arrive: the engine finishes it. */
+  async cancel(): Promise<CancelOutcome> {
+    return 'spent';
   }
 
   status(): Promise<BackendCapacity> {

@@ -1,8 +1,9 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { ROUTES } from '../../../contract/routes';
 import { GatewayError } from './errors';
 import { header } from './request';
 
-const ALLOWED_METHODS = 'GET,POST,OPTIONS';
+const ALLOWED_METHODS = [...[...new Set<string>(ROUTES.map((route) => route.method))].sort(), 'OPTIONS'].join(',');
 const ALLOWED_HEADERS = 'Content-Type';
 /** Browsers cap this anyway (Chromium at 2 h); ten minutes keeps config changes quick to apply. */
 const PREFLIGHT_MAX_AGE_SECONDS = 600;

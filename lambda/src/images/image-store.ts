@@ -4,8 +4,8 @@ import { IMAGE_MIME_TYPES, type OutputFormat } from '../../../contract/limits';
 export interface ImageStore {
   /** Stores the bytes under `key` (relative to the store's root). */
   put(key: string, bytes: Uint8Array, format: OutputFormat): Promise<void>;
-  /** A URL the browser can fetch the image from, valid for a short while. */
-  url(key: string): Promise<string>;
+  /** A URL the browser can fetch the image from, valid for a short while and at most `maxSeconds`. */
+  url(key: string, maxSeconds: number): Promise<string>;
 }
 
 /** `<job id>/<index>.<format>`: the job id is unguessable, so the key is too. */

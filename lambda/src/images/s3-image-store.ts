@@ -27,9 +27,9 @@ export class S3ImageStore implements ImageStore {
     );
   }
 
-  async url(key: string): Promise<string> {
+  async url(key: string, maxSeconds: number): Promise<string> {
     return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), {
-      expiresIn: PRESIGNED_URL_SECONDS,
+      expiresIn: Math.max(1, Math.min(PRESIGNED_URL_SECONDS, Math.floor(maxSeconds))),
     });
   }
 }

@@ -1,6 +1,7 @@
 import type { GenerationRequest } from '../../../contract/generation-request';
-import type { Job, JobError, JobStatus } from '../../../contract/job';
+import type { Job, JobError, JobProgress, JobStatus } from '../../../contract/job';
 import type { OutputFormat } from '../../../contract/limits';
+import type { QuotaTicket } from '../quota/quota-guard';
 
 /** One image of a finished job, stored as its own object so it can be fetched on its own. */
 export interface StoredImage {
@@ -25,6 +26,10 @@ export interface JobRecord {
   readonly parameters: JobParameters;
   readonly images?: readonly StoredImage[];
   readonly error?: JobError;
+  /** Where the backend reports it, while running. */
+  readonly progress?: JobProgress;
+  /** The images this job took from today's quotas, so a cancel before it ran can give them back. */
+  readonly quota?: QuotaTicket;
   /** Engine time spent on this job (its own `timings.total_ms`), for the GenerationSeconds metric. */
   readonly generation_seconds?: number;
   /** Where a backend finds the job's result, e.g. SageMaker's output and failure S3 URIs. */
@@ -40,6 +45,7 @@ export function toPublicJob(job: JobRecord, imageUrls: readonly string[] | undef
     ...(job.started_at ? { started_at: job.started_at } : {}),
     ...(job.completed_at ? { completed_at: job.completed_at } : {}),
     parameters: job.parameters,
+    ...(job.status === 'running' && job.progress ? { progress: job.progress } : {}),
     ...(job.images && imageUrls
       ? {
           images: job.images.map((image, index) => ({

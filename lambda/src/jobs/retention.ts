@@ -15,6 +15,11 @@ export function applyRetention(job: JobRecord, now: Date): JobRecord {
   return { ...rest, status: 'expired' };
 }
 
+/** Seconds until the job's images are past retention (0 once they are). */
+export function resultsSecondsLeft(job: JobRecord, now: Date): number {
+  return Math.max(0, Math.floor(JOB_RETENTION.resultsSeconds - ageSeconds(job, now)));
+}
+
 /** Epoch seconds after which the job record may be deleted (DynamoDB TTL). */
 export function recordExpiry(job: JobRecord): number {
   return Math.floor(Date.parse(job.created_at) / 1000) + JOB_RETENTION.recordSeconds;

@@ -9,8 +9,16 @@ export interface QuotaLimits {
   readonly globalPerDay: number;
 }
 
+/** Which counters a reservation took from, kept on the job so a later cancel can give them back. */
+export interface QuotaTicket {
+  readonly client: string;
+  readonly day: string;
+  readonly images: number;
+}
+
 /** Images taken from today's quotas; give them back if the job never reaches the backend. */
 export interface QuotaReservation {
+  readonly ticket: QuotaTicket;
   release(): Promise<void>;
 }
 
@@ -79,12 +87,25 @@ export class QuotaGuard {
       );
     }
     let released = false;
+    const ticket: QuotaTicket = { client, day, images };
     return {
+      ticket,
       release: async () => {
         if (released) return;
         released = true;
-        await Promise.all([this.store.subtract(clientCounter, images), this.store.subtract(globalCounter, images)]);
+        await this.refund(ticket);
       },
     };
+  }
+
+  /**
+   * Gives a job's images back to the counters it was taken from. The caller makes sure this
+   * happens once per job (the job's transition to `canceled` is conditional).
+   */
+  async refund(ticket: QuotaTicket): Promise<void> {
+    await Promise.all([
+      this.store.subtract(TABLE_KEYS.quota(`ip#${ticket.client}`, ticket.day), ticket.images),
+      this.store.subtract(TABLE_KEYS.quota('global', ticket.day), ticket.images),
+    ]);
   }
 }

@@ -50,6 +50,7 @@ export async function createImage(context: RouteContext): Promise<APIGatewayProx
       status: 'queued',
       created_at: now.toISOString(),
       parameters: request,
+      quota: reservation.ticket,
     };
     context.annotate({ job_id: job.id, images });
     // Recorded before the backend sees it: a job that may run always has a record, never an orphan
@@ -65,8 +66,12 @@ export async function createImage(context: RouteContext): Promise<APIGatewayProx
     throw error;
   }
   // Synchronous backends hand back a finished job; asynchronous ones add where the result will appear.
-  await deps.jobs.transition('queued', submitted);
   deps.metrics.accepted(images);
+  if (!(await deps.jobs.transition('queued', submitted))) {
+    // Canceled while the backend had it: the cancel was recorded first, and its answer stands.
+    const recorded = await deps.jobs.get(submitted.id);
+    return jsonResponse(202, await publicJob(recorded ?? submitted, deps.images, now));
+  }
   recordOutcome(deps.metrics, submitted);
-  return jsonResponse(202, await publicJob(submitted, deps.images));
+  return jsonResponse(202, await publicJob(submitted, deps.images, now));
 }

@@ -1,26 +1,15 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { RouteContext } from './route-context';
-import { GatewayError } from '../http/errors';
-import { jsonResponse } from '../http/responses';
 import { isTerminal } from '../../../contract/job';
-import { isAuthenticJobId } from '../jobs/job-id';
+import { jsonResponse } from '../http/responses';
 import { applyRetention } from '../jobs/retention';
+import { findJob } from './find-job';
 import { publicJob, recordOutcome } from './job-view';
-
-/** The same answer for ids we never issued and ids we no longer know: neither reveals anything. */
-const notFound = () => new GatewayError('not_found', 'no such job');
+import type { RouteContext } from './route-context';
 
 /** `GET /v1/images/{id}`: the job, brought up to date from the backend while it is pending. */
 export async function getImage(context: RouteContext): Promise<APIGatewayProxyResult> {
   const { deps, now } = context;
-  const id = context.params[0];
-  const secrets = await deps.secrets();
-  if (!isAuthenticJobId(id, secrets.idSigningKey)) throw notFound();
-  context.annotate({ job_id: id });
-
-  const stored = await deps.jobs.get(id);
-  if (!stored) throw notFound();
-  let job = applyRetention(stored, now);
+  let job = applyRetention(await findJob(context), now);
   if (!isTerminal(job.status)) {
     const refreshed = await deps.backend.refresh(job);
     if (refreshed.status !== job.status) {
@@ -28,10 +17,13 @@ export async function getImage(context: RouteContext): Promise<APIGatewayProxyRe
         recordOutcome(deps.metrics, refreshed);
         job = refreshed;
       } else {
-        // A concurrent poll recorded the change first; report what it recorded.
-        job = (await deps.jobs.get(id)) ?? refreshed;
+        // A concurrent poll or a cancel recorded a change first; report what it recorded.
+        job = (await deps.jobs.get(job.id)) ?? refreshed;
       }
+    } else if (refreshed.progress) {
+      // Progress is reported, not stored: the next poll asks the backend again.
+      job = { ...job, progress: refreshed.progress };
     }
   }
-  return jsonResponse(200, await publicJob(job, deps.images));
+  return jsonResponse(200, await publicJob(job, deps.images, now));
 }

@@ -1,11 +1,16 @@
 import type { ImageStore } from '../images/image-store';
 import type { Job } from '../../../contract/job';
 import { toPublicJob, type JobRecord } from '../jobs/job';
+import { resultsSecondsLeft } from '../jobs/retention';
 import type { GatewayMetrics } from '../metrics';
 
-/** The job as the API answers it, with a fresh short-lived URL per image. */
-export async function publicJob(job: JobRecord, images: ImageStore): Promise<Job> {
-  const urls = job.images ? await Promise.all(job.images.map((image) => images.url(image.key))) : undefined;
+/**
+ * The job as the API answers it, with a fresh short-lived URL per image. A URL never outlives the
+ * job's retention, so no link handed out points at an image the bucket has already deleted.
+ */
+export async function publicJob(job: JobRecord, images: ImageStore, now: Date): Promise<Job> {
+  const lifetime = resultsSecondsLeft(job, now);
+  const urls = job.images && lifetime > 0 ? await Promise.all(job.images.map((image) => images.url(image.key, lifetime))) : undefined;
   return toPublicJob(job, urls);
 }
 
