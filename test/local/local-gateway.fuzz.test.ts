@@ -89,10 +89,11 @@ function hostileCases(count: number, next: () => number): FuzzCase[] {
       body: JSON.stringify({ prompt: 'a cat' }),
     }),
     // Methods the API does not have.
-    () => ({ method: pick(['PUT', 'DELETE', 'PATCH', 'TRACE']), path: pick(['/v1/images', '/v1/status', '/v1/openapi.json', '/v1/images/abc']), body: randomText(int(30)) }),
+    () => ({ method: pick(['PUT', 'DELETE', 'PATCH', 'TRACE']), path: pick(['/v1/images', '/v1/status', '/v1/openapi.json']), body: randomText(int(30)) }),
+    () => ({ method: pick(['PUT', 'PATCH', 'TRACE']), path: '/v1/images/abc', body: randomText(int(30)) }),
     () => ({ method: 'POST', path: pick(['/v1/status', '/v1/openapi.json']), headers: JSON_TYPE, body: '{"prompt":"x"}' }),
-    // Ids that were never issued, forged or hostile.
-    () => ({ method: 'GET', path: `/v1/images/${pick([
+    // Ids that were never issued, forged or hostile, read or canceled.
+    () => ({ method: pick(['GET', 'DELETE']), body: pick([undefined, randomText(int(40))]), path: `/v1/images/${pick([
       Buffer.from(randomBytes(32)).toString('base64url'),
       percentEncode(randomText(int(60))),
       '..%2F..%2F..%2Fetc%2Fpasswd',
