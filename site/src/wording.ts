@@ -188,6 +188,7 @@ export function describeEstimatedProgress(fraction: number): string {
  */
 export function progressMilestone(fraction: number, lastQuarter: number): { readonly quarter: number; readonly text?: string } {
   const quarter = Math.min(3, Math.floor(fraction * 4));
-  if (quarter <= lastQuarter) return { quarter: lastQuarter };
+  // The start needs no words: the phase ("Generating…") was just said.
+  if (quarter <= lastQuarter || quarter === 0) return { quarter: Math.max(quarter, lastQuarter) };
   return { quarter, text: quarter === 2 ? 'About half done.' : `About ${quarter * 25}% done.` };
 }

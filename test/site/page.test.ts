@@ -233,6 +233,35 @@ describe('the front page against the local stack', () => {
     await context.close();
   });
 
+  it.each(['light', 'dark'] as const)('shows a real progress bar while generating and cancels from the keyboard (%s mode, axe-clean)', async (colorScheme) => {
+    const context = await browser.newContext({ colorScheme });
+    const { page } = await openPage(context, stack.url);
+    // Slow enough on the tiny model to be watched: many steps at the default 512×512.
+    await setSteps(page, 50);
+    await page.getByLabel('Describe the image').fill('a slow sunset');
+    await page.getByLabel('Describe the image').press('Enter');
+
+    const bar = page.getByRole('progressbar');
+    // While it waits the bar is a labelled estimate; once the engine runs it reports its steps.
+    await page.waitForFunction(() => /^Step [1-9]/.test(document.getElementById('progress-bar')?.getAttribute('aria-valuetext') ?? ''), undefined, { timeout: 60_000 });
+    expect(await bar.isVisible()).toBe(true);
+    expect(await bar.getAttribute('aria-valuetext')).toMatch(/^Step \d+ of \d+ \(\d+%\)$/);
+    expect(await bar.getAttribute('class')).not.toContain('estimate');
+    expect(await axeViolations(page)).toEqual([]);
+
+    const cancel = page.getByRole('button', { name: 'Cancel' });
+    await cancel.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#notice', { hasText: 'Canceled.' }).waitFor();
+    expect(await cancel.isHidden()).toBe(true);
+    expect(await page.locator('#progress-meter').isHidden()).toBe(true);
+    expect(await page.locator('#history-list').textContent()).toContain('canceled');
+    // The status region heard milestones, not every step.
+    const log = await statusLog(page);
+    expect(log.filter((text) => /done\.$/.test(text)).length).toBeLessThanOrEqual(3);
+    await context.close();
+  }, 90_000);
+
   it.each(['light', 'dark'] as const)('has no accessibility violations in %s mode, idle and with results', async (colorScheme) => {
     const context = await browser.newContext({ colorScheme });
     const { page } = await openPage(context, stack.url);

@@ -2,12 +2,15 @@ import { ApiError, CLIENT_ERROR_CODES } from '../../site/src/api-error';
 import type { ApiStatus } from '../../contract/status';
 import {
   describeError,
+  describeEstimatedProgress,
   describeJobEnd,
   describeProgress,
+  describeStepProgress,
   describeWaitClock,
   formatApproxDuration,
   formatElapsed,
   formatRetryDelay,
+  progressMilestone,
 } from '../../site/src/wording';
 
 const NOW = new Date('2025-06-01T12:00:00Z');
@@ -122,5 +125,23 @@ describe('progress and backend wording', () => {
       detail: 'Engine ran out of memory',
     });
     expect(describeJobEnd({ id: 'a', status: 'expired', created_at: '', parameters: { prompt: 'x' } }).title).toBe('This result has expired.');
+  });
+});
+
+describe('progress words', () => {
+  it('labels a reported step count and an estimate differently', () => {
+    expect(describeStepProgress(5, 20)).toBe('Step 5 of 20 (25%)');
+    expect(describeEstimatedProgress(0.424)).toBe('About 42% (estimated from the expected time)');
+  });
+
+  it('announces each quarter once, and never a step in between', () => {
+    let quarter = -1;
+    const said: string[] = [];
+    for (let step = 0; step <= 40; step++) {
+      const milestone = progressMilestone(step / 40, quarter);
+      quarter = milestone.quarter;
+      if (milestone.text) said.push(milestone.text);
+    }
+    expect(said).toEqual(['About 25% done.', 'About half done.', 'About 75% done.']);
   });
 });
