@@ -15,6 +15,7 @@ export const SCHEDULER_NAMES = [
   'dpmpp_2m',
   'dpmpp_2m_karras',
   'lms',
+  'lcm',
 ] as const;
 export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
 

@@ -22,7 +22,7 @@ import {
 import { lmsCoefficient } from '../../container/src/engine/schedulers/lms';
 import { trainingSchedule } from '../../container/src/engine/schedulers/noise-schedule';
 import { parsePythonJson } from '../../container/src/engine/schedulers/python-json';
-import { maxAbsDiff, oracleCases, ORACLE_DIR, readFloat32, TINY_SD } from '../support/oracle';
+import { maxAbsDiff, oracleCases, ORACLE_DIR, readFloat32, TINY_LCM, TINY_SD } from '../support/oracle';
 
 interface StepTable {
   readonly timesteps: number[];
@@ -36,11 +36,19 @@ interface SchedulerReference {
 }
 
 // diffusers writes `lambda_min_clipped: -inf` as a bare `-Infinity`, which JSON.parse refuses.
-const reference = parsePythonJson(readFileSync(join(ORACLE_DIR, 'reference', 'schedulers.json'), 'utf8')) as Record<SchedulerName, SchedulerReference> & {
+const reference = parsePythonJson(readFileSync(join(ORACLE_DIR, 'reference', 'schedulers.json'), 'utf8')) as Record<Exclude<SchedulerName, 'lcm'>, SchedulerReference> & {
   alphas_cumprod: number[];
 };
 /** The scheduler_config.json shipped with SD v1.4, which the reference tables were made from. */
 const SD14_CONFIG = parseSchedulerConfig(readFileSync(join(TINY_SD, 'scheduler', 'scheduler_config.json'), 'utf8'));
+/** LCM_Dreamshaper_v7's LCMScheduler config, which `schedulers-lcm.json` was made from. */
+const LCM_CONFIG = parseSchedulerConfig(readFileSync(join(TINY_LCM, 'scheduler', 'scheduler_config.json'), 'utf8'));
+const lcmReference = (parsePythonJson(readFileSync(join(ORACLE_DIR, 'reference', 'schedulers-lcm.json'), 'utf8')) as { lcm: SchedulerReference }).lcm;
+
+/** Each scheduler with the config its reference tables were made from. */
+const REFERENCES: ReadonlyArray<readonly [SchedulerName, SchedulerConfigJson, SchedulerReference]> = SCHEDULER_NAMES.map((name) =>
+  name === 'lcm' ? ([name, LCM_CONFIG, lcmReference] as const) : ([name, SD14_CONFIG, reference[name]] as const),
+);
 
 /** Distance in float32 units in the last place (both values must be float32-representable). */
 function ulpDistance(a: number, b: number): number {
@@ -55,10 +63,14 @@ function maxUlpDistance(actual: readonly number[], expected: readonly number[]):
   return Math.max(0, ...actual.map((value, i) => ulpDistance(value, expected[i])));
 }
 
-function scheduler(name: SchedulerName, overrides: SchedulerConfigJson = {}, steps?: number): Scheduler {
-  const s = createScheduler(name, { ...SD14_CONFIG, ...overrides });
+function configured(name: SchedulerName, config: SchedulerConfigJson, steps?: number): Scheduler {
+  const s = createScheduler(name, config);
   if (steps !== undefined) s.setTimesteps(steps);
   return s;
+}
+
+function scheduler(name: SchedulerName, overrides: SchedulerConfigJson = {}, steps?: number): Scheduler {
+  return configured(name, { ...SD14_CONFIG, ...overrides }, steps);
 }
 
 /** Deterministic values in [-1, 1) for inputs that need no particular distribution. */
@@ -77,11 +89,12 @@ describe('noise schedule', () => {
   });
 });
 
-describe.each(SCHEDULER_NAMES.map((name) => [name] as const))('%s', (name) => {
-  const tables = Object.entries(reference[name].by_steps).map(([steps, table]) => [Number(steps), table] as const);
+describe.each(REFERENCES)('%s', (name, config, tablesOf) => {
+  const tables = Object.entries(tablesOf.by_steps).map(([steps, table]) => [Number(steps), table] as const);
+  const scheduler = (overrides: SchedulerConfigJson, steps: number) => configured(name, { ...config, ...overrides }, steps);
 
   it.each(tables)('%i steps: timesteps identical to diffusers', (steps, table) => {
-    expect(scheduler(name, {}, steps).timesteps).toEqual(table.timesteps);
+    expect(scheduler({}, steps).timesteps).toEqual(table.timesteps);
   });
 
   /*
@@ -94,7 +107,7 @@ describe.each(SCHEDULER_NAMES.map((name) => [name] as const))('%s', (name) => {
    * SLEEF-style powf, so its last bit depends on the kernel diffusers ran on.
    */
   it.each(tables)('%i steps: sigmas and init_noise_sigma within 1 float32 ulp of diffusers', (steps, table) => {
-    const s = scheduler(name, {}, steps);
+    const s = scheduler({}, steps);
     if (table.sigmas === undefined) {
       expect(s.sigmas).toBeUndefined();
     } else {
@@ -103,9 +116,9 @@ describe.each(SCHEDULER_NAMES.map((name) => [name] as const))('%s', (name) => {
     expect(ulpDistance(s.initNoiseSigma, table.init_noise_sigma)).toBeLessThanOrEqual(1);
   });
 
-  it("resolves the SD 1.4 scheduler_config.json to diffusers' resolved config", () => {
-    const resolved = resolveSchedulerConfig(name, SD14_CONFIG) as unknown as Record<string, unknown>;
-    const expected = reference[name].resolved_config;
+  it("resolves the model's scheduler_config.json to diffusers' resolved config", () => {
+    const resolved = resolveSchedulerConfig(name, config) as unknown as Record<string, unknown>;
+    const expected = tablesOf.resolved_config;
     // diffusers also carries the file's keys its class does not know (e.g. PNDM's clip_sample); those are ignored.
     const known = Object.keys(expected).filter((key) => key in resolved);
     expect(known.length).toBeGreaterThanOrEqual(Object.keys(resolved).length);
@@ -122,6 +135,18 @@ describe('configuration', () => {
     expect(schedulerNameForConfig({ _class_name: 'LMSDiscreteScheduler' })).toBe('lms');
     expect(schedulerNameForConfig({ _class_name: 'DPMSolverMultistepScheduler' })).toBe('dpmpp_2m');
     expect(schedulerNameForConfig({ _class_name: 'DPMSolverMultistepScheduler', use_karras_sigmas: true })).toBe('dpmpp_2m_karras');
+    expect(schedulerNameForConfig(LCM_CONFIG)).toBe('lcm');
+  });
+
+  it("runs lcm from SD 1.4's config as LCMScheduler.from_config does (LCM-LoRA), keeping the file's keys", () => {
+    expect(resolveSchedulerConfig('lcm', SD14_CONFIG)).toMatchObject({
+      set_alpha_to_one: false,
+      steps_offset: 1,
+      original_inference_steps: 50,
+      timestep_scaling: 10,
+      beta_schedule: 'scaled_linear',
+    });
+    expect(scheduler('lcm', {}, 4).timesteps).toEqual([999, 759, 499, 259]);
   });
 
   it('refuses a default scheduler class it has no equivalent for, naming it', () => {
@@ -156,6 +181,9 @@ describe('configuration', () => {
     ['euler_ancestral', { num_train_timesteps: 0 }, /`num_train_timesteps` = 0/],
     ['ddim', { steps_offset: -1 }, /`steps_offset` = -1/],
     ['pndm', { trained_betas: [0.1, 0.2] }, /`trained_betas` = an array of 2: expected 1000 values/],
+    ['lcm', { original_inference_steps: 2000 }, /`original_inference_steps` = 2000: expected at most num_train_timesteps/],
+    ['lcm', { timestep_scaling: 0 }, /`timestep_scaling` = 0/],
+    ['lcm', { prediction_type: 'sample' }, /`prediction_type` = "sample"/],
   ])('refuses %s with %j, naming key and value', (name, overrides, message) => {
     expect(() => createScheduler(name, { ...SD14_CONFIG, ...overrides })).toThrow(SchedulerConfigError);
     expect(() => createScheduler(name, { ...SD14_CONFIG, ...overrides })).toThrow(message);

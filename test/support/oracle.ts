@@ -6,6 +6,7 @@ import type { SchedulerName } from '../../contract/limits';
 export const ORACLE_DIR = join(__dirname, '..', 'fixtures', 'oracle');
 export const TINY_SD = join(ORACLE_DIR, 'models', 'tiny-sd');
 export const TINY_SD_LEGACY = join(ORACLE_DIR, 'models', 'tiny-sd-legacy');
+export const TINY_LCM = join(ORACLE_DIR, 'models', 'tiny-lcm');
 export const TINY_SD_FP16_EXTERNAL = join(__dirname, '..', 'fixtures', 'models', 'tiny-sd-fp16-external');
 
 interface ArrayRef {

@@ -85,6 +85,20 @@ export interface LmsConfig extends CommonConfig {
   readonly use_beta_sigmas: boolean;
 }
 
+export interface LcmConfig extends CommonConfig {
+  /** The distillation schedule's length; inference timesteps are picked from it. */
+  readonly original_inference_steps: number;
+  readonly clip_sample: boolean;
+  readonly clip_sample_range: number;
+  readonly set_alpha_to_one: boolean;
+  readonly thresholding: boolean;
+  readonly dynamic_thresholding_ratio: number;
+  readonly sample_max_value: number;
+  /** Multiplies the timestep in the consistency boundary conditions c_skip and c_out. */
+  readonly timestep_scaling: number;
+  readonly rescale_betas_zero_snr: boolean;
+}
+
 export interface SchedulerConfigs {
   pndm: PndmConfig;
   ddim: DdimConfig;
@@ -93,6 +107,7 @@ export interface SchedulerConfigs {
   dpmpp_2m: DpmSolverMultistepConfig;
   dpmpp_2m_karras: DpmSolverMultistepConfig;
   lms: LmsConfig;
+  lcm: LcmConfig;
 }
 
 // Shared defaults of diffusers' `__init__` signatures (diffusers 0.40).
@@ -278,6 +293,45 @@ const LMS: ClassSpec<LmsConfig> = {
   },
 };
 
+const LCM: ClassSpec<LcmConfig> = {
+  className: 'LCMScheduler',
+  // LCMScheduler's own defaults differ from the other classes' (SD 1.x betas, set_alpha_to_one).
+  defaults: {
+    num_train_timesteps: 1000,
+    beta_start: 0.00085,
+    beta_end: 0.012,
+    beta_schedule: 'scaled_linear',
+    trained_betas: null,
+    original_inference_steps: 50,
+    clip_sample: false,
+    clip_sample_range: 1.0,
+    set_alpha_to_one: true,
+    steps_offset: 0,
+    prediction_type: 'epsilon',
+    thresholding: false,
+    dynamic_thresholding_ratio: 0.995,
+    sample_max_value: 1.0,
+    timestep_spacing: 'leading',
+    timestep_scaling: 10.0,
+    rescale_betas_zero_snr: false,
+  },
+  check(config) {
+    checkCommon(config);
+    expectInteger(config, 'original_inference_steps', 1);
+    if ((config.original_inference_steps as number) > (config.num_train_timesteps as number)) {
+      throw new SchedulerConfigError('original_inference_steps', config.original_inference_steps, 'expected at most num_train_timesteps');
+    }
+    expectBoolean(config, 'clip_sample');
+    expectNumber(config, 'clip_sample_range', { min: 0, exclusiveMin: true });
+    expectBoolean(config, 'set_alpha_to_one');
+    expectValue(config, 'thresholding', false, 'dynamic thresholding is not supported (and unsuited to latent diffusion)');
+    expectNumber(config, 'dynamic_thresholding_ratio');
+    expectNumber(config, 'sample_max_value');
+    expectNumber(config, 'timestep_scaling', { min: 0, exclusiveMin: true });
+    expectValue(config, 'rescale_betas_zero_snr', false, 'zero-terminal-SNR rescaling is not supported');
+  },
+};
+
 const SPECS: { readonly [N in SchedulerName]: ClassSpec<SchedulerConfigs[N]> } = {
   pndm: PNDM,
   ddim: DDIM,
@@ -286,6 +340,7 @@ const SPECS: { readonly [N in SchedulerName]: ClassSpec<SchedulerConfigs[N]> } =
   dpmpp_2m: DPMPP_2M,
   dpmpp_2m_karras: DPMPP_2M_KARRAS,
   lms: LMS,
+  lcm: LCM,
 };
 
 /**

@@ -1,6 +1,6 @@
 import type { DdimConfig } from './config';
 import { DiscreteScheduler, type Schedule } from './discrete-scheduler';
-import { trainingSchedule, type TrainingSchedule } from './noise-schedule';
+import { ddpmNoiseScales, trainingSchedule, type TrainingSchedule } from './noise-schedule';
 import { f32 } from './numerics';
 import { ddimTimesteps } from './timestep-spacing';
 
@@ -31,6 +31,10 @@ export class DdimScheduler extends DiscreteScheduler {
   }
 
   protected resetHistory(): void {}
+
+  protected noiseScales(index: number): readonly [number, number] {
+    return ddpmNoiseScales(this.training.alphasCumprod, this.timesteps[index]);
+  }
 
   protected advance(modelOutput: Float32Array, sample: Float32Array, out: Float32Array, index: number): void {
     const timestep = this.timesteps[index];

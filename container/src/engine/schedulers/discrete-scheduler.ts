@@ -1,5 +1,6 @@
 import type { SchedulerName } from '../../../../contract/limits';
 import { SchedulerUsageError } from './errors';
+import { f32 } from './numerics';
 import type { Scheduler, SchedulerStepOptions, SchedulerStepOutput } from './scheduler';
 
 /** What `setTimesteps` produces: the UNet call order and, where the family has them, its sigmas. */
@@ -19,9 +20,12 @@ export interface Schedule {
  */
 export abstract class DiscreteScheduler implements Scheduler {
   abstract readonly name: SchedulerName;
+  readonly order = 1;
   private schedule: Schedule | undefined;
   /** Index into `timesteps` of the call that comes next. */
   protected stepIndex = 0;
+  /** Index into `timesteps` of the run's first call (image-to-image starts later). */
+  protected beginIndex = 0;
 
   constructor(protected readonly numTrainTimesteps: number) {}
 
@@ -45,7 +49,32 @@ export abstract class DiscreteScheduler implements Scheduler {
     }
     this.schedule = this.createSchedule(numInferenceSteps);
     this.stepIndex = 0;
+    this.beginIndex = 0;
     this.resetHistory();
+  }
+
+  setBeginIndex(index: number): void {
+    const { timesteps } = this.current();
+    if (this.stepIndex !== this.beginIndex) {
+      throw new SchedulerUsageError(`setBeginIndex(): the ${this.name} run has already started; call setTimesteps() first.`);
+    }
+    if (!Number.isInteger(index) || index < 0 || index >= timesteps.length) {
+      throw new SchedulerUsageError(`setBeginIndex(): \`index\` must be an integer from 0 to ${timesteps.length - 1} but is ${index}.`);
+    }
+    this.beginIndex = index;
+    this.stepIndex = index;
+  }
+
+  addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
+    this.expectNext(timestep, 'addNoise');
+    if (noise.length !== original.length) {
+      throw new SchedulerUsageError(`addNoise(): \`noise\` has ${noise.length} values but \`original\` has ${original.length}.`);
+    }
+    const [onOriginal, onNoise] = this.noiseScales(this.stepIndex);
+    const out = new Float32Array(original.length);
+    // Float32 tensor math in diffusers: each product rounds, then the sum.
+    for (let i = 0; i < out.length; i++) out[i] = f32(onOriginal * original[i]) + f32(onNoise * noise[i]);
+    return out;
   }
 
   scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
@@ -68,9 +97,9 @@ export abstract class DiscreteScheduler implements Scheduler {
       );
     }
     const prevSample = new Float32Array(size);
-    this.advance(modelOutput, sample, prevSample, this.stepIndex, shape, options);
+    const denoised = this.advance(modelOutput, sample, prevSample, this.stepIndex, shape, options);
     this.stepIndex += 1;
-    return { prevSample };
+    return denoised === undefined ? { prevSample } : { prevSample, denoised };
   }
 
   /** Chooses timesteps (and sigmas) for `numInferenceSteps` steps, already validated. */
@@ -79,12 +108,18 @@ export abstract class DiscreteScheduler implements Scheduler {
   /** Forgets multistep history; called by `setTimesteps`. */
   protected abstract resetHistory(): void;
 
+  /**
+   * `[onOriginal, onNoise]` of the forward process to the noise level of call `index`:
+   * `noisy = onOriginal * original + onNoise * noise`.
+   */
+  protected abstract noiseScales(index: number): readonly [number, number];
+
   /** The model input for call `index`; returns `sample` itself where the family does not scale. */
   protected scale(sample: Float32Array, _index: number): Float32Array {
     return sample;
   }
 
-  /** Writes into `out` the sample after call `index`. */
+  /** Writes into `out` the sample after call `index`; returns the denoised estimate where the family outputs it. */
   protected abstract advance(
     modelOutput: Float32Array,
     sample: Float32Array,
@@ -92,7 +127,7 @@ export abstract class DiscreteScheduler implements Scheduler {
     index: number,
     shape: readonly number[],
     options: SchedulerStepOptions,
-  ): void;
+  ): Float32Array | void;
 
   private current(): Schedule {
     if (this.schedule === undefined) {

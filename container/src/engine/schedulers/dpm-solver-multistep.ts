@@ -60,6 +60,12 @@ export class DpmSolverMultistepScheduler extends DiscreteScheduler {
     this.lowerOrderNums = 0;
   }
 
+  /** The VP forward process `α_t x + σ_t ε` at the call's sigma (diffusers' `add_noise` here). */
+  protected noiseScales(index: number): readonly [number, number] {
+    const level = noiseLevel((this.sigmas as readonly number[])[index]);
+    return [level.alpha, level.sigma];
+  }
+
   protected advance(modelOutput: Float32Array, sample: Float32Array, out: Float32Array, index: number): void {
     const { config } = this;
     const steps = this.timesteps.length;

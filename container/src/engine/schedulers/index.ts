@@ -5,6 +5,7 @@ import { DdimScheduler } from './ddim';
 import { DpmSolverMultistepScheduler } from './dpm-solver-multistep';
 import { EulerScheduler } from './euler';
 import { EulerAncestralScheduler } from './euler-ancestral';
+import { LcmScheduler } from './lcm';
 import { LmsScheduler } from './lms';
 import { PndmScheduler } from './pndm';
 import type { Scheduler, SchedulerConfigJson } from './scheduler';
@@ -34,6 +35,8 @@ export function createScheduler(name: SchedulerName, modelConfig: SchedulerConfi
       return new DpmSolverMultistepScheduler(resolveSchedulerConfig(name, modelConfig));
     case 'lms':
       return new LmsScheduler(resolveSchedulerConfig(name, modelConfig));
+    case 'lcm':
+      return new LcmScheduler(resolveSchedulerConfig(name, modelConfig));
   }
   // Reached only from untyped callers.
   throw new SchedulerConfigError('scheduler', name, `unknown scheduler name; expected one of ${SCHEDULER_NAMES.join(', ')}`);

@@ -31,17 +31,20 @@ export class LmsScheduler extends SigmaScheduler {
     this.newest = (this.newest + 1) % LMS_ORDER;
     if (this.derivatives[this.newest]?.length !== out.length) this.derivatives[this.newest] = new Float32Array(out.length);
     const derivative = this.derivatives[this.newest];
-    // diffusers: order = min(step_index + 1, 4), i.e. every derivative kept so far.
     this.count = Math.min(this.count + 1, LMS_ORDER);
-    const order = this.count;
+    // diffusers: order = min(step_index + 1, 4) from the absolute index, but zips the weights with the
+    // derivatives kept so far; so a run that begins later (image-to-image) uses the first `count`
+    // weights of a higher-order polynomial. From the start, order and count are equal.
+    const order = Math.min(index + 1, LMS_ORDER);
+    const kept = this.count;
 
     // Weights and derivatives, newest first; missing orders get weight 0 so one fused pass does all.
     const sigmas = this.sigmas as readonly number[];
     const c = [0, 0, 0, 0];
     const d: Float32Array[] = [];
     for (let k = 0; k < LMS_ORDER; k++) {
-      if (k < order) c[k] = lmsCoefficient(sigmas, order, index, k);
-      d.push(this.derivatives[(this.newest - Math.min(k, order - 1) + LMS_ORDER) % LMS_ORDER]);
+      if (k < kept) c[k] = lmsCoefficient(sigmas, order, index, k);
+      d.push(this.derivatives[(this.newest - Math.min(k, kept - 1) + LMS_ORDER) % LMS_ORDER]);
     }
     const [c0, c1, c2, c3] = c;
     const [, d1, d2, d3] = d;

@@ -103,3 +103,12 @@ export function trainingSchedule(config: NoiseScheduleConfig): TrainingSchedule 
   const cumprod = alphasCumprod(trainingBetas(config));
   return { alphasCumprod: cumprod, sigmas: trainingSigmas(cumprod) };
 }
+
+/**
+ * DDPM's forward process `sqrt(ᾱ_t) x + sqrt(1 − ᾱ_t) ε` as `[onOriginal, onNoise]`, in float32 as
+ * diffusers' `DDPMScheduler.add_noise` (which DDIM, PNDM and LCM copy) computes them.
+ */
+export function ddpmNoiseScales(alphasCumprod: Float32Array, timestep: number): readonly [number, number] {
+  const alphaProd = alphasCumprod[timestep];
+  return [f32(Math.sqrt(alphaProd)), f32(Math.sqrt(f32(1 - alphaProd)))];
+}

@@ -1,6 +1,6 @@
 import type { PndmConfig } from './config';
 import { DiscreteScheduler, keepCopy, type Schedule } from './discrete-scheduler';
-import { trainingSchedule, type TrainingSchedule } from './noise-schedule';
+import { ddpmNoiseScales, trainingSchedule, type TrainingSchedule } from './noise-schedule';
 import { f32 } from './numerics';
 import { pndmBaseTimesteps } from './timestep-spacing';
 
@@ -47,8 +47,15 @@ export class PndmScheduler extends DiscreteScheduler {
     this.ets = [];
   }
 
-  protected advance(modelOutput: Float32Array, sample: Float32Array, out: Float32Array, counter: number): void {
-    let timestep = this.timesteps[counter];
+  protected noiseScales(index: number): readonly [number, number] {
+    return ddpmNoiseScales(this.training.alphasCumprod, this.timesteps[index]);
+  }
+
+  protected advance(modelOutput: Float32Array, sample: Float32Array, out: Float32Array, index: number): void {
+    // diffusers' PNDM counts its calls from the run's first (it has no begin index), so an
+    // image-to-image run treats its second call as the warm-up's repeated timestep, as diffusers does.
+    const counter = index - this.beginIndex;
+    let timestep = this.timesteps[index];
     let prevTimestep = timestep - this.stepRatio;
     if (counter === 1) {
       // The repeated timestep: step again from the first sample, to where the first step landed.

@@ -13,6 +13,11 @@ export interface SchedulerStepOptions {
 
 export interface SchedulerStepOutput {
   readonly prevSample: Float32Array;
+  /**
+   * The model's clean-sample estimate, where the scheduler's output image is that rather than
+   * `prevSample` (LCM: diffusers' LatentConsistencyModelPipeline decodes the last `denoised`).
+   */
+  readonly denoised?: Float32Array;
 }
 
 /**
@@ -29,8 +34,21 @@ export interface Scheduler {
   readonly sigmas: readonly number[] | undefined;
   /** Initial noise is multiplied by this before the first step. */
   readonly initNoiseSigma: number;
+  /** UNet calls per step (diffusers' `scheduler.order`): image-to-image skips `order` timesteps per step it leaves out. */
+  readonly order: number;
   /** Chooses the discrete timesteps for an inference run and resets all step state. */
   setTimesteps(numInferenceSteps: number): void;
+  /**
+   * Starts the run at `timesteps[index]` instead of the first (diffusers' `set_begin_index`, which
+   * image-to-image calls): the next `scaleModelInput`, `addNoise` and `step` are at that timestep.
+   * Multistep history starts empty there, as in diffusers.
+   */
+  setBeginIndex(index: number): void;
+  /**
+   * The forward process at the next timestep (diffusers' `add_noise`): `original` noised to that
+   * timestep's level with `noise`. Image-to-image uses it on the encoded image before the first step.
+   */
+  addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array;
   /** Scales the denoising model's input for the current timestep (identity for DDPM-family). */
   scaleModelInput(sample: Float32Array, timestep: number): Float32Array;
   /** Advances one step: from the model's noise prediction at `timestep`, the previous sample. */

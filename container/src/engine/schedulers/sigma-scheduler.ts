@@ -73,6 +73,11 @@ export abstract class SigmaScheduler extends DiscreteScheduler {
     }
   }
 
+  /** k-diffusion's forward process: `x + σ ε` (diffusers' `EulerDiscreteScheduler.add_noise`). */
+  protected noiseScales(index: number): readonly [number, number] {
+    return [1, this.sigmaAt(index)];
+  }
+
   protected sigmaAt(index: number): number {
     return (this.sigmas as readonly number[])[index];
   }
