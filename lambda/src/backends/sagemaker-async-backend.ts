@@ -5,16 +5,8 @@ import type { ImageStore } from '../images/image-store';
 import type { JobRecord } from '../jobs/job';
 import { JOB_RETENTION } from '../../facts/retention';
 import type { BackendCapacity, CancelOutcome, GenerationBackend } from './backend';
-import {
-  EngineOutputError,
-  engineErrorOf,
-  engineRequestOf,
-  failedJob,
-  GENERIC_FAILURE,
-  parseEngineResponse,
-  succeededJob,
-} from './engine-output';
-import { readObjectIfExists } from './s3-uri';
+import { engineRequestOf } from './engine-output';
+import { refreshFromS3Result } from './s3-job-result';
 
 export interface SageMakerAsyncBackendProps {
   readonly s3: S3Client;
@@ -83,23 +75,7 @@ export class SageMakerAsyncBackend implements GenerationBackend {
   }
 
   async refresh(job: JobRecord): Promise<JobRecord> {
-    const outputLocation = job.backend_ref?.output_location;
-    if (!outputLocation) return job;
-    const output = await readObjectIfExists(this.props.s3, outputLocation);
-    if (output !== undefined) {
-      try {
-        return await succeededJob(job, parseEngineResponse(output), this.props.images, this.now());
-      } catch (error) {
-        if (!(error instanceof EngineOutputError)) throw error;
-        // Polling again would read the same bytes: the job is over.
-        this.props.logger.error('async output unreadable', { job_id: job.id, reason: error.message });
-        return failedJob(job, GENERIC_FAILURE, this.now());
-      }
-    }
-    const failureLocation = job.backend_ref?.failure_location;
-    const failure = failureLocation ? await readObjectIfExists(this.props.s3, failureLocation) : undefined;
-    if (failure !== undefined) return failedJob(job, engineErrorOf(failure), this.now());
-    return job;
+    return refreshFromS3Result(job, { s3: this.props.s3, images: this.props.images, logger: this.props.logger, now: this.now });
   }
 
   status(): Promise<BackendCapacity> {
