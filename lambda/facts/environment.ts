@@ -9,6 +9,16 @@ export const GATEWAY_ENVIRONMENT = {
   quotaGlobalPerDay: 'QUOTA_GLOBAL_PER_DAY',
   coldStartSeconds: 'COLD_START_SECONDS',
   secondsPerImage: 'SECONDS_PER_IMAGE',
+  /** Set only without WAF: requests per address per window that the gateway itself allows. */
+  rateLimitPerIp: 'RATE_LIMIT_PER_IP',
+  rateLimitCreateImagePerIp: 'RATE_LIMIT_CREATE_IMAGE_PER_IP',
+  rateLimitWindowSeconds: 'RATE_LIMIT_WINDOW_SECONDS',
+  /** Comma-separated CIDRs that skip the gateway's rate limit (the allow list). */
+  rateLimitExemptCidrs: 'RATE_LIMIT_EXEMPT_CIDRS',
+  /** Set only for a GPU that sleeps (async): the wake-up guard's daily budget. */
+  gpuMinutesPerDay: 'GPU_MINUTES_PER_DAY',
+  /** Seconds an instance stays billed after its queue empties: the idle period and the scale-in lag. */
+  gpuIdleSeconds: 'GPU_IDLE_SECONDS',
   endpointName: 'ENDPOINT_NAME',
   externalUrl: 'EXTERNAL_URL',
   jobsBucket: 'JOBS_BUCKET',

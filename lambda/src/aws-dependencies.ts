@@ -18,8 +18,11 @@ import { S3ImageStore } from './images/s3-image-store';
 import { DynamoDbJobStore } from './jobs/dynamodb-job-store';
 import type { GatewayMetrics } from './metrics';
 import { DynamoDbCounterStore } from './quota/dynamodb-counter-store';
-import { QuotaGuard } from './quota/quota-guard';
+import { clientKey, QuotaGuard } from './quota/quota-guard';
+import { RateLimiter } from './quota/rate-limiter';
 import { secretsManagerSource, type SecretsSource } from './secrets';
+import { DynamoDbGpuLedger } from './spend/dynamodb-gpu-ledger';
+import { GpuTimeGuard } from './spend/gpu-time-guard';
 import { SageMakerEndpointProbe } from './status/sagemaker-endpoint-probe';
 import { StatusCache } from './status/status-cache';
 
@@ -102,17 +105,44 @@ export function createAwsDependencies(
   const secrets = secretsManagerSource(new SecretsProvider({ awsSdkV3Client: clients.secretsManager }), resources.secretArn);
   const images = new S3ImageStore(clients.s3, resources.jobsBucket, resources.outputPrefix);
   const backend = createBackend(resources, clients, images, secrets, logger);
+  const counters = new DynamoDbCounterStore(clients.dynamo, resources.quotasAndJobsTable);
+  const status = new StatusCache(() => backend.status());
+  const { rateLimit, gpuBudget } = config;
   return {
     config,
     backend,
     jobs: new DynamoDbJobStore(clients.dynamo, resources.quotasAndJobsTable),
     images,
-    quota: new QuotaGuard(new DynamoDbCounterStore(clients.dynamo, resources.quotasAndJobsTable), {
+    quota: new QuotaGuard(counters, {
       perIpPerDay: config.quotaPerIpPerDay,
       globalPerDay: config.quotaGlobalPerDay,
     }),
+    ...(rateLimit
+      ? { rateLimit: new RateLimiter(counters, rateLimit, async (ip) => clientKey(ip, (await secrets()).idSigningKey)) }
+      : {}),
+    ...(gpuBudget
+      ? {
+          gpuTime: new GpuTimeGuard(
+            new DynamoDbGpuLedger(clients.dynamo, resources.quotasAndJobsTable),
+            {
+              minutesPerDay: gpuBudget.minutesPerDay,
+              idleSeconds: gpuBudget.idleSeconds,
+              coldStartSeconds: config.coldStartSeconds,
+              secondsPerImage: config.secondsPerImage,
+            },
+            async () => {
+              try {
+                return (await status.get()).state;
+              } catch (error) {
+                logger.warn('backend state unavailable; the wake-up guard counts the GPU as asleep', { error: error as Error });
+                throw error;
+              }
+            },
+          ),
+        }
+      : {}),
     secrets,
-    status: new StatusCache(() => backend.status()),
+    status,
     logger,
     metrics,
   };

@@ -6,6 +6,7 @@
 
 import { BACKEND_MODES, GATEWAY_ENVIRONMENT as ENV, type BackendMode } from '../facts/environment';
 import { STATUS_DEFAULTS } from '../facts/status-defaults';
+import { AddressList } from './quota/address-list';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -69,6 +70,24 @@ function parseOrigins(text: string): string[] {
     });
 }
 
+/** The gateway's own per-address rate limit, used where no WAF stands in front of it. */
+export interface RateLimitConfig {
+  /** Requests per address per window, on every route. */
+  readonly perIp: number;
+  /** `POST /v1/images` per address per window, counted on top. */
+  readonly createImagePerIp: number;
+  readonly windowSeconds: number;
+  /** CIDRs that are never rate limited (the allow list). */
+  readonly exemptCidrs: readonly string[];
+}
+
+/** The wake-up guard's budget, for a backend whose GPU sleeps. */
+export interface GpuBudgetConfig {
+  readonly minutesPerDay: number;
+  /** Seconds an instance stays billed after its queue empties. */
+  readonly idleSeconds: number;
+}
+
 /** What every deployment of the gateway, AWS or local, needs to know. */
 export interface GatewayConfig {
   /** Origins allowed by CORS; same-origin callers never need to be listed. */
@@ -80,15 +99,58 @@ export interface GatewayConfig {
   readonly coldStartSeconds: number;
   /** `SECONDS_PER_IMAGE`, @default 8 */
   readonly secondsPerImage: number;
+  /** `RATE_LIMIT_*`; @default - none (WAF limits the rate) */
+  readonly rateLimit?: RateLimitConfig;
+  /** `GPU_MINUTES_PER_DAY`, `GPU_IDLE_SECONDS`; @default - none (no GPU that sleeps) */
+  readonly gpuBudget?: GpuBudgetConfig;
+}
+
+function positiveWholeNumberEnv(env: Environment, name: string): number {
+  const value = wholeNumberEnv(env, name);
+  if (value < 1) throw new ConfigError(`environment variable ${name} must be at least 1 but is ${value}`);
+  return value;
+}
+
+/** Present when RATE_LIMIT_PER_IP is; the other variables are then required. */
+function readRateLimit(env: Environment): RateLimitConfig | undefined {
+  if (optionalEnv(env, ENV.rateLimitPerIp) === undefined) return undefined;
+  const exemptCidrs = (optionalEnv(env, ENV.rateLimitExemptCidrs) ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
+  try {
+    new AddressList(exemptCidrs);
+  } catch (error) {
+    throw new ConfigError(`environment variable ${ENV.rateLimitExemptCidrs}: ${(error as Error).message}`);
+  }
+  return {
+    perIp: positiveWholeNumberEnv(env, ENV.rateLimitPerIp),
+    createImagePerIp: positiveWholeNumberEnv(env, ENV.rateLimitCreateImagePerIp),
+    windowSeconds: positiveWholeNumberEnv(env, ENV.rateLimitWindowSeconds),
+    exemptCidrs,
+  };
+}
+
+/** Present when GPU_MINUTES_PER_DAY is. */
+function readGpuBudget(env: Environment): GpuBudgetConfig | undefined {
+  if (optionalEnv(env, ENV.gpuMinutesPerDay) === undefined) return undefined;
+  return {
+    minutesPerDay: positiveWholeNumberEnv(env, ENV.gpuMinutesPerDay),
+    idleSeconds: wholeNumberEnv(env, ENV.gpuIdleSeconds),
+  };
 }
 
 export function readGatewayConfig(env: Environment): GatewayConfig {
+  const rateLimit = readRateLimit(env);
+  const gpuBudget = readGpuBudget(env);
   return {
     allowedOrigins: parseOrigins(requireEnv(env, ENV.allowedOrigins)),
     quotaPerIpPerDay: wholeNumberEnv(env, ENV.quotaPerIpPerDay),
     quotaGlobalPerDay: wholeNumberEnv(env, ENV.quotaGlobalPerDay),
     coldStartSeconds: positiveNumberEnv(env, ENV.coldStartSeconds, STATUS_DEFAULTS.coldStartSeconds),
     secondsPerImage: positiveNumberEnv(env, ENV.secondsPerImage, STATUS_DEFAULTS.secondsPerImage),
+    ...(rateLimit ? { rateLimit } : {}),
+    ...(gpuBudget ? { gpuBudget } : {}),
   };
 }
 

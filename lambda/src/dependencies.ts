@@ -5,7 +5,9 @@ import type { ImageStore } from './images/image-store';
 import type { JobStore } from './jobs/job-store';
 import type { GatewayMetrics } from './metrics';
 import type { QuotaGuard } from './quota/quota-guard';
+import type { RateLimiter } from './quota/rate-limiter';
 import type { SecretsSource } from './secrets';
+import type { GpuTimeGuard } from './spend/gpu-time-guard';
 import type { StatusCache } from './status/status-cache';
 
 /** Everything the gateway works with; AWS and local mode each assemble their own. */
@@ -15,6 +17,10 @@ export interface GatewayDependencies {
   readonly jobs: JobStore;
   readonly images: ImageStore;
   readonly quota: QuotaGuard;
+  /** Per-address rate limit where no WAF stands in front. @default - none */
+  readonly rateLimit?: RateLimiter;
+  /** The wake-up guard, for a GPU that sleeps. @default - none */
+  readonly gpuTime?: GpuTimeGuard;
   readonly secrets: SecretsSource;
   readonly status: StatusCache;
   readonly logger: Logger;

@@ -4,7 +4,7 @@ import { ROUTES, type RouteName } from '../../contract/routes';
 import type { GatewayDependencies } from './dependencies';
 import { corsHeaders, preflightResponse } from './http/cors';
 import { GatewayError, toGatewayError } from './http/errors';
-import { routePath } from './http/request';
+import { clientIp, routePath } from './http/request';
 import { errorResponse } from './http/responses';
 import { cancelImage } from './routes/cancel-image';
 import { createImage } from './routes/create-image';
@@ -41,14 +41,14 @@ const PATHS: readonly CompiledPath[] = (() => {
   return [...byTemplate].map(([template, methods]) => ({ template, pattern: compile(template), methods }));
 })();
 
-function dispatch(context: Omit<RouteContext, 'params'>): { route: string; result: Promise<APIGatewayProxyResult> } {
+function dispatch(context: Omit<RouteContext, 'params'>): { route: string; run: () => Promise<APIGatewayProxyResult> } {
   const { event } = context;
   const path = routePath(event);
   for (const { template: name, pattern, methods } of PATHS) {
     const match = pattern.exec(path);
     if (!match) continue;
     if (event.httpMethod === 'OPTIONS') {
-      return { route: `OPTIONS ${name}`, result: Promise.resolve(preflightResponse(event, context.deps.config.allowedOrigins)) };
+      return { route: `OPTIONS ${name}`, run: async () => preflightResponse(event, context.deps.config.allowedOrigins) };
     }
     const handler = methods[event.httpMethod];
     if (!handler) {
@@ -62,7 +62,7 @@ function dispatch(context: Omit<RouteContext, 'params'>): { route: string; resul
         return part;
       }
     });
-    return { route: `${event.httpMethod} ${name}`, result: handler({ ...context, params }) };
+    return { route: `${event.httpMethod} ${name}`, run: () => handler({ ...context, params }) };
   }
   throw new GatewayError('not_found', 'no such endpoint');
 }
@@ -81,15 +81,18 @@ export function createGateway(deps: GatewayDependencies) {
     let route = 'unmatched';
     let result: APIGatewayProxyResult;
     try {
+      const receivedAt = now();
       const dispatched = dispatch({
         event,
         deps,
         requestId,
-        now: now(),
+        now: receivedAt,
         annotate: (keys) => Object.assign(logKeys, keys),
       });
       route = dispatched.route;
-      result = await dispatched.result;
+      // Without WAF in front, the gateway counts each address's requests before any route works.
+      await deps.rateLimit?.admit(clientIp(event), 'any', receivedAt);
+      result = await dispatched.run();
     } catch (thrown) {
       const error = toGatewayError(thrown);
       if (error.status >= 500) {

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { GatewayError } from '../http/errors';
 import { TABLE_KEYS } from '../../facts/table-keys';
 import type { CounterStore } from './counter-store';
+import { hhmm, nextUtcMidnight, secondsUntilMidnight, utcDay } from './utc-day';
 
 export interface QuotaLimits {
   readonly perIpPerDay: number;
@@ -24,18 +25,6 @@ export interface QuotaReservation {
 
 const DAY_SECONDS = 24 * 60 * 60;
 
-function utcDay(now: Date): string {
-  return now.toISOString().slice(0, 10);
-}
-
-function nextUtcMidnight(now: Date): Date {
-  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
-}
-
-function hhmm(date: Date): string {
-  return date.toISOString().slice(11, 16);
-}
-
 /**
  * Counters keep the address only as a keyed hash: quota items must not become a log of visitors'
  * IP addresses, and without the key the hash cannot be reversed by trying all 2^32 addresses.
@@ -57,7 +46,7 @@ export class QuotaGuard {
   async reserve(client: string, images: number, now: Date): Promise<QuotaReservation> {
     const day = utcDay(now);
     const reset = nextUtcMidnight(now);
-    const retryAfterSeconds = Math.max(1, Math.ceil((reset.getTime() - now.getTime()) / 1000));
+    const retryAfterSeconds = secondsUntilMidnight(now);
     // Kept a day past the window so a late request near midnight still finds its counter.
     const expiresAt = Math.floor(reset.getTime() / 1000) + DAY_SECONDS;
     const clientCounter = TABLE_KEYS.quota(`ip#${client}`, day);

@@ -44,7 +44,11 @@ export async function createImage(context: RouteContext): Promise<APIGatewayProx
   let submitted: JobRecord;
   try {
     const secrets = await deps.secrets();
-    reservation = await deps.quota.reserve(clientKey(clientIp(context.event), secrets.idSigningKey), images, now);
+    const ip = clientIp(context.event);
+    await deps.rateLimit?.admit(ip, 'createImage', now);
+    reservation = await deps.quota.reserve(clientKey(ip, secrets.idSigningKey), images, now);
+    // After the quota, which refunds: a GPU-time charge is never given back.
+    await deps.gpuTime?.admit(images, now);
     const job: JobRecord = {
       id: createJobId(secrets.idSigningKey),
       status: 'queued',

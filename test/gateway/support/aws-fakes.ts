@@ -100,6 +100,10 @@ export function resetAws(): void {
     if (input.ConditionExpression === '#job.#status = :from' && existing?.job?.status !== input.ExpressionAttributeValues?.[':from']) {
       throw conditionFailed();
     }
+    // The GPU-time ledger's optimistic lock.
+    if (input.ConditionExpression === '#version = :expected' && (existing as { version?: number } | undefined)?.version !== input.ExpressionAttributeValues?.[':expected']) {
+      throw conditionFailed();
+    }
     table.set(item.pk, structuredClone(item));
     return {};
   });
