@@ -5,6 +5,7 @@ import { STATUS_DEFAULTS } from '../../lambda/facts/status-defaults';
 import { sagemakerHourlyPrice } from '../cost/prices';
 import { REPO_ROOT } from '../paths';
 import { cidrVersion } from './cidr';
+import { describeGpuHostFamilies, GPU_HOST, gpuHostSupports } from './gpu-host';
 
 /** The cdk.json context key that holds the whole configuration. */
 export const CONFIG_CONTEXT_KEY = 'serverlessDiffusion';
@@ -184,6 +185,13 @@ const configSchema = z
         code: 'custom',
         path: ['model', 'localPath'],
         message: `no folder at ${path.resolve(REPO_ROOT, model.localPath)}`,
+      });
+    }
+    if (backend.mode === 'async' && !gpuHostSupports(backend.instanceType)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['backend', 'instanceType'],
+        message: `${backend.instanceType} is not in an instance family the pinned GPU host image ${GPU_HOST.inferenceAmiVersion} supports: ${describeGpuHostFamilies()}`,
       });
     }
     if (backend.mode === 'async' && backend.hourlyPriceUsd === undefined && !sagemakerHourlyPrice(backend.instanceType)) {

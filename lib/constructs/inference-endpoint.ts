@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { describeGpuHostFamilies, GPU_HOST, gpuHostSupports } from '../config/gpu-host';
 import { acknowledgeWildcardResources } from '../nag/wildcards';
 import { PATHS } from '../paths';
 import { ModelData } from './model-data';
@@ -63,6 +64,11 @@ export class InferenceEndpoint extends Construct {
   constructor(scope: Construct, id: string, props: InferenceEndpointProps) {
     super(scope, id);
     const { variant } = props;
+    if (variant.kind === 'async' && !gpuHostSupports(variant.instanceType)) {
+      throw new Error(
+        `instanceType ${variant.instanceType} is not one the host image ${GPU_HOST.inferenceAmiVersion} supports (${describeGpuHostFamilies()})`,
+      );
+    }
     this.endpointName = props.endpointName;
     const image = new ecrAssets.DockerImageAsset(this, 'Image', {
       // The repository root, trimmed by its .dockerignore: the image includes the public contract.
@@ -116,6 +122,9 @@ export class InferenceEndpoint extends Construct {
             variantName: VARIANT_NAME,
             modelName: model.attrModelName,
             instanceType: variant.instanceType,
+            // The default host for ml.g4dn/ml.g5 has driver 470 (CUDA 11.4); the engine's CUDA 12.4
+            // image is built for this one (lib/config/gpu-host.ts).
+            inferenceAmiVersion: GPU_HOST.inferenceAmiVersion,
             // Creation needs one instance; the scale-to-zero policy removes it when nothing comes.
             initialInstanceCount: 1,
             modelDataDownloadTimeoutInSeconds: MODEL_DATA_DOWNLOAD_TIMEOUT_SECONDS,

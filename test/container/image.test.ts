@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cudaVersionOfImage, GPU_HOST, hostRunsImageNatively, INFERENCE_AMIS } from '../../lib/config/gpu-host';
 import { postJson, waitUntilReady } from '../support/http';
 import { TINY_SD } from '../support/oracle';
 import { REPO_ROOT } from '../support/run-command';
@@ -25,6 +26,24 @@ describe('Dockerfile', () => {
   it('runs on an NVIDIA CUDA 12 + cuDNN runtime with Node 22', () => {
     expect(dockerfile).toMatch(/ARG CUDA_IMAGE=nvidia\/cuda:12\.[0-9.]+-cudnn-runtime-ubuntu/);
     expect(dockerfile).toMatch(/ARG NODE_IMAGE=node:22-/);
+  });
+
+  it('is built on the CUDA image paired with the endpoint\'s pinned host image, which runs it natively', () => {
+    const cudaImage = /^ARG CUDA_IMAGE=(\S+)$/m.exec(dockerfile)?.[1];
+    expect(cudaImage).toBe(GPU_HOST.engineCudaImage);
+    expect(hostRunsImageNatively(GPU_HOST.inferenceAmiVersion, cudaImage!)).toBe(true);
+    // onnxruntime-node's CUDA provider and the image agree on the CUDA major version.
+    expect(cudaVersionOfImage(cudaImage!).split('.')[0]).toBe(String(GPU_HOST.onnxruntimeCudaMajor));
+    expect(instructions.some((line) => line.includes(`ONNXRUNTIME_NODE_INSTALL=cuda${GPU_HOST.onnxruntimeCudaMajor}`))).toBe(true);
+  });
+
+  it('the pairing rule refuses an image newer than the host driver\'s CUDA', () => {
+    expect(cudaVersionOfImage('nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04')).toBe('12.8');
+    expect(hostRunsImageNatively('al2-ami-sagemaker-inference-gpu-3-1', 'nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04')).toBe(false);
+    expect(hostRunsImageNatively('al2-ami-sagemaker-inference-gpu-2-1', 'nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04')).toBe(false);
+    expect(hostRunsImageNatively('al2-ami-sagemaker-inference-gpu-2-1', 'nvidia/cuda:12.2.2-cudnn8-runtime-ubuntu22.04')).toBe(true);
+    expect(INFERENCE_AMIS[GPU_HOST.inferenceAmiVersion]).toEqual({ nvidiaDriver: 550, cuda: '12.4', cudaCompatMounting: false });
+    expect(() => cudaVersionOfImage('ubuntu:22.04')).toThrow(/ubuntu:22\.04 is not an nvidia\/cuda image/);
   });
 
   it('installs onnxruntime-node with its CUDA 12 provider and fails the build without it', () => {

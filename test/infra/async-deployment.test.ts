@@ -5,6 +5,7 @@ import { METRIC_NAMES, METRICS_NAMESPACE } from '../../lambda/facts/metrics';
 import { TABLE_KEYS } from '../../lambda/facts/table-keys';
 import { GATEWAY_ERROR_CODES as ERROR_CODES } from '../../contract/errors';
 import { num } from '../../lib/constructs/cost-dashboard';
+import { GPU_HOST } from '../../lib/config/gpu-host';
 import { costSettings } from '../../lib/cost/cost-model';
 import { SAGEMAKER_HOSTING_HOURLY_USD } from '../../lib/cost/prices';
 import { acknowledgements, cfnLint, synthesize, type Synthesized } from './support/synth';
@@ -347,6 +348,8 @@ describe('backend', () => {
       expect.objectContaining({
         VariantName: 'AllTraffic',
         InstanceType: 'ml.g4dn.xlarge',
+        // The host image the engine's CUDA image is paired with (test/container/image.test.ts).
+        InferenceAmiVersion: GPU_HOST.inferenceAmiVersion,
         InitialInstanceCount: 1,
         ContainerStartupHealthCheckTimeoutInSeconds: 600,
         ModelDataDownloadTimeoutInSeconds: 900,
