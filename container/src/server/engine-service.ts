@@ -7,13 +7,20 @@ import type { GeneratedImage, GenerationResponse } from '../../../contract/engin
 import { DEFAULTS, type OutputFormat } from '../../../contract/limits';
 import { encodeImage } from '../engine/image-encoding';
 import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider';
-import { StableDiffusionPipeline } from '../engine/pipeline';
+import { seedForImage } from '../engine/noise/noise-sources';
+import { StableDiffusionPipeline, type GenerateOptions, type GenerateResult } from '../engine/pipeline';
 import { GenerationQueue } from './generation-queue';
 
 export interface EngineServiceOptions {
   readonly modelDir: string;
   readonly executionProvider: ExecutionProviderChoice;
   readonly maxQueuedRequests: number;
+  /**
+   * `bounded` makes the images of a request one after the other instead of as one batch, so a
+   * request's peak memory is one image's whatever `num_images` says (the Lambda engine, whose
+   * memory is capped). Image i still uses seed + i: the results are the same. @default 'default'
+   */
+  readonly memory?: 'default' | 'bounded';
 }
 
 export interface Invocation {
@@ -23,6 +30,8 @@ export interface Invocation {
   /** Overrides the request's output_format (from an image `Accept`). */
   readonly format?: OutputFormat;
   readonly signal: AbortSignal;
+  /** Called after every denoising step, for callers that report progress themselves. */
+  readonly onProgress?: (progress: InvocationProgress) => void;
 }
 
 export interface InvocationResult {
@@ -42,7 +51,7 @@ export class EngineService {
 
   static async load(options: EngineServiceOptions): Promise<EngineService> {
     const pipeline = await StableDiffusionPipeline.load(options.modelDir, { executionProvider: options.executionProvider });
-    const service = new EngineService(pipeline, new GenerationQueue(options.maxQueuedRequests));
+    const service = new EngineService(pipeline, new GenerationQueue(options.maxQueuedRequests), options.memory ?? 'default');
     await service.warmUp();
     return service;
   }
@@ -50,6 +59,7 @@ export class EngineService {
   private constructor(
     readonly pipeline: StableDiffusionPipeline,
     readonly queue: GenerationQueue,
+    private readonly memory: 'default' | 'bounded',
   ) {}
 
   async invoke(invocation: Invocation): Promise<InvocationResult> {
@@ -61,19 +71,11 @@ export class EngineService {
       run: async (signal) => {
         const queueMs = performance.now() - arrived;
         const { id } = invocation;
-        const result = await this.pipeline.generate({
-          prompt: request.prompt,
-          negativePrompt: request.negative_prompt,
-          steps: request.steps,
-          guidanceScale: request.guidance_scale,
-          width: request.width,
-          height: request.height,
-          seed: request.seed,
-          scheduler: request.scheduler,
-          numImages: request.num_images,
-          signal,
-          onStep: id === undefined ? undefined : ({ step, totalSteps }) => this.running.set(id, { step, steps: totalSteps }),
-        }).finally(() => {
+        const onProgress = (progress: InvocationProgress) => {
+          if (id !== undefined) this.running.set(id, progress);
+          invocation.onProgress?.(progress);
+        };
+        const result = await this.generate(request, signal, onProgress).finally(() => {
           if (id !== undefined) this.running.delete(id);
         });
         const encodeStarted = performance.now();
@@ -110,6 +112,54 @@ export class EngineService {
         };
       },
     });
+  }
+
+  private generate(request: GenerationRequest, signal: AbortSignal, onProgress: (progress: InvocationProgress) => void): Promise<GenerateResult> {
+    const options: GenerateOptions = {
+      prompt: request.prompt,
+      negativePrompt: request.negative_prompt,
+      steps: request.steps,
+      guidanceScale: request.guidance_scale,
+      width: request.width,
+      height: request.height,
+      seed: request.seed,
+      scheduler: request.scheduler,
+      numImages: request.num_images,
+      signal,
+      onStep: ({ step, totalSteps }) => onProgress({ step, steps: totalSteps }),
+    };
+    const count = request.num_images ?? DEFAULTS.numImages;
+    return this.memory === 'bounded' && count > 1 ? this.generateOneByOne(options, count, onProgress) : this.pipeline.generate(options);
+  }
+
+  /** The images of one request made one at a time, reported as if made together. */
+  private async generateOneByOne(options: GenerateOptions, count: number, onProgress: (progress: InvocationProgress) => void): Promise<GenerateResult> {
+    const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
+    const results: GenerateResult[] = [];
+    for (let index = 0; index < count; index++) {
+      results.push(
+        await this.pipeline.generate({
+          ...options,
+          seed: seedForImage(seed, index),
+          numImages: 1,
+          onStep: ({ step, totalSteps }) => onProgress({ step: index * totalSteps + step, steps: count * totalSteps }),
+        }),
+      );
+    }
+    const [first] = results;
+    const total = (pick: (timings: GenerateResult['timings']) => number) => results.reduce((sum, result) => sum + pick(result.timings), 0);
+    return {
+      ...first,
+      images: results.flatMap((result) => result.images),
+      parameters: { ...first.parameters, seed, numImages: count },
+      timings: {
+        encodePromptMs: total((t) => t.encodePromptMs),
+        encodeImageMs: total((t) => t.encodeImageMs),
+        denoiseMs: total((t) => t.denoiseMs),
+        decodeMs: total((t) => t.decodeMs),
+        totalMs: total((t) => t.totalMs),
+      },
+    };
   }
 
   /** How far the invocation with this id is, while it runs; undefined before its first step and after. */
