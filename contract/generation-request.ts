@@ -16,6 +16,9 @@ const dimension = (name: 'width' | 'height') =>
 const boundedString = (name: string, max: number) =>
   z.string({ error: `${name} must be a string` }).max(max, { error: `${name} must be at most ${max} characters` });
 
+/** Standard base64, optionally as the data: URL a browser's FileReader makes of a PNG, JPEG or WebP file. */
+export const INIT_IMAGE_PATTERN = /^(?:data:image\/(?:png|jpeg|webp);base64,)?[A-Za-z0-9+/]+={0,2}$/;
+
 /**
  * The generation request, as the public API and the engine's `/invocations` accept it.
  * Validator and TypeScript type in one: every tier parses with this schema and nothing else.
@@ -35,11 +38,30 @@ export const generationRequestSchema = z
     seed: boundedInteger('seed', LIMITS.seedMin, LIMITS.seedMax).optional(),
     scheduler: z.enum(SCHEDULER_NAMES, { error: `scheduler must be one of ${SCHEDULER_NAMES.join(', ')}` }).optional(),
     num_images: boundedInteger('num_images', LIMITS.numImagesMin, LIMITS.numImagesMax).optional(),
+    init_image: z
+      .string({ error: 'init_image must be a string' })
+      .max(LIMITS.initImageMaxBase64Length, { error: `init_image must be at most ${LIMITS.initImageMaxBase64Length} characters of base64` })
+      .regex(INIT_IMAGE_PATTERN, { error: 'init_image must be a base64 PNG, JPEG or WebP image (optionally a data: URL)' })
+      .optional()
+      .meta({
+        description:
+          `Image-to-image: the picture to start from, base64. Resized to width × height (or, without them, its own size ` +
+          `rounded down to a multiple of ${LIMITS.sizeMultiple}), at most ${LIMITS.initImageMaxPixels} pixels decoded.`,
+      }),
+    strength: z
+      .number({ error: 'strength must be a number' })
+      .gt(LIMITS.strengthMin, { error: `strength must be greater than ${LIMITS.strengthMin}` })
+      .max(LIMITS.strengthMax, { error: `strength must be at most ${LIMITS.strengthMax}` })
+      .optional()
+      .meta({ description: `How far init_image is noised before denoising: near 0 keeps it, 1 keeps little beyond its layout and colours. Only with init_image; default ${DEFAULTS.strength}.` }),
     output_format: z
       .enum(OUTPUT_FORMATS, { error: `output_format must be one of ${OUTPUT_FORMATS.join(', ')}` })
       .optional(),
   })
   .superRefine((req, ctx) => {
+    if (req.strength !== undefined && req.init_image === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['strength'], message: 'strength applies only to image-to-image: give an init_image or leave strength out' });
+    }
     const width = req.width ?? DEFAULTS.width;
     const height = req.height ?? DEFAULTS.height;
     if (width * height > LIMITS.maxPixels) {
@@ -58,6 +80,8 @@ export interface FieldError {
   /** Dotted path of the offending field, or `body` when the request as a whole is wrong. */
   readonly field: string;
   readonly message: string;
+  /** Over a size limit (the body, or `init_image`): answered 413 `body_too_large`, not 400. */
+  readonly tooLarge?: true;
 }
 
 export type ParseResult =
@@ -76,7 +100,11 @@ export function parseGenerationRequest(value: unknown): ParseResult {
     const key = issue.keys[0];
     return { ok: false, error: { field: key, message: `unknown field ${JSON.stringify(key)}` } };
   }
-  if (issue.code === 'invalid_type' && issue.path.length === 1 && issue.input === undefined) {
+  if (issue.code === 'too_big' && issue.path[0] === 'init_image') {
+    return { ok: false, error: { field: 'init_image', message: issue.message, tooLarge: true } };
+  }
+  // zod 4 leaves `input` out of its issues, so a missing key is told from a mistyped one by the object itself.
+  if (issue.code === 'invalid_type' && issue.path.length === 1 && !Object.prototype.hasOwnProperty.call(value, issue.path[0])) {
     const field = String(issue.path[0]);
     return { ok: false, error: { field, message: `${field} is required` } };
   }
@@ -87,7 +115,7 @@ export function parseGenerationRequest(value: unknown): ParseResult {
 export function parseGenerationRequestBody(body: string | Buffer): ParseResult {
   const text = typeof body === 'string' ? body : body.toString('utf8');
   if (Buffer.byteLength(text, 'utf8') > LIMITS.maxBodyBytes) {
-    return { ok: false, error: { field: 'body', message: `request body must be at most ${LIMITS.maxBodyBytes} bytes` } };
+    return { ok: false, error: { field: 'body', message: `request body must be at most ${LIMITS.maxBodyBytes} bytes`, tooLarge: true } };
   }
   let value: unknown;
   try {
@@ -96,4 +124,39 @@ export function parseGenerationRequestBody(body: string | Buffer): ParseResult {
     return { ok: false, error: { field: 'body', message: 'request body must be valid JSON' } };
   }
   return parseGenerationRequest(value);
+}
+
+/**
+ * What the deployed model can take, as the engine reports it; the gateway checks requests against it
+ * before spending quota, and the page adapts its form.
+ */
+export interface ModelCapabilities {
+  /** The model has a VAE encoder, so `init_image` works. */
+  readonly acceptsInitImage: boolean;
+  /**
+   * An LCM-distilled UNet (it takes `timestep_cond`): guidance goes in as an embedding and there is
+   * no unconditional branch for a negative prompt to steer (diffusers' LatentConsistencyModelPipeline).
+   */
+  readonly distilled: boolean;
+  readonly acceptsNegativePrompt: boolean;
+}
+
+/**
+ * The refusals that depend on the model rather than on the request alone; pure, so every tier can
+ * ask before any work or quota is spent. An empty negative prompt is no negative prompt.
+ */
+export function checkRequestAgainstModel(
+  request: Pick<GenerationRequest, 'negative_prompt' | 'init_image'>,
+  model: ModelCapabilities,
+): FieldError | undefined {
+  if (!model.acceptsNegativePrompt && request.negative_prompt !== undefined && request.negative_prompt.trim() !== '') {
+    return {
+      field: 'negative_prompt',
+      message: 'this model is LCM-distilled: it takes no negative prompt (its guidance is built in); leave negative_prompt out',
+    };
+  }
+  if (!model.acceptsInitImage && request.init_image !== undefined) {
+    return { field: 'init_image', message: 'this model has no VAE encoder (vae_encoder/model.onnx), so it cannot start from an init_image' };
+  }
+  return undefined;
 }

@@ -28,6 +28,11 @@ export const IMAGE_MIME_TYPES: Readonly<Record<OutputFormat, string>> = {
   webp: 'image/webp',
 };
 
+/** Characters of base64 in `init_image`: a file of up to 2.25 MiB. */
+const INIT_IMAGE_MAX_BASE64_LENGTH = 3 * 1024 * 1024;
+/** Everything of a request but its init image. */
+const SETTINGS_MAX_BYTES = 16 * 1024;
+
 export const LIMITS = {
   /** Characters; CLIP reads only the first 75 tokens, this bounds abuse of the gateway and logs. */
   promptMaxLength: 1000,
@@ -49,8 +54,21 @@ export const LIMITS = {
   seedMin: 0,
   /** Seeds are unsigned 32-bit so they survive JSON, URLs and every PRNG we might use. */
   seedMax: 4294967295,
-  /** Largest request body, in bytes, that any tier accepts. */
-  maxBodyBytes: 16 * 1024,
+  /** `strength` must be above this (0 would keep the init image unchanged and run no step). */
+  strengthMin: 0,
+  strengthMax: 1,
+  initImageMaxBase64Length: INIT_IMAGE_MAX_BASE64_LENGTH,
+  /**
+   * Decoded width × height of an init image, before it is resized to the output size: bounds the
+   * memory a decode takes (a 1024x1024 photo is 3 MiB of RGB).
+   */
+  initImageMaxPixels: 1024 * 1024,
+  /**
+   * Largest request body, in bytes, that any tier accepts: the settings plus the largest init image
+   * (3.02 MiB). It stays below every backend's payload limit: SageMaker serverless 4 MB, real-time
+   * 6 MB, Lambda's synchronous invocation 6 MB; asynchronous inference reads its input from S3.
+   */
+  maxBodyBytes: SETTINGS_MAX_BYTES + INIT_IMAGE_MAX_BASE64_LENGTH,
 } as const;
 
 export const DEFAULTS = {
@@ -58,6 +76,8 @@ export const DEFAULTS = {
   guidanceScale: 7.5,
   negativePrompt: '',
   numImages: 1,
+  /** With an init image: diffusers' `StableDiffusionImg2ImgPipeline` default. */
+  strength: 0.8,
   outputFormat: 'png' as OutputFormat,
   /**
    * Used where the model does not say: SD 1.x was trained at 512x512. When the model's UNet config
