@@ -4,7 +4,7 @@
  */
 import { StableDiffusionPipeline } from '../../container/src/engine/pipeline';
 import { toUint8 } from '../../container/src/engine/image-encoding';
-import { maxAbsDiff, oracleCases, readFloat32, readUint8, TINY_SD, TINY_SD_LEGACY, type OracleCase } from '../support/oracle';
+import { expectLatentsClose, maxAbsDiff, oracleCases, readFloat32, readUint8, TINY_SD, TINY_SD_LEGACY, type OracleCase } from '../support/oracle';
 
 const IMAGE_TOLERANCE = 1e-3;
 /** The legacy UNet takes int64 timesteps, so Euler's fractional ones are truncated (README: ≈2e-3). */
@@ -31,20 +31,6 @@ async function runCase(pipeline: StableDiffusionPipeline, c: OracleCase) {
   return { result, latentsPerStep, timesteps };
 }
 
-function expectLatentsClose(c: OracleCase, actual: Float32Array[], tolerance: number) {
-  const expected = readFloat32(c.latents_per_step);
-  const [calls] = c.latents_per_step.shape;
-  expect(actual).toHaveLength(calls);
-  const perStep = expected.length / calls;
-  actual.forEach((latents, i) => {
-    const reference = expected.subarray(i * perStep, (i + 1) * perStep);
-    const scale = Math.max(1, ...Array.from(reference, Math.abs));
-    const relativeDiff = maxAbsDiff(latents, reference) / scale;
-    // The object form names the step and the difference when it fails.
-    expect({ step: i, relativeDiff, close: relativeDiff < tolerance }).toMatchObject({ step: i, close: true });
-  });
-}
-
 describe.each([
   ['tiny-sd (optimum export)', TINY_SD, false],
   ['tiny-sd-legacy (early diffusers export)', TINY_SD_LEGACY, true],
@@ -61,7 +47,7 @@ describe.each([
     const { result, latentsPerStep, timesteps } = await runCase(pipeline, c);
 
     expect(timesteps).toEqual(c.timesteps);
-    expectLatentsClose(c, latentsPerStep, tolerance);
+    expectLatentsClose(c.latents_per_step, latentsPerStep, tolerance);
     const [image] = result.images;
     expect([image.height, image.width]).toEqual([c.height, c.width]);
     expect(maxAbsDiff(image.pixels, readFloat32(c.image_float))).toBeLessThan(tolerance);

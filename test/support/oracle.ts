@@ -33,6 +33,34 @@ export interface OracleCase {
   readonly image_uint8: ArrayRef;
 }
 
+/** A case of `lcm.json`: `tiny-lcm` runs diffusers' LatentConsistencyModelPipeline, `tiny-sd` LCM-LoRA style. */
+export interface LcmCase extends Omit<OracleCase, 'scheduler' | 'negative_prompt' | 'step_noise'> {
+  readonly model: 'tiny-lcm' | 'tiny-sd';
+  readonly negative_prompt?: string;
+  readonly step_noise: ArrayRef;
+}
+
+/** A case of `img2img.json`: diffusers' StableDiffusionImg2ImgPipeline on `tiny-sd`. */
+export interface Img2ImgCase extends Omit<OracleCase, 'negative_prompt'> {
+  readonly negative_prompt?: string;
+  readonly strength: number;
+  readonly init_image: { readonly file: string; readonly width: number; readonly height: number };
+  readonly encoder_noise: ArrayRef;
+}
+
+export function lcmCases(): LcmCase[] {
+  return JSON.parse(readFileSync(join(ORACLE_DIR, 'reference', 'lcm.json'), 'utf8')).cases;
+}
+
+export function img2imgCases(): Img2ImgCase[] {
+  return JSON.parse(readFileSync(join(ORACLE_DIR, 'reference', 'img2img.json'), 'utf8')).cases;
+}
+
+/** Path of a reference file, for tools that read it themselves (the CLI). */
+export function referenceFile(file: string): string {
+  return join(ORACLE_DIR, 'reference', file);
+}
+
 export function oracleCases(): OracleCase[] {
   return JSON.parse(readFileSync(join(ORACLE_DIR, 'reference', 'cases.json'), 'utf8')).cases;
 }
@@ -57,4 +85,21 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let max = 0;
   for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
   return max;
+}
+
+/**
+ * Each step's latents against the reference's `latents_per_step`, relative to the step's largest
+ * value; the object form names the step and the difference when it fails.
+ */
+export function expectLatentsClose(reference: ArrayRef, actual: readonly Float32Array[], tolerance: number): void {
+  const expected = readFloat32(reference);
+  const [calls] = reference.shape;
+  expect(actual).toHaveLength(calls);
+  const perStep = expected.length / calls;
+  actual.forEach((latents, i) => {
+    const step = expected.subarray(i * perStep, (i + 1) * perStep);
+    const scale = Math.max(1, ...Array.from(step, Math.abs));
+    const relativeDiff = maxAbsDiff(latents, step) / scale;
+    expect({ step: i, relativeDiff, close: relativeDiff < tolerance }).toMatchObject({ step: i, close: true });
+  });
 }

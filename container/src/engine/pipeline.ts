@@ -1,25 +1,37 @@
 /**
- * Stable Diffusion 1.x text-to-image on onnxruntime, step for step the way diffusers'
- * `StableDiffusionPipeline.__call__` runs: check inputs → encode prompt → set timesteps → prepare
- * latents → denoising loop (scale input → UNet → guidance → scheduler step) → decode.
+ * Stable Diffusion 1.x on onnxruntime, step for step the way diffusers runs it: text-to-image as
+ * `StableDiffusionPipeline.__call__`, image-to-image as `StableDiffusionImg2ImgPipeline`, and
+ * LCM-distilled UNets as `LatentConsistencyModelPipeline`. The steps: check inputs → encode
+ * prompt → set timesteps → prepare latents → denoising loop (scale input → UNet → guidance →
+ * scheduler step) → decode.
  */
 import { DEFAULTS, type SchedulerName } from '../../../contract/limits';
-import { resolveExecutionProviders, type ExecutionProviderChoice } from './onnx/execution-provider';
-import { ModelSession, type PreparedFeed } from './onnx/model-session';
+import { GenerationCancelledError, InvalidGenerationInputError } from './errors';
+import { guidanceScaleEmbedding } from './guidance-embedding';
+import { openInitImage, outputSizeForImage, type InitImageInput, type InitImageSource } from './init-image';
+import { cropLatents, latentPaddingFor, padLatents, type LatentPadding } from './latent-padding';
+import { assertRequestFitsModel, modelCapabilities, resolveModelDefaults, type ModelCapabilities, type ModelDefaults } from './model/model-defaults';
 import { readModelFolder, type ModelFolder } from './model/model-folder';
 import {
   describeTextEncoder,
   describeUnet,
   describeVaeDecoder,
+  describeVaeEncoder,
   type TextEncoderInterface,
   type UnetInterface,
   type VaeDecoderInterface,
+  type VaeEncoderInterface,
 } from './model/sd-interface';
-import { ClipTokenizer } from './tokenizer/clip-tokenizer';
-import { createScheduler, schedulerNameForConfig } from './schedulers';
-import type { NoiseSource } from './schedulers/scheduler';
 import { PerImageNoise, ReplayNoise, seedForImage } from './noise/noise-sources';
-import { cropLatents, latentPaddingFor, padLatents } from './latent-padding';
+import { resolveExecutionProviders, type ExecutionProviderChoice } from './onnx/execution-provider';
+import { ModelSession, type PreparedFeed } from './onnx/model-session';
+import { createScheduler, SchedulerUsageError } from './schedulers';
+import type { NoiseSource, Scheduler } from './schedulers/scheduler';
+import { ClipTokenizer } from './tokenizer/clip-tokenizer';
+
+export { GenerationCancelledError, InvalidGenerationInputError } from './errors';
+export type { InitImageInput, RgbPixels } from './init-image';
+export type { ModelCapabilities, ModelDefaults } from './model/model-defaults';
 
 export interface PipelineLoadOptions {
   /** Where the models run. @default 'auto' (CUDA when installed and a GPU is visible, else CPU) */
@@ -28,25 +40,41 @@ export interface PipelineLoadOptions {
 
 export interface GenerateOptions {
   readonly prompt: string;
-  /** @default '' */
+  /** Refused by LCM-distilled models (`capabilities.acceptsNegativePrompt`). @default '' */
   readonly negativePrompt?: string;
-  /** @default DEFAULTS.steps */
+  /** @default - the model's (`defaults.steps`) */
   readonly steps?: number;
-  /** At or below 1, classifier-free guidance is off and the UNet runs one batch. @default DEFAULTS.guidanceScale */
+  /**
+   * At or below 1, classifier-free guidance is off and the UNet runs one batch. An LCM-distilled
+   * UNet never runs classifier-free guidance: it takes the scale as an embedding instead.
+   * @default - the model's (`defaults.guidanceScale`)
+   */
   readonly guidanceScale?: number;
-  /** @default - the model's native size (UNet sample_size × 8), else DEFAULTS.width */
+  /** @default - the init image's own size (see `outputSizeForImage`), else the model's (`defaults.width`) */
   readonly width?: number;
-  /** @default - the model's native size (UNet sample_size × 8), else DEFAULTS.height */
+  /** @default - the init image's own size (see `outputSizeForImage`), else the model's (`defaults.height`) */
   readonly height?: number;
   /** Image i uses seed + i. @default - a random seed, reported in the result */
   readonly seed?: number;
-  /** @default - the scheduler class named in the model's scheduler_config.json */
+  /** @default - the model's (`defaults.scheduler`) */
   readonly scheduler?: SchedulerName;
-  /** @default 1 */
+  /** @default DEFAULTS.numImages */
   readonly numImages?: number;
-  /** Unit-variance starting noise [numImages,4,h/8,w/8]; replaces the seeded noise. */
+  /** Image-to-image: the picture to start from. Refused when the model has no VAE encoder. */
+  readonly initImage?: InitImageInput;
+  /**
+   * With `initImage` only, 0 < strength ≤ 1: how far up the noise schedule the picture is taken;
+   * `min(floor(steps × strength), steps)` steps run. @default DEFAULTS.strength
+   */
+  readonly strength?: number;
+  /**
+   * Unit-variance noise [numImages,4,h/8,w/8] replacing the seeded draw: the starting latents, or
+   * with `initImage` the noise mixed into the encoded picture at the first timestep.
+   */
   readonly initialNoise?: Float32Array;
-  /** Noise for ancestral schedulers, consumed in order; replaces the seeded noise for steps. */
+  /** With `initImage`: unit-variance noise [numImages,4,h/8,w/8] that samples the VAE encoder's distribution. */
+  readonly encoderNoise?: Float32Array;
+  /** Noise for schedulers that draw at every step (ancestral, LCM), consumed in order; replaces the seeded noise for steps. */
   readonly stepNoise?: Float32Array;
   /** Called after every scheduler step. */
   readonly onStep?: (progress: StepProgress) => void;
@@ -57,6 +85,7 @@ export interface GenerateOptions {
 export interface StepProgress {
   /** 1-based index of the UNet call just finished. */
   readonly step: number;
+  /** UNet calls this run makes (image-to-image runs fewer than `steps`). */
   readonly totalSteps: number;
   readonly timestep: number;
   /** The latents after this step (live buffer: copy it to keep it). */
@@ -81,59 +110,94 @@ export interface ResolvedParameters {
   readonly seed: number;
   readonly scheduler: SchedulerName;
   readonly numImages: number;
+  /** Set for image-to-image only. */
+  readonly strength: number | undefined;
 }
 
 export interface GenerateResult {
   readonly images: DecodedImage[];
   readonly parameters: ResolvedParameters;
-  readonly timings: { readonly encodePromptMs: number; readonly denoiseMs: number; readonly decodeMs: number; readonly totalMs: number };
-}
-
-/** A generation option this model cannot honour; `field` names it in API terms. */
-export class InvalidGenerationInputError extends RangeError {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'InvalidGenerationInputError';
-  }
-}
-
-export class GenerationCancelledError extends Error {
-  constructor() {
-    super('generation was cancelled');
-    this.name = 'GenerationCancelledError';
-  }
+  readonly timings: {
+    readonly encodePromptMs: number;
+    /** Decoding, resizing and VAE-encoding the init image; 0 without one. */
+    readonly encodeImageMs: number;
+    readonly denoiseMs: number;
+    readonly decodeMs: number;
+    readonly totalMs: number;
+  };
 }
 
 interface Sessions {
   readonly textEncoder: ModelSession;
   readonly unet: ModelSession;
   readonly vaeDecoder: ModelSession;
+  readonly vaeEncoder?: ModelSession;
+}
+
+/** The UNet's side of one generation: batch layout, constant feeds and reused buffers. */
+interface UnetBatch {
+  readonly numImages: number;
+  /** Classifier-free guidance: the UNet sees [negative..., positive...], twice the images. */
+  readonly guided: boolean;
+  readonly guidanceScale: number;
+  readonly size: number;
+  /** Values per batch of latents (all images). */
+  readonly latentSize: number;
+  readonly sampleDims: readonly number[];
+  readonly padding: LatentPadding | undefined;
+  readonly promptEmbeds: PreparedFeed;
+  readonly timestepCond: PreparedFeed | undefined;
+  readonly doubled: Float32Array | undefined;
+  readonly padded: Float32Array | undefined;
+  readonly cropped: Float32Array | undefined;
+  readonly guidedPrediction: Float32Array | undefined;
+}
+
+interface DenoiseRun {
+  readonly scheduler: Scheduler;
+  readonly timesteps: readonly number[];
+  readonly latents: Float32Array;
+  readonly latentShape: readonly number[];
+  readonly unet: UnetBatch;
+  readonly stepNoise: NoiseSource;
+  readonly onStep: GenerateOptions['onStep'];
+  readonly signal: AbortSignal | undefined;
 }
 
 export class StableDiffusionPipeline {
   /** Loads and checks every part of a model folder; sessions are created in parallel and reused. */
   static async load(modelDir: string, options: PipelineLoadOptions = {}): Promise<StableDiffusionPipeline> {
     const folder = await readModelFolder(modelDir);
-    const defaultScheduler = schedulerNameForConfig(folder.schedulerConfig);
-    createScheduler(defaultScheduler, folder.schedulerConfig); // refuse a bad scheduler config now, not at first request
     const sessionOptions = { executionProviders: resolveExecutionProviders(options.executionProvider ?? 'auto') };
-    const [tokenizer, textEncoder, unet, vaeDecoder] = await Promise.all([
+    const [tokenizer, textEncoder, unet, vaeDecoder, vaeEncoder] = await Promise.all([
       ClipTokenizer.fromModelFolder(folder.tokenizerDir),
       ModelSession.create(folder.textEncoderFile, 'text_encoder/model.onnx', sessionOptions),
       ModelSession.create(folder.unetFile, 'unet/model.onnx', sessionOptions),
       ModelSession.create(folder.vaeDecoderFile, 'vae_decoder/model.onnx', sessionOptions),
+      folder.vaeEncoderFile === undefined ? undefined : ModelSession.create(folder.vaeEncoderFile, 'vae_encoder/model.onnx', sessionOptions),
     ]);
-    const sessions = { textEncoder, unet, vaeDecoder };
+    const sessions: Sessions = { textEncoder, unet, vaeDecoder, ...(vaeEncoder ? { vaeEncoder } : {}) };
     try {
       const textEncoderIo = describeTextEncoder(textEncoder);
-      const unetIo = describeUnet(unet, textEncoderIo);
-      const vaeIo = describeVaeDecoder(vaeDecoder, unetIo);
-      return new StableDiffusionPipeline(folder, tokenizer, sessions, textEncoderIo, unetIo, vaeIo, defaultScheduler, sessionOptions.executionProviders[0]);
+      const unetIo = describeUnet(unet, textEncoderIo, folder.timeCondProjDim);
+      const io = {
+        textEncoder: textEncoderIo,
+        unet: unetIo,
+        vaeDecoder: describeVaeDecoder(vaeDecoder, unetIo),
+        vaeEncoder: vaeEncoder === undefined ? undefined : describeVaeEncoder(vaeEncoder, unetIo),
+      };
+      const traits = {
+        schedulerConfig: folder.schedulerConfig,
+        nativeSize: folder.nativeSize,
+        distilled: unetIo.timestepCond !== undefined,
+        hasVaeEncoder: vaeEncoder !== undefined,
+        generationDefaults: folder.generationDefaults,
+      };
+      const defaults = resolveModelDefaults(traits);
+      createScheduler(defaults.scheduler, folder.schedulerConfig); // refuse a bad scheduler config now, not at first request
+      return new StableDiffusionPipeline(folder, tokenizer, sessions, io, defaults, modelCapabilities(traits), sessionOptions.executionProviders[0]);
     } catch (error) {
-      await Promise.all(Object.values(sessions).map((session) => session.release()));
+      await Promise.all(Object.values(sessions).map((session: ModelSession) => session.release()));
       throw error;
     }
   }
@@ -142,107 +206,68 @@ export class StableDiffusionPipeline {
     readonly folder: ModelFolder,
     readonly tokenizer: ClipTokenizer,
     readonly sessions: Sessions,
-    private readonly textEncoderIo: TextEncoderInterface,
-    private readonly unetIo: UnetInterface,
-    private readonly vaeIo: VaeDecoderInterface,
-    readonly defaultScheduler: SchedulerName,
+    private readonly io: {
+      readonly textEncoder: TextEncoderInterface;
+      readonly unet: UnetInterface;
+      readonly vaeDecoder: VaeDecoderInterface;
+      readonly vaeEncoder: VaeEncoderInterface | undefined;
+    },
+    /** What a request that leaves a setting out gets (see model-defaults.ts). */
+    readonly defaults: ModelDefaults,
+    /** What this model can take; `checkRequestAgainstModel` tests a request against it. */
+    readonly capabilities: ModelCapabilities,
     /** The provider the sessions were created for. */
     readonly executionProvider: 'cuda' | 'cpu',
   ) {}
 
-  /** The size used when a request names none. */
-  get defaultSize(): { width: number; height: number } {
-    const native = this.folder.nativeSize;
-    return { width: native ?? DEFAULTS.width, height: native ?? DEFAULTS.height };
-  }
-
   async generate(options: GenerateOptions): Promise<GenerateResult> {
     const started = performance.now();
-    // 1. Check inputs
-    const params = this.resolveParameters(options);
-    const latentShape = [params.numImages, this.unetIo.latentChannels, params.height / 8, params.width / 8];
-    const doGuidance = params.guidanceScale > 1;
+    // 1. Check inputs: everything this request can be refused for is refused before a model runs.
+    assertRequestFitsModel(options, this.capabilities);
+    const strength = this.resolveStrength(options);
+    const source = options.initImage === undefined ? undefined : await openInitImage(options.initImage);
+    const params = this.resolveParameters(options, strength, source);
+    const initPixels = source === undefined ? undefined : await source.toModelInput(params.width, params.height);
+    const scheduler = this.prepareScheduler(params);
+    const beginIndex = strength === undefined ? 0 : this.img2imgBeginIndex(params.steps, strength, scheduler.order);
+    const factor = this.folder.vaeScaleFactor;
+    const latentShape = [params.numImages, this.io.unet.latentChannels, params.height / factor, params.width / factor];
+    const guided = this.usesClassifierFreeGuidance(params.guidanceScale);
+    const checkedAt = performance.now();
 
     // 2. Encode the prompt (and the negative prompt for classifier-free guidance)
-    const promptEmbeds = await this.encodePrompt(params.prompt, params.negativePrompt, params.numImages, doGuidance);
+    const promptEmbeds = await this.encodePrompt(params, guided);
     const encodedAt = performance.now();
 
-    // 3. Set timesteps
-    const scheduler = createScheduler(params.scheduler, this.folder.schedulerConfig);
-    scheduler.setTimesteps(params.steps);
+    // 3. Set timesteps: image-to-image starts where `strength` leaves the schedule
+    scheduler.setBeginIndex(beginIndex);
+    const timesteps = scheduler.timesteps.slice(beginIndex);
 
-    // 4. Prepare latents
+    // 4. Prepare latents, drawing seeded noise in diffusers' order: encoder sample, then starting noise
     const seeds = Array.from({ length: params.numImages }, (_, i) => seedForImage(params.seed, i));
-    const seededNoise = new PerImageNoise(seeds);
-    let latents = this.prepareLatents(latentShape, options.initialNoise ?? seededNoise.randn(latentShape), scheduler.initNoiseSigma);
-    const stepNoise: NoiseSource = options.stepNoise ? new ReplayNoise(options.stepNoise, 'step noise') : seededNoise;
+    const seeded = new PerImageNoise(seeds);
+    const latents =
+      initPixels === undefined
+        ? this.prepareLatents(checkedNoise(options.initialNoise, latentShape, 'initial_noise') ?? seeded.randn(latentShape), scheduler.initNoiseSigma)
+        : await this.prepareImageLatents(initPixels, latentShape, scheduler, timesteps[0], seeded, options);
+    const preparedAt = performance.now();
 
     // 5. Denoising loop
-    const unetBatch = doGuidance ? 2 * params.numImages : params.numImages;
-    const latentSize = latents.length;
-    const unetSample = doGuidance ? new Float32Array(2 * latentSize) : undefined;
-    const noisePred = doGuidance ? new Float32Array(latentSize) : undefined;
-    const padding = latentPaddingFor(latentShape[2], latentShape[3], this.folder.sizeMultiple / this.folder.vaeScaleFactor);
-    const [unetHeight, unetWidth] = padding ? [padding.paddedHeight, padding.paddedWidth] : [latentShape[2], latentShape[3]];
-    const unetSampleDims = [unetBatch, latentShape[1], unetHeight, unetWidth];
-    const paddedSample = padding ? new Float32Array(unetBatch * latentShape[1] * unetHeight * unetWidth) : undefined;
-    const croppedPrediction = padding ? new Float32Array(unetBatch * (latentSize / params.numImages)) : undefined;
-    const timesteps = scheduler.timesteps;
-    for (let i = 0; i < timesteps.length; i++) {
-      if (options.signal?.aborted) throw new GenerationCancelledError();
-      const t = timesteps[i];
-      const scaled = scheduler.scaleModelInput(latents, t);
-      let sample = scaled;
-      if (unetSample) {
-        unetSample.set(scaled, 0);
-        unetSample.set(scaled, latentSize);
-        sample = unetSample;
-      }
-      if (padding && paddedSample) {
-        padLatents(sample, paddedSample, padding);
-        sample = paddedSample;
-      }
-      const output = await this.sessions.unet.run(
-        {
-          [this.unetIo.sample.name]: { data: sample, dims: unetSampleDims },
-          [this.unetIo.timestep.name]: this.timestepFeed(t, unetBatch),
-          [this.unetIo.encoderHiddenStates.name]: promptEmbeds,
-        },
-        [this.unetIo.noisePrediction.name],
-      );
-      let prediction = output[this.unetIo.noisePrediction.name].data;
-      if (padding && croppedPrediction) {
-        cropLatents(prediction, croppedPrediction, padding);
-        prediction = croppedPrediction;
-      }
-      if (noisePred) {
-        // noise_pred = uncond + g * (text - uncond); the batch is [negative..., positive...].
-        const g = params.guidanceScale;
-        for (let j = 0; j < latentSize; j++) {
-          const uncond = prediction[j];
-          noisePred[j] = uncond + g * (prediction[j + latentSize] - uncond);
-        }
-      }
-      latents = scheduler.step(noisePred ?? prediction, t, latents, latentShape, { noise: stepNoise }).prevSample;
-      options.onStep?.({ step: i + 1, totalSteps: timesteps.length, timestep: t, latents });
-    }
-    if (options.signal?.aborted) throw new GenerationCancelledError();
+    const unet = this.prepareUnetBatch(latentShape, params, guided, promptEmbeds);
+    const stepNoise: NoiseSource = options.stepNoise ? new ReplayNoise(options.stepNoise, 'step noise') : seeded;
+    const final = await this.denoise({ scheduler, timesteps, latents, latentShape, unet, stepNoise, onStep: options.onStep, signal: options.signal });
     const denoisedAt = performance.now();
 
     // 6. Decode
-    const images: DecodedImage[] = [];
-    const perImage = latentSize / params.numImages;
-    for (let i = 0; i < params.numImages; i++) {
-      const pixels = await this.decodeLatents(latents.subarray(i * perImage, (i + 1) * perImage), latentShape);
-      images.push({ pixels, width: params.width, height: params.height, seed: seeds[i] });
-    }
+    const images = await this.decode(final, latentShape, params, seeds);
     const finished = performance.now();
     return {
       images,
       parameters: params,
       timings: {
-        encodePromptMs: encodedAt - started,
-        denoiseMs: denoisedAt - encodedAt,
+        encodePromptMs: encodedAt - checkedAt,
+        encodeImageMs: initPixels === undefined ? 0 : checkedAt - started + (preparedAt - encodedAt),
+        denoiseMs: denoisedAt - preparedAt,
         decodeMs: finished - denoisedAt,
         totalMs: finished - started,
       },
@@ -251,21 +276,37 @@ export class StableDiffusionPipeline {
 
   /** Releases the onnxruntime sessions; the pipeline is unusable afterwards. */
   async release(): Promise<void> {
-    await Promise.all(Object.values(this.sessions).map((session) => session.release()));
+    await Promise.all(Object.values(this.sessions).map((session: ModelSession) => session.release()));
   }
 
-  private resolveParameters(options: GenerateOptions): ResolvedParameters {
-    const width = options.width ?? this.defaultSize.width;
-    const height = options.height ?? this.defaultSize.height;
+  private resolveStrength(options: GenerateOptions): number | undefined {
+    if (options.initImage === undefined) {
+      if (options.strength !== undefined) {
+        throw new InvalidGenerationInputError('strength', '`strength` applies only to image-to-image: give an init image or leave strength out.');
+      }
+      return undefined;
+    }
+    const strength = options.strength ?? DEFAULTS.strength;
+    if (!(strength > 0 && strength <= 1)) throw new InvalidGenerationInputError('strength', `\`strength\` has to be in (0, 1] but is ${strength}.`);
+    return strength;
+  }
+
+  private resolveParameters(options: GenerateOptions, strength: number | undefined, source: InitImageSource | undefined): ResolvedParameters {
+    const fromImage =
+      source !== undefined && (options.width === undefined || options.height === undefined)
+        ? outputSizeForImage(source.width, source.height, this.folder.vaeScaleFactor)
+        : undefined;
+    const width = options.width ?? fromImage?.width ?? this.defaults.width;
+    const height = options.height ?? fromImage?.height ?? this.defaults.height;
     const multiple = this.folder.vaeScaleFactor;
     for (const [field, value] of [['width', width], ['height', height]] as const) {
       if (!Number.isInteger(value) || value <= 0 || value % multiple !== 0) {
         throw new InvalidGenerationInputError(field, `\`height\` and \`width\` have to be positive and divisible by ${multiple} but are ${height} and ${width}.`);
       }
     }
-    const steps = options.steps ?? DEFAULTS.steps;
+    const steps = options.steps ?? this.defaults.steps;
     if (!Number.isInteger(steps) || steps < 1) throw new InvalidGenerationInputError('steps', `\`steps\` has to be a positive integer but is ${steps}.`);
-    const guidanceScale = options.guidanceScale ?? DEFAULTS.guidanceScale;
+    const guidanceScale = options.guidanceScale ?? this.defaults.guidanceScale;
     if (!Number.isFinite(guidanceScale)) throw new InvalidGenerationInputError('guidance_scale', `\`guidanceScale\` has to be a finite number but is ${guidanceScale}.`);
     const numImages = options.numImages ?? DEFAULTS.numImages;
     if (!Number.isInteger(numImages) || numImages < 1) throw new InvalidGenerationInputError('num_images', `\`numImages\` has to be a positive integer but is ${numImages}.`);
@@ -280,21 +321,49 @@ export class StableDiffusionPipeline {
       width,
       height,
       seed,
-      scheduler: options.scheduler ?? this.defaultScheduler,
+      scheduler: options.scheduler ?? this.defaults.scheduler,
       numImages,
+      strength,
     };
   }
 
-  private async encodePrompt(prompt: string, negativePrompt: string, numImages: number, doGuidance: boolean): Promise<PreparedFeed> {
-    const texts = doGuidance ? [negativePrompt, prompt] : [prompt];
+  /** A fresh scheduler with its timesteps set; a step count the scheduler cannot take is the request's fault. */
+  private prepareScheduler(params: ResolvedParameters): Scheduler {
+    const scheduler = createScheduler(params.scheduler, this.folder.schedulerConfig);
+    try {
+      scheduler.setTimesteps(params.steps);
+    } catch (error) {
+      if (error instanceof SchedulerUsageError) throw new InvalidGenerationInputError('steps', error.message);
+      throw error;
+    }
+    return scheduler;
+  }
+
+  /** diffusers' `get_timesteps`: the first `steps − min(floor(steps × strength), steps)` steps are skipped. */
+  private img2imgBeginIndex(steps: number, strength: number, order: number): number {
+    const run = Math.min(Math.floor(steps * strength), steps);
+    if (run < 1) {
+      throw new InvalidGenerationInputError('strength', `\`strength\` ${strength} of ${steps} steps leaves no step to run; raise strength or steps.`);
+    }
+    return (steps - run) * order;
+  }
+
+  /** An LCM-distilled UNet has guidance built in; others run the unconditional branch above 1. */
+  private usesClassifierFreeGuidance(guidanceScale: number): boolean {
+    return !this.capabilities.distilled && guidanceScale > 1;
+  }
+
+  private async encodePrompt(params: ResolvedParameters, guided: boolean): Promise<PreparedFeed> {
+    const texts = guided ? [params.negativePrompt, params.prompt] : [params.prompt];
     const embeddings = await Promise.all(texts.map((text) => this.encodeText(text)));
     const [, sequence, width] = embeddings[0].dims;
     const perImage = sequence * width;
+    const { numImages } = params;
     const batched = new Float32Array(texts.length * numImages * perImage);
     embeddings.forEach((embedding, group) => {
       for (let i = 0; i < numImages; i++) batched.set(embedding.data, (group * numImages + i) * perImage);
     });
-    return this.sessions.unet.prepare(this.unetIo.encoderHiddenStates.name, {
+    return this.sessions.unet.prepare(this.io.unet.encoderHiddenStates.name, {
       data: batched,
       dims: [texts.length * numImages, sequence, width],
     });
@@ -302,39 +371,188 @@ export class StableDiffusionPipeline {
 
   private async encodeText(text: string) {
     const ids = this.tokenizer.encode(text);
-    const output = await this.sessions.textEncoder.run(
-      { [this.textEncoderIo.inputIds.name]: { data: ids, dims: [1, ids.length] } },
-      [this.textEncoderIo.hiddenStates.name],
-    );
-    return output[this.textEncoderIo.hiddenStates.name];
+    const { inputIds, hiddenStates } = this.io.textEncoder;
+    const output = await this.sessions.textEncoder.run({ [inputIds.name]: { data: ids, dims: [1, ids.length] } }, [hiddenStates.name]);
+    return output[hiddenStates.name];
   }
 
-  private prepareLatents(shape: readonly number[], noise: Float32Array, initNoiseSigma: number): Float32Array {
-    const expected = shape.reduce((a, b) => a * b, 1);
-    if (noise.length !== expected) {
-      throw new InvalidGenerationInputError('initial_noise', `initial noise must have ${expected} values (shape [${shape.join(',')}]) but has ${noise.length}`);
-    }
-    const latents = new Float32Array(expected);
-    for (let i = 0; i < expected; i++) latents[i] = noise[i] * initNoiseSigma;
+  /** Text-to-image: unit-variance noise scaled to the scheduler's starting noise level. */
+  private prepareLatents(noise: Float32Array, initNoiseSigma: number): Float32Array {
+    const latents = new Float32Array(noise.length);
+    for (let i = 0; i < noise.length; i++) latents[i] = noise[i] * initNoiseSigma;
     return latents;
+  }
+
+  /**
+   * Image-to-image (diffusers' img2img `prepare_latents`): the picture's latents, sampled per image
+   * from the VAE encoder's distribution and scaled, then noised to the first timestep that runs.
+   */
+  private async prepareImageLatents(
+    pixels: Float32Array,
+    shape: readonly number[],
+    scheduler: Scheduler,
+    firstTimestep: number,
+    seeded: NoiseSource,
+    options: GenerateOptions,
+  ): Promise<Float32Array> {
+    const encoded = await this.encodeImage(pixels, shape, seeded, options.encoderNoise);
+    const noise = checkedNoise(options.initialNoise, shape, 'initial_noise') ?? seeded.randn(shape);
+    return scheduler.addNoise(encoded, noise, firstTimestep);
+  }
+
+  /** `scaling_factor × (mean + exp(0.5 · clamp(logvar, −30, 20)) · ε)` per image, as diffusers' `DiagonalGaussianDistribution.sample`. */
+  private async encodeImage(pixels: Float32Array, shape: readonly number[], seeded: NoiseSource, replayed: Float32Array | undefined): Promise<Float32Array> {
+    const { vaeEncoder } = this.sessions;
+    const io = this.io.vaeEncoder;
+    if (vaeEncoder === undefined || io === undefined) throw new Error('image-to-image needs a VAE encoder (checked up front)');
+    const factor = this.folder.vaeScaleFactor;
+    const output = await vaeEncoder.run({ [io.image.name]: { data: pixels, dims: [1, 3, shape[2] * factor, shape[3] * factor] } }, [io.latent.name]);
+    const latent = output[io.latent.name].data;
+    const [numImages] = shape;
+    const perImage = latent.length / (io.output === 'parameters' ? 2 : 1);
+    // torch multiplies a float32 tensor by a Python float in float32.
+    const scaling = Math.fround(this.folder.vaeScalingFactor);
+    const out = new Float32Array(numImages * perImage);
+    if (io.output === 'sample') {
+      if (replayed !== undefined) {
+        throw new InvalidGenerationInputError('encoder_noise', "this model's VAE encoder samples inside its graph (latent_sample); there is no encoder noise to replay");
+      }
+      for (let i = 0; i < numImages; i++) for (let j = 0; j < perImage; j++) out[i * perImage + j] = Math.fround(scaling * latent[j]);
+      return out;
+    }
+    const noise = checkedNoise(replayed, shape, 'encoder_noise') ?? seeded.randn(shape);
+    const f32 = Math.fround;
+    for (let j = 0; j < perImage; j++) {
+      const mean = latent[j];
+      const logvar = Math.min(Math.max(latent[perImage + j], -30), 20);
+      const std = f32(Math.exp(f32(0.5 * logvar)));
+      for (let i = 0; i < numImages; i++) out[i * perImage + j] = f32(scaling * f32(mean + f32(std * noise[i * perImage + j])));
+    }
+    return out;
+  }
+
+  private prepareUnetBatch(latentShape: readonly number[], params: ResolvedParameters, guided: boolean, promptEmbeds: PreparedFeed): UnetBatch {
+    const [numImages, channels, height, width] = latentShape;
+    const size = guided ? 2 * numImages : numImages;
+    const latentSize = numImages * channels * height * width;
+    const padding = latentPaddingFor(height, width, this.folder.sizeMultiple / this.folder.vaeScaleFactor);
+    const [unetHeight, unetWidth] = padding ? [padding.paddedHeight, padding.paddedWidth] : [height, width];
+    const cond = this.io.unet.timestepCond;
+    return {
+      numImages,
+      guided,
+      guidanceScale: params.guidanceScale,
+      size,
+      latentSize,
+      sampleDims: [size, channels, unetHeight, unetWidth],
+      padding,
+      promptEmbeds,
+      timestepCond:
+        cond === undefined
+          ? undefined
+          : this.sessions.unet.prepare(cond.spec.name, { data: guidanceScaleEmbedding(params.guidanceScale, cond.size, size), dims: [size, cond.size] }),
+      doubled: guided ? new Float32Array(2 * latentSize) : undefined,
+      padded: padding ? new Float32Array(size * channels * unetHeight * unetWidth) : undefined,
+      cropped: padding ? new Float32Array((size / numImages) * latentSize) : undefined,
+      guidedPrediction: guided ? new Float32Array(latentSize) : undefined,
+    };
+  }
+
+  /** Returns what the last step leaves to decode: its `denoised` where the scheduler gives one (LCM). */
+  private async denoise(run: DenoiseRun): Promise<Float32Array> {
+    const { scheduler, timesteps, latentShape, unet } = run;
+    let latents = run.latents;
+    let final = latents;
+    for (const [i, t] of timesteps.entries()) {
+      if (run.signal?.aborted) throw new GenerationCancelledError();
+      const modelInput = scheduler.scaleModelInput(latents, t);
+      const prediction = await this.runUnet(unet, modelInput, t);
+      const noisePrediction = this.applyGuidance(unet, prediction);
+      const output = scheduler.step(noisePrediction, t, latents, latentShape, { noise: run.stepNoise });
+      latents = output.prevSample;
+      final = output.denoised ?? latents;
+      run.onStep?.({ step: i + 1, totalSteps: timesteps.length, timestep: t, latents });
+    }
+    if (run.signal?.aborted) throw new GenerationCancelledError();
+    return final;
+  }
+
+  /** One UNet evaluation of the whole batch: duplicated for guidance, padded to a size the export takes, cropped back. */
+  private async runUnet(batch: UnetBatch, modelInput: Float32Array, t: number): Promise<Float32Array> {
+    let sample = modelInput;
+    if (batch.doubled) {
+      batch.doubled.set(modelInput, 0);
+      batch.doubled.set(modelInput, batch.latentSize);
+      sample = batch.doubled;
+    }
+    if (batch.padding && batch.padded) {
+      padLatents(sample, batch.padded, batch.padding);
+      sample = batch.padded;
+    }
+    const io = this.io.unet;
+    const output = await this.sessions.unet.run(
+      {
+        [io.sample.name]: { data: sample, dims: batch.sampleDims },
+        [io.timestep.name]: this.timestepFeed(t, batch.size),
+        [io.encoderHiddenStates.name]: batch.promptEmbeds,
+        ...(io.timestepCond && batch.timestepCond ? { [io.timestepCond.spec.name]: batch.timestepCond } : {}),
+      },
+      [io.noisePrediction.name],
+    );
+    const prediction = output[io.noisePrediction.name].data;
+    if (!batch.padding || !batch.cropped) return prediction;
+    cropLatents(prediction, batch.cropped, batch.padding);
+    return batch.cropped;
+  }
+
+  /** noise_pred = uncond + g · (text − uncond); the batch is [negative..., positive...]. */
+  private applyGuidance(batch: UnetBatch, prediction: Float32Array): Float32Array {
+    const out = batch.guidedPrediction;
+    if (!out) return prediction;
+    const g = batch.guidanceScale;
+    const n = batch.latentSize;
+    for (let j = 0; j < n; j++) {
+      const uncond = prediction[j];
+      out[j] = uncond + g * (prediction[j + n] - uncond);
+    }
+    return out;
   }
 
   private timestepFeed(t: number, batch: number) {
     // Optimum exports take a float scalar; early diffusers exports an int64 [batch].
-    return this.unetIo.timestep.shape.length === 0 ? { data: [t], dims: [] } : { data: new Array<number>(batch).fill(t), dims: [batch] };
+    return this.io.unet.timestep.shape.length === 0 ? { data: [t], dims: [] } : { data: new Array<number>(batch).fill(t), dims: [batch] };
+  }
+
+  private async decode(latents: Float32Array, latentShape: readonly number[], params: ResolvedParameters, seeds: readonly number[]): Promise<DecodedImage[]> {
+    const images: DecodedImage[] = [];
+    const perImage = latents.length / params.numImages;
+    for (let i = 0; i < params.numImages; i++) {
+      const pixels = await this.decodeLatents(latents.subarray(i * perImage, (i + 1) * perImage), latentShape);
+      images.push({ pixels, width: params.width, height: params.height, seed: seeds[i] });
+    }
+    return images;
   }
 
   private async decodeLatents(latents: Float32Array, latentShape: readonly number[]): Promise<Float32Array> {
     const scaled = new Float32Array(latents.length);
     const factor = this.folder.vaeScalingFactor;
     for (let i = 0; i < latents.length; i++) scaled[i] = latents[i] / factor;
-    const output = await this.sessions.vaeDecoder.run(
-      { [this.vaeIo.latentSample.name]: { data: scaled, dims: [1, ...latentShape.slice(1)] } },
-      [this.vaeIo.image.name],
-    );
-    const { data, dims } = output[this.vaeIo.image.name];
+    const { latentSample, image } = this.io.vaeDecoder;
+    const output = await this.sessions.vaeDecoder.run({ [latentSample.name]: { data: scaled, dims: [1, ...latentShape.slice(1)] } }, [image.name]);
+    const { data, dims } = output[image.name];
     return chwToHwcUnit(data, dims[1], dims[2], dims[3]);
   }
+}
+
+/** Caller-supplied noise, refused (naming it) unless it fills `shape`. */
+function checkedNoise(noise: Float32Array | undefined, shape: readonly number[], field: string): Float32Array | undefined {
+  if (noise === undefined) return undefined;
+  const expected = shape.reduce((a, b) => a * b, 1);
+  if (noise.length !== expected) {
+    const what = field.replace('_', ' ');
+    throw new InvalidGenerationInputError(field, `${what} must have ${expected} values (shape [${shape.join(',')}]) but has ${noise.length}`);
+  }
+  return noise;
 }
 
 /** [-1, 1] CHW → [0, 1] HWC, as diffusers' `(image / 2 + 0.5).clamp(0, 1)` then permute. */

@@ -6,6 +6,7 @@
 import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SchedulerConfigJson } from '../schedulers/scheduler';
+import { GENERATION_DEFAULTS_FILE, parseGenerationDefaults, type GenerationDefaultsFile } from './model-defaults';
 
 /** SD 1.x values for exports that ship no per-model `config.json` (the early diffusers script). */
 const SD1_VAE_SCALING_FACTOR = 0.18215;
@@ -17,7 +18,7 @@ export interface ModelFolder {
   readonly textEncoderFile: string;
   readonly unetFile: string;
   readonly vaeDecoderFile: string;
-  /** Present in optimum exports; not needed for text-to-image. */
+  /** Present in optimum exports; needed for image-to-image only. */
   readonly vaeEncoderFile: string | undefined;
   readonly tokenizerDir: string;
   readonly schedulerConfig: SchedulerConfigJson;
@@ -33,6 +34,10 @@ export interface ModelFolder {
    * for the UNet (see latent-padding.ts).
    */
   readonly sizeMultiple: number;
+  /** `time_cond_proj_dim` of `unet/config.json`: the guidance embedding's size for LCM-distilled UNets. */
+  readonly timeCondProjDim: number | undefined;
+  /** The folder's own `generation_defaults.json`, validated; undefined when there is none. */
+  readonly generationDefaults: GenerationDefaultsFile | undefined;
 }
 
 export async function readModelFolder(requestedDir: string): Promise<ModelFolder> {
@@ -57,9 +62,12 @@ export async function readModelFolder(requestedDir: string): Promise<ModelFolder
   if (await exists(join(dir, 'model_index.json'))) await readJsonObject(join(dir, 'model_index.json'));
   const unetConfig = await readOptionalJsonObject(join(dir, 'unet/config.json'));
   const vaeConfig = await readOptionalJsonObject(join(dir, 'vae_decoder/config.json'));
+  const defaultsFile = join(dir, GENERATION_DEFAULTS_FILE);
+  const generationDefaults = (await exists(defaultsFile)) ? parseGenerationDefaults(await readJsonObject(defaultsFile), GENERATION_DEFAULTS_FILE) : undefined;
 
   const vaeScalingFactor = positiveNumber(vaeConfig?.scaling_factor, 'vae_decoder/config.json', 'scaling_factor') ?? SD1_VAE_SCALING_FACTOR;
   const sampleSize = positiveNumber(unetConfig?.sample_size, 'unet/config.json', 'sample_size');
+  const timeCondProjDim = positiveNumber(unetConfig?.time_cond_proj_dim, 'unet/config.json', 'time_cond_proj_dim');
   const blockOutChannels = unetConfig?.block_out_channels;
   const unetBlocks = Array.isArray(blockOutChannels) && blockOutChannels.length > 0 ? blockOutChannels.length : SD1_UNET_BLOCKS;
   return {
@@ -74,6 +82,8 @@ export async function readModelFolder(requestedDir: string): Promise<ModelFolder
     vaeScaleFactor: VAE_SCALE_FACTOR,
     nativeSize: sampleSize === undefined ? undefined : sampleSize * VAE_SCALE_FACTOR,
     sizeMultiple: VAE_SCALE_FACTOR * 2 ** (unetBlocks - 1),
+    timeCondProjDim,
+    generationDefaults,
   };
 }
 

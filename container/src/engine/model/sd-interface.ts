@@ -20,6 +20,22 @@ export interface UnetInterface {
   readonly noisePrediction: TensorSpec;
   /** Channels of the latent, read from the `sample` input (4 for SD 1.x). */
   readonly latentChannels: number;
+  /**
+   * An LCM-distilled UNet's `timestep_cond` [batch, size]: the guidance-scale embedding, its size
+   * read from the input's shape or else from `time_cond_proj_dim`. Undefined for other UNets.
+   */
+  readonly timestepCond: { readonly spec: TensorSpec; readonly size: number } | undefined;
+}
+
+export interface VaeEncoderInterface {
+  readonly image: TensorSpec;
+  readonly latent: TensorSpec;
+  /**
+   * `parameters`: mean and log-variance stacked on channels (optimum's `latent_parameters`), which
+   * the pipeline samples with its own seeded noise. `sample`: the early diffusers export's
+   * `latent_sample`, already sampled inside the graph.
+   */
+  readonly output: 'parameters' | 'sample';
 }
 
 export interface VaeDecoderInterface {
@@ -35,7 +51,7 @@ export function describeTextEncoder(session: ModelSession): TextEncoderInterface
   return { inputIds, hiddenStates };
 }
 
-export function describeUnet(session: ModelSession, textEncoder: TextEncoderInterface): UnetInterface {
+export function describeUnet(session: ModelSession, textEncoder: TextEncoderInterface, timeCondProjDim?: number): UnetInterface {
   const sample = requireInput(session, 'sample', FLOAT_TYPES, 4);
   const timestep = requireInput(session, 'timestep', [...FLOAT_TYPES, 'float64', ...INTEGER_TYPES]);
   if (timestep.shape.length > 1) {
@@ -55,7 +71,41 @@ export function describeUnet(session: ModelSession, textEncoder: TextEncoderInte
     );
   }
   const channels = sample.shape[1];
-  return { sample, timestep, encoderHiddenStates, noisePrediction, latentChannels: typeof channels === 'number' ? channels : 4 };
+  return {
+    sample,
+    timestep,
+    encoderHiddenStates,
+    noisePrediction,
+    latentChannels: typeof channels === 'number' ? channels : 4,
+    timestepCond: describeTimestepCond(session, timeCondProjDim),
+  };
+}
+
+function describeTimestepCond(session: ModelSession, timeCondProjDim: number | undefined): UnetInterface['timestepCond'] {
+  if (!session.input('timestep_cond')) return undefined;
+  const spec = requireInput(session, 'timestep_cond', FLOAT_TYPES, 2);
+  const declared = spec.shape[1];
+  if (typeof declared === 'number' && timeCondProjDim !== undefined && declared !== timeCondProjDim) {
+    throw new Error(`${session.label}: input "timestep_cond" has size ${declared} but unet/config.json says time_cond_proj_dim ${timeCondProjDim}`);
+  }
+  const size = typeof declared === 'number' ? declared : timeCondProjDim;
+  if (size === undefined) {
+    throw new Error(`${session.label}: input "timestep_cond" has a dynamic size and unet/config.json gives no time_cond_proj_dim`);
+  }
+  return { spec, size };
+}
+
+export function describeVaeEncoder(session: ModelSession, unet: UnetInterface): VaeEncoderInterface {
+  const image = requireInput(session, 'sample', FLOAT_TYPES, 4);
+  const latent = session.output('latent_parameters') ?? session.output('latent_sample') ?? session.outputs[0];
+  if (!latent) throw new Error(`${session.label}: has no outputs`);
+  checkTensor(session, latent, 'output', FLOAT_TYPES, 4);
+  const channels = latent.shape[1];
+  const output = latent.name === 'latent_sample' || channels === unet.latentChannels ? 'sample' : 'parameters';
+  if (typeof channels === 'number' && channels !== unet.latentChannels * (output === 'parameters' ? 2 : 1)) {
+    throw new Error(`${session.label}: output "${latent.name}" has ${channels} channels but the UNet's latents have ${unet.latentChannels}`);
+  }
+  return { image, latent, output };
 }
 
 export function describeVaeDecoder(session: ModelSession, unet: UnetInterface): VaeDecoderInterface {
