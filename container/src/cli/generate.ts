@@ -1,13 +1,15 @@
 /**
  * npm run generate -- --model DIR --prompt TEXT [--negative-prompt TEXT] [--scheduler NAME]
  *   [--steps N] [--guidance-scale G] [--width W] [--height H] [--seed S] [--num-images K]
+ *   [--init-image FILE [--strength S] [--encoder-noise FILE]]
  *   [--initial-noise FILE] [--step-noise FILE] [--out FILE.png] [--raw-out FILE] [--execution-provider cpu|cuda|auto]
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { LIMITS, OUTPUT_FORMATS, SCHEDULER_NAMES, type OutputFormat } from '../../../contract/limits';
+import { DEFAULTS, LIMITS, OUTPUT_FORMATS, SCHEDULER_NAMES, type OutputFormat } from '../../../contract/limits';
+import { openInitImage } from '../engine/init-image';
 import { EXECUTION_PROVIDER_CHOICES } from '../engine/onnx/execution-provider';
-import { StableDiffusionPipeline } from '../engine/pipeline';
+import { InvalidGenerationInputError, StableDiffusionPipeline, type GenerateOptions } from '../engine/pipeline';
 import { encodeImage } from '../engine/image-encoding';
 import { optionalChoice, optionalInteger, optionalNumber, parseArguments, requireString } from './arguments';
 import { runCli, UsageError } from './cli-errors';
@@ -16,13 +18,19 @@ import { ProgressReporter } from './progress';
 const USAGE = `Usage: npm run generate -- --model DIR --prompt TEXT [options]
   --negative-prompt TEXT   what to steer away from
   --scheduler NAME         ${SCHEDULER_NAMES.join(' | ')} (default: the model's own)
-  --steps N                denoising steps (default 25)
-  --guidance-scale G       classifier-free guidance; <= 1 turns it off (default 7.5)
-  --width W --height H     multiples of 8 (default: the model's native size)
+  --steps N                denoising steps (default: the model's; 25, or 4 for LCM models)
+  --guidance-scale G       classifier-free guidance; <= 1 turns it off (default: the model's; 7.5,
+                           8.5 for LCM-distilled models, which take it as an embedding)
+  --width W --height H     multiples of 8 (default: the init image's size, else the model's native size)
   --seed S                 0..${LIMITS.seedMax}; image i uses S+i (default: random, printed)
   --num-images K           images in one batch (default 1)
-  --initial-noise FILE     raw little-endian float32 [K,4,H/8,W/8] unit-variance noise
-  --step-noise FILE        raw little-endian float32 noise for ancestral schedulers, [steps,K,4,H/8,W/8]
+  --init-image FILE        image-to-image: start from this PNG, JPEG or WebP (resized by cover, lanczos3)
+  --strength S             with --init-image: 0 < S <= 1, how far the picture is noised (default ${DEFAULTS.strength})
+  --encoder-noise FILE     with --init-image: raw little-endian float32 [K,4,H/8,W/8] noise sampling the VAE encoder
+  --initial-noise FILE     raw little-endian float32 [K,4,H/8,W/8] unit-variance noise: the starting latents,
+                           or with --init-image the noise mixed into the picture at the first timestep
+  --step-noise FILE        raw little-endian float32 noise for schedulers that draw every step
+                           (euler_ancestral, lcm), [steps,K,4,H/8,W/8]
   --out FILE               .png, .jpg/.jpeg or .webp (default image.png); K > 1 writes FILE-1, FILE-2, ...
   --raw-out FILE           the first image as raw float32 HWC in [0,1]
   --execution-provider P   cpu | cuda | auto (default auto)`;
@@ -41,6 +49,9 @@ async function main(argv: string[]): Promise<void> {
     'num-images': { type: 'string' },
     'initial-noise': { type: 'string' },
     'step-noise': { type: 'string' },
+    'init-image': { type: 'string' },
+    strength: { type: 'string' },
+    'encoder-noise': { type: 'string' },
     out: { type: 'string' },
     'raw-out': { type: 'string' },
     'execution-provider': { type: 'string' },
@@ -54,7 +65,11 @@ async function main(argv: string[]): Promise<void> {
   const prompt = requireString(args.prompt, '--prompt');
   const out = args.out ?? 'image.png';
   const format = formatForFile(out);
-  const options = {
+  const initImage = await readInitImage(args['init-image']);
+  for (const flag of ['strength', 'encoder-noise'] as const) {
+    if (args[flag] !== undefined && initImage === undefined) throw new UsageError(`--${flag} needs --init-image`);
+  }
+  const options: GenerateOptions = {
     prompt,
     negativePrompt: args['negative-prompt'],
     scheduler: optionalChoice(args.scheduler, '--scheduler', SCHEDULER_NAMES),
@@ -64,7 +79,10 @@ async function main(argv: string[]): Promise<void> {
     height: optionalMultipleOf8(args.height, '--height'),
     seed: optionalInteger(args.seed, '--seed', LIMITS.seedMin, LIMITS.seedMax),
     numImages: optionalInteger(args['num-images'], '--num-images', 1, 64),
+    initImage,
+    strength: strengthFlag(args.strength),
     initialNoise: args['initial-noise'] ? await readFloat32File(args['initial-noise'], '--initial-noise') : undefined,
+    encoderNoise: args['encoder-noise'] ? await readFloat32File(args['encoder-noise'], '--encoder-noise') : undefined,
     stepNoise: args['step-noise'] ? await readFloat32File(args['step-noise'], '--step-noise') : undefined,
   };
   const executionProvider = optionalChoice(args['execution-provider'], '--execution-provider', EXECUTION_PROVIDER_CHOICES) ?? 'auto';
@@ -74,7 +92,11 @@ async function main(argv: string[]): Promise<void> {
   const pipeline = await StableDiffusionPipeline.load(modelDir, { executionProvider });
   try {
     progress.note(`loaded on ${pipeline.executionProvider}`);
-    const result = await pipeline.generate({ ...options, onStep: (step) => progress.step(step.step, step.totalSteps) });
+    const result = await pipeline.generate({ ...options, onStep: (step) => progress.step(step.step, step.totalSteps) }).catch((error: unknown) => {
+      // What the model refuses of a request is a bad flag value, like a bad --steps.
+      const flag = error instanceof InvalidGenerationInputError ? FLAG_FOR_FIELD[error.field] : undefined;
+      throw flag === undefined ? error : new UsageError(`${flag}: ${(error as Error).message}`);
+    });
     progress.done(`generated ${result.images.length} image(s) in ${(result.timings.totalMs / 1000).toFixed(2)} s`);
     const files = result.images.map((_, i) => (result.images.length === 1 ? out : numbered(out, i + 1)));
     await Promise.all(result.images.map(async (image, i) => writeFile(files[i], await encodeImage(image, format))));
@@ -84,11 +106,50 @@ async function main(argv: string[]): Promise<void> {
     }
     const { parameters } = result;
     for (const [i, file] of files.entries()) {
-      process.stdout.write(`${JSON.stringify({ file, seed: result.images[i].seed, width: parameters.width, height: parameters.height, scheduler: parameters.scheduler, steps: parameters.steps })}\n`);
+      const line = { file, seed: result.images[i].seed, width: parameters.width, height: parameters.height, scheduler: parameters.scheduler, steps: parameters.steps };
+      process.stdout.write(`${JSON.stringify(parameters.strength === undefined ? line : { ...line, strength: parameters.strength })}\n`);
     }
   } finally {
     await pipeline.release();
   }
+}
+
+/** The engine's request fields and the flags that set them; noise files of the wrong size stay runtime errors. */
+const FLAG_FOR_FIELD: Readonly<Record<string, string>> = {
+  prompt: '--prompt',
+  negative_prompt: '--negative-prompt',
+  steps: '--steps',
+  guidance_scale: '--guidance-scale',
+  width: '--width',
+  height: '--height',
+  seed: '--seed',
+  num_images: '--num-images',
+  init_image: '--init-image',
+  strength: '--strength',
+};
+
+/** Read and checked (format, pixel count) before the model loads, so a bad file fails at once. */
+async function readInitImage(file: string | undefined): Promise<Buffer | undefined> {
+  if (file === undefined) return undefined;
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new UsageError(`--init-image: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    await openInitImage(bytes);
+  } catch (error) {
+    if (error instanceof InvalidGenerationInputError) throw new UsageError(`--init-image: ${file}: ${error.message}`);
+    throw error;
+  }
+  return bytes;
+}
+
+function strengthFlag(value: string | undefined): number | undefined {
+  const strength = optionalNumber(value, '--strength', LIMITS.strengthMin, LIMITS.strengthMax);
+  if (strength === LIMITS.strengthMin) throw new UsageError(`--strength must be greater than ${LIMITS.strengthMin} and at most ${LIMITS.strengthMax} but is ${strength}`);
+  return strength;
 }
 
 function optionalMultipleOf8(value: string | undefined, flag: string): number | undefined {
