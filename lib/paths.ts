@@ -6,10 +6,11 @@ export const REPO_ROOT = path.resolve(__dirname, '..');
 /** Folders and entry points other tiers own; the stacks only point at them. */
 export const PATHS = {
   /** The engine image: built from the repository root, `file` relative to it. */
-  engineImage: { context: REPO_ROOT, dockerfile: path.join('container', 'Dockerfile') },
+  engineImage: { context: REPO_ROOT, dockerfile: path.join('container', 'Dockerfile'), sagemakerTarget: 'sagemaker', lambdaTarget: 'lambda' },
   site: path.join(REPO_ROOT, 'site'),
   siteBuildScript: path.join(REPO_ROOT, 'site', 'build.ts'),
   gatewayHandler: path.join(REPO_ROOT, 'lambda', 'src', 'handler.ts'),
   instanceCountHandler: path.join(REPO_ROOT, 'lambda', 'instance-count', 'handler.ts'),
+  engineFailureHandler: path.join(REPO_ROOT, 'lambda', 'engine-failure', 'handler.ts'),
   lockFile: path.join(REPO_ROOT, 'package-lock.json'),
 } as const;

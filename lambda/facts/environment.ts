@@ -20,17 +20,21 @@ export const GATEWAY_ENVIRONMENT = {
   /** Seconds an instance stays billed after its queue empties: the idle period and the scale-in lag. */
   gpuIdleSeconds: 'GPU_IDLE_SECONDS',
   endpointName: 'ENDPOINT_NAME',
+  engineFunctionName: 'ENGINE_FUNCTION_NAME',
+  engineTimeoutSeconds: 'ENGINE_TIMEOUT_SECONDS',
   externalUrl: 'EXTERNAL_URL',
   jobsBucket: 'JOBS_BUCKET',
   jobsPrefixInput: 'JOBS_PREFIX_INPUT',
   jobsPrefixOutput: 'JOBS_PREFIX_OUTPUT',
+  jobsPrefixFailure: 'JOBS_PREFIX_FAILURE',
   quotasAndJobsTable: 'QUOTAS_AND_JOBS_TABLE',
   secretArn: 'SECRET_ARN',
 } as const;
 
 /**
  * How the deployed gateway reaches the engine: SageMaker async, SageMaker serverless (synchronous
- * InvokeEndpoint), or an external HTTP engine. Local mode is assembled by `local/`, not chosen here.
+ * InvokeEndpoint), an external HTTP engine, or the engine as a Lambda function (asynchronous
+ * Invoke). Local mode is assembled by `local/`, not chosen here.
  */
-export const BACKEND_MODES = ['async', 'serverless', 'external'] as const;
+export const BACKEND_MODES = ['async', 'serverless', 'external', 'lambda'] as const;
 export type BackendMode = (typeof BACKEND_MODES)[number];

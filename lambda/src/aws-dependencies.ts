@@ -1,6 +1,7 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -10,6 +11,7 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { GenerationBackend } from './backends/backend';
 import { EngineHttpClient } from './backends/engine-http-client';
 import { ExternalHttpBackend } from './backends/external-http-backend';
+import { LambdaEngineBackend } from './backends/lambda-engine-backend';
 import { SageMakerAsyncBackend } from './backends/sagemaker-async-backend';
 import { SageMakerServerlessBackend } from './backends/sagemaker-serverless-backend';
 import type { AwsResourcesConfig, GatewayConfig } from './config';
@@ -23,6 +25,7 @@ import { RateLimiter } from './quota/rate-limiter';
 import { secretsManagerSource, type SecretsSource } from './secrets';
 import { DynamoDbGpuLedger } from './spend/dynamodb-gpu-ledger';
 import { GpuTimeGuard } from './spend/gpu-time-guard';
+import { LambdaFunctionProbe } from './status/lambda-function-probe';
 import { SageMakerEndpointProbe } from './status/sagemaker-endpoint-probe';
 import { StatusCache } from './status/status-cache';
 
@@ -34,6 +37,7 @@ export interface AwsClients {
   readonly runtime: SageMakerRuntimeClient;
   readonly cloudwatch: CloudWatchClient;
   readonly secretsManager: SecretsManagerClient;
+  readonly lambda: LambdaClient;
 }
 
 export function createAwsClients(): AwsClients {
@@ -45,6 +49,7 @@ export function createAwsClients(): AwsClients {
     runtime: new SageMakerRuntimeClient({}),
     cloudwatch: new CloudWatchClient({}),
     secretsManager: new SecretsManagerClient({}),
+    lambda: new LambdaClient({}),
   };
 }
 
@@ -81,6 +86,23 @@ function createBackend(
         images,
         endpointName: resources.endpointName!,
         status: () => probe.status(),
+      });
+    }
+    case 'lambda': {
+      const engine = resources.engineFunction!;
+      const probe = new LambdaFunctionProbe({ cloudwatch: clients.cloudwatch, functionName: engine.name });
+      return new LambdaEngineBackend({
+        s3: clients.s3,
+        lambda: clients.lambda,
+        images,
+        functionName: engine.name,
+        bucket: resources.jobsBucket,
+        inputPrefix: resources.inputPrefix,
+        outputPrefix: resources.outputPrefix,
+        failurePrefix: engine.failurePrefix,
+        functionTimeoutSeconds: engine.timeoutSeconds,
+        status: () => probe.status(),
+        logger,
       });
     }
     case 'external':

@@ -168,6 +168,8 @@ export interface AwsResourcesConfig {
   readonly secretArn: string;
   /** Base URL of an engine that speaks the container contract (`/invocations`, `/ping`), for `external`. */
   readonly externalUrl?: string;
+  /** The engine function, for `lambda`: its name, its timeout, and where its failures go. */
+  readonly engineFunction?: { readonly name: string; readonly timeoutSeconds: number; readonly failurePrefix: string };
 }
 
 function prefixEnv(env: Environment, name: string, fallback: string): string {
@@ -179,8 +181,8 @@ function prefixEnv(env: Environment, name: string, fallback: string): string {
 }
 
 /**
- * JOBS_PREFIX_FAILURE is not read: SageMaker reports each request's failure location itself
- * (InvokeEndpointAsync's FailureLocation, from the endpoint config), and the gateway reads that.
+ * JOBS_PREFIX_FAILURE is read for `lambda` only: SageMaker reports each request's failure location
+ * itself (InvokeEndpointAsync's FailureLocation, from the endpoint config), and the gateway reads that.
  */
 export function readAwsResourcesConfig(env: Environment): AwsResourcesConfig {
   const mode = requireEnv(env, ENV.backendMode);
@@ -211,5 +213,13 @@ export function readAwsResourcesConfig(env: Environment): AwsResourcesConfig {
     quotasAndJobsTable: requireEnv(env, ENV.quotasAndJobsTable),
     secretArn: requireEnv(env, ENV.secretArn),
     externalUrl,
+    engineFunction:
+      mode === 'lambda'
+        ? {
+            name: requireEnv(env, ENV.engineFunctionName),
+            timeoutSeconds: wholeNumberEnv(env, ENV.engineTimeoutSeconds),
+            failurePrefix: prefixEnv(env, ENV.jobsPrefixFailure, 'failures/'),
+          }
+        : undefined,
   };
 }

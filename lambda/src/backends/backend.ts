@@ -1,3 +1,4 @@
+import type { FieldError, GenerationRequest } from '../../../contract/generation-request';
 import type { BackendState } from '../../../contract/status';
 import type { JobRecord } from '../jobs/job';
 
@@ -31,6 +32,11 @@ export interface GenerationBackend {
    * ones. Throws `GatewayError('backend_busy')` when the caller should retry later.
    */
   submit(job: JobRecord): Promise<JobRecord>;
+  /**
+   * What this backend cannot run of a valid request (a size its memory cannot hold), checked
+   * before any quota is taken. @default - everything the public schema accepts runs
+   */
+  refuse?(request: GenerationRequest): FieldError | undefined;
   /** Returns the job brought up to date with what the backend knows; unchanged if nothing moved. */
   refresh(job: JobRecord): Promise<JobRecord>;
   /** Asks the backend to forget a queued or running job; the gateway records it as `canceled`. */

@@ -2,6 +2,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { EngineInvocation } from '../../../contract/engine-invocation';
+import type { FieldError, GenerationRequest } from '../../../contract/generation-request';
+import { checkLambdaLimits } from '../../../contract/lambda-limits';
 import type { ImageStore } from '../images/image-store';
 import type { JobRecord } from '../jobs/job';
 import type { BackendCapacity, CancelOutcome, GenerationBackend } from './backend';
@@ -75,6 +77,11 @@ export class LambdaEngineBackend implements GenerationBackend {
         progress_location: invocation.progress_location,
       },
     };
+  }
+
+  /** The function's memory holds one 512×512 image at a time; larger ones are refused here. */
+  refuse(request: GenerationRequest): FieldError | undefined {
+    return checkLambdaLimits(request);
   }
 
   async refresh(job: JobRecord): Promise<JobRecord> {

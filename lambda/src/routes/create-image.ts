@@ -22,7 +22,12 @@ function readRequest(context: RouteContext): GenerationRequest {
     throw new GatewayError('unsupported_media_type', 'send the request body as application/json');
   }
   const parsed = parseGenerationRequestBody(body);
-  if (!parsed.ok) throw new GatewayError('invalid_request', parsed.error.message, { field: parsed.error.field });
+  if (!parsed.ok) {
+    throw new GatewayError(parsed.error.tooLarge ? 'body_too_large' : 'invalid_request', parsed.error.message, { field: parsed.error.field });
+  }
+  // What this deployment's backend cannot hold, refused before any quota is taken.
+  const refused = context.deps.backend.refuse?.(parsed.request);
+  if (refused) throw new GatewayError('invalid_request', refused.message, { field: refused.field });
   return parsed.request;
 }
 

@@ -34,7 +34,8 @@ export class MemoryGpuLedger implements GpuLedgerStore {
     return this.days.get(day);
   }
 
-  async write(day: string, entry: GpuLedgerEntry, expectedVersion: number | undefined): Promise<boolean> {
+  /** Old days stay until the process ends; a process lives far fewer days than it has memory for. */
+  async write(day: string, entry: GpuLedgerEntry, expectedVersion: number | undefined, _expiresAt: number): Promise<boolean> {
     // No await between the check and the write: atomic on the event loop.
     if (this.days.get(day)?.version !== expectedVersion) return false;
     this.days.set(day, entry);

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client, type PutObjectCommandInput } from '@aws-sdk/client-s3';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointAsyncCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -43,6 +44,7 @@ export const mocks = {
   runtime: mockClient(SageMakerRuntimeClient),
   cloudwatch: mockClient(CloudWatchClient),
   secrets: mockClient(SecretsManagerClient),
+  lambda: mockClient(LambdaClient),
 };
 
 /** S3 as a map: what the gateway wrote can be read back, and a missing key is NoSuchKey. */
@@ -71,6 +73,7 @@ export function resetAws(): void {
   table.clear();
   for (const mock of Object.values(mocks)) mock.reset();
   mocks.secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ idSigningKey: SIGNING_KEY }) });
+  mocks.lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
   mocks.s3.on(PutObjectCommand).callsFake(async (input: PutObjectCommandInput) => {
     const body = input.Body;
     bucket.set(`${input.Bucket}/${input.Key}`, {
