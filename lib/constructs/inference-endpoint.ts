@@ -74,6 +74,7 @@ export class InferenceEndpoint extends Construct {
       // The repository root, trimmed by its .dockerignore: the image includes the public contract.
       directory: PATHS.engineImage.context,
       file: PATHS.engineImage.dockerfile,
+      target: PATHS.engineImage.sagemakerTarget,
       // SageMaker GPU and CPU instances are x86_64.
       platform: ecrAssets.Platform.LINUX_AMD64,
     });
