@@ -8,7 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider';
 import { EngineService } from '../server/engine-service';
 import { createJsonLogger } from '../server/json-logger';
-import { STAGED_MODEL_DIR, stageModel } from './model-staging';
+import { stagedModelDir, stageModel } from './model-staging';
 import { runInvocation, type InvocationOutcome } from './run-invocation';
 
 interface LambdaContext {
@@ -22,7 +22,7 @@ let loading: Promise<EngineService> | undefined;
 async function loadEngine(): Promise<EngineService> {
   let modelDir = process.env.MODEL_DIR;
   if (process.env.MODEL_S3_URI) {
-    const staged = await stageModel(s3, process.env.MODEL_S3_URI, STAGED_MODEL_DIR);
+    const staged = await stageModel(s3, process.env.MODEL_S3_URI, stagedModelDir());
     logger.info('model staged', { bytes: staged.bytes, files: staged.files, ms: staged.ms });
     modelDir = staged.dir;
   }

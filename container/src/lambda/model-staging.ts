@@ -56,4 +56,5 @@ export async function stageModel(s3: S3Client, uri: string, dir: string, paralle
   };
 }
 
-export const STAGED_MODEL_DIR = join('/tmp', 'model');
+/** Lambda's ephemeral storage is /tmp; MODEL_STAGING_DIR moves it (tests). */
+export const stagedModelDir = (): string => process.env.MODEL_STAGING_DIR ?? join('/tmp', 'model');
