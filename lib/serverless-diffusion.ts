@@ -1,6 +1,6 @@
 import { App, Environment, Tags } from 'aws-cdk-lib';
 import type { DeploymentConfig } from './config/deployment-config';
-import { resourceNames } from './config/resource-names';
+import { resourceNames, stackName, type StackPart } from './config/resource-names';
 import { BackendStack } from './stacks/backend-stack';
 import { FrontStack } from './stacks/front-stack';
 import { GatewayStack } from './stacks/gateway-stack';
@@ -22,7 +22,7 @@ export interface ServerlessDiffusionStacks {
  */
 export function addServerlessDiffusionStacks(app: App, config: DeploymentConfig): ServerlessDiffusionStacks {
   const env: Environment = { account: config.account ?? process.env.CDK_DEFAULT_ACCOUNT, region: config.region };
-  const name = (part: string) => `${config.appName}-${part}`;
+  const name = (part: StackPart) => stackName(config, part);
   const front = new FrontStack(app, name('Front'), { env, config, description: 'serverless-diffusion: site bucket and CDN' });
   const gateway = new GatewayStack(app, name('Gateway'), {
     env,
@@ -50,7 +50,7 @@ export function addServerlessDiffusionStacks(app: App, config: DeploymentConfig)
     config,
     gateway: gateway.gateway,
     apiName: gateway.api.api.restApiName,
-    webAclName: gateway.firewall.webAclName,
+    webAclName: gateway.firewall?.webAclName,
     distributionId: front.hosting.distribution.distributionId,
     endpointErrorTopic: backend?.endpoint.errorTopic,
     description: 'serverless-diffusion: cost dashboard, alarms, budget',

@@ -83,13 +83,26 @@ const apiSchema = z
     /** Stage-wide steady requests per second. */
     throttlingRateLimit: z.number().positive().max(10000).default(10),
     throttlingBurstLimit: z.number().int().min(1).max(5000).default(20),
+    /**
+     * Stage-wide steady requests per second of `POST /v1/images`: each one may start GPU work, so
+     * it is held lower than the reads (status and polling) that a page makes many of.
+     */
+    createImageThrottlingRateLimit: z.number().positive().max(10000).default(2),
+    createImageThrottlingBurstLimit: z.number().int().min(1).max(5000).default(5),
   })
   .prefault({});
 
 const wafSchema = z
   .strictObject({
-    /** Requests per IP per window before WAF answers 429. */
+    /**
+     * `false`: no web ACL (it costs $5 a month plus $1 per rule). The REST API's resource policy then
+     * holds the block and allow lists, and the gateway itself counts requests per address.
+     */
+    enabled: z.boolean().default(true),
+    /** Requests per IP per window before WAF (or, without WAF, the gateway) answers 429. */
     rateLimit: z.number().int().min(10).max(2_000_000_000).default(100),
+    /** `POST /v1/images` per IP per window: tighter than `rateLimit`, since each may start GPU work. */
+    createImageRateLimit: z.number().int().min(10).max(2_000_000_000).default(10),
     rateWindowSeconds: z
       .union([z.literal(60), z.literal(120), z.literal(300), z.literal(600)], {
         message: 'must be one of 60, 120, 300, 600 (the windows WAF supports)',
@@ -100,11 +113,13 @@ const wafSchema = z
     allowCidrs: z.array(cidr).default([]),
     /** Block everyone not in allowCidrs: a private deployment. */
     allowListOnly: z.boolean().default(false),
+    /** AWS managed rule groups, $1 a month each; why only one is on: `lib/constructs/api-firewall.ts`. */
     managedRules: z
       .strictObject({
-        common: z.boolean().default(true),
-        knownBadInputs: z.boolean().default(true),
-        ipReputation: z.boolean().default(true),
+        anonymousIp: z.boolean().default(true),
+        ipReputation: z.boolean().default(false),
+        common: z.boolean().default(false),
+        knownBadInputs: z.boolean().default(false),
       })
       .prefault({}),
   })
@@ -115,6 +130,11 @@ const quotasSchema = z
     perIpPerDay: z.number().int().min(1).default(20),
     /** The spend guard: images per UTC day for the whole site. */
     globalPerDay: z.number().int().min(1).default(500),
+    /**
+     * The wake-up guard (async mode): GPU instance-minutes per UTC day. Once today's are used up, a
+     * job that would wake the sleeping GPU is refused until midnight; jobs for an awake GPU still run.
+     */
+    gpuMinutesPerDay: z.number().int().min(1).max(24 * 60 * 20).default(120),
   })
   .prefault({});
 
@@ -203,6 +223,23 @@ const configSchema = z
     }
     if (quotas.perIpPerDay > quotas.globalPerDay) {
       context.addIssue({ code: 'custom', path: ['quotas', 'perIpPerDay'], message: 'must not exceed quotas.globalPerDay' });
+    }
+    if (config.waf.createImageRateLimit > config.waf.rateLimit) {
+      context.addIssue({ code: 'custom', path: ['waf', 'createImageRateLimit'], message: 'must not exceed waf.rateLimit' });
+    }
+    if (config.api.createImageThrottlingRateLimit > config.api.throttlingRateLimit) {
+      context.addIssue({
+        code: 'custom',
+        path: ['api', 'createImageThrottlingRateLimit'],
+        message: 'must not exceed api.throttlingRateLimit',
+      });
+    }
+    if (config.api.createImageThrottlingBurstLimit > config.api.throttlingBurstLimit) {
+      context.addIssue({
+        code: 'custom',
+        path: ['api', 'createImageThrottlingBurstLimit'],
+        message: 'must not exceed api.throttlingBurstLimit',
+      });
     }
     if (config.waf.allowListOnly && config.waf.allowCidrs.length === 0) {
       context.addIssue({ code: 'custom', path: ['waf', 'allowCidrs'], message: 'must not be empty when waf.allowListOnly is true' });

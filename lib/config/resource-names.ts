@@ -1,6 +1,19 @@
 import { Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import type { IpVersion } from './cidr';
 import type { DeploymentConfig } from './deployment-config';
+
+export type StackPart = 'Front' | 'Gateway' | 'Backend' | 'Site' | 'Operations';
+
+/** A stack's name; operator tools find a deployment's outputs by it. */
+export function stackName(config: Pick<DeploymentConfig, 'appName'>, part: StackPart): string {
+  return `${config.appName}-${part}`;
+}
+
+/** The WAF IP sets of the block list, named so an operator can find them in the console. */
+export function blockListNames(config: Pick<DeploymentConfig, 'endpointName'>): Record<IpVersion, string> {
+  return { IPV4: `${config.endpointName}-block-ipv4`, IPV6: `${config.endpointName}-block-ipv6` };
+}
 
 /**
  * Physical names that more than one stack needs. They are derived from the configuration instead

@@ -17,7 +17,8 @@ export interface CostDashboardProps {
   readonly gatewayFunction: lambda.IFunction;
   readonly gatewayMemoryMb: number;
   readonly apiName: string;
-  readonly webAclName: string;
+  /** The web ACL in front of the API. @default - none: no WAF widget or WAF cost */
+  readonly webAclName?: string;
   readonly region: string;
   /** CloudFront metrics live in us-east-1 whatever the deployment's region. */
   readonly distributionId: string;
@@ -160,11 +161,11 @@ export class CostDashboard extends Construct {
       );
     }
 
-    const waf = (metricName: string, label: string) =>
+    const waf = (webAclName: string, metricName: string, label: string) =>
       new cloudwatch.Metric({
         namespace: 'AWS/WAFV2',
         metricName,
-        dimensionsMap: { WebACL: props.webAclName, Region: props.region, Rule: 'ALL' },
+        dimensionsMap: { WebACL: webAclName, Region: props.region, Rule: 'ALL' },
         statistic: cloudwatch.Stats.SUM,
         period: Duration.minutes(5),
         label,
@@ -178,15 +179,20 @@ export class CostDashboard extends Construct {
         period: Duration.minutes(5),
         label,
       });
+    const webAclName = props.webAclName;
     this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'WAF requests',
-        width: 8,
-        left: [waf('BlockedRequests', 'blocked'), waf('AllowedRequests', 'allowed')],
-      }),
+      ...(webAclName
+        ? [
+            new cloudwatch.GraphWidget({
+              title: 'WAF requests',
+              width: 8,
+              left: [waf(webAclName, 'BlockedRequests', 'blocked'), waf(webAclName, 'AllowedRequests', 'allowed')],
+            }),
+          ]
+        : []),
       new cloudwatch.GraphWidget({
         title: 'Gateway errors',
-        width: 8,
+        width: webAclName ? 8 : 16,
         left: [
           props.gatewayFunction.metricErrors({ period: Duration.minutes(5), label: 'Lambda errors' }),
           props.gatewayFunction.metricThrottles({ period: Duration.minutes(5), label: 'Lambda throttles' }),
@@ -226,11 +232,11 @@ export class CostDashboard extends Construct {
       statistic: cloudwatch.Stats.SUM,
       period: DAY,
     });
-    const wafRequests = (metricName: string) =>
+    const wafRequests = (webAclName: string, metricName: string) =>
       new cloudwatch.Metric({
         namespace: 'AWS/WAFV2',
         metricName,
-        dimensionsMap: { WebACL: props.webAclName, Region: props.region, Rule: 'ALL' },
+        dimensionsMap: { WebACL: webAclName, Region: props.region, Rule: 'ALL' },
         statistic: cloudwatch.Stats.SUM,
         period: DAY,
       });
@@ -249,10 +255,14 @@ export class CostDashboard extends Construct {
         dur: durationMs,
       }),
       part('apigw', 'API Gateway', `FILL(cnt, 0) * ${num(P.apiGatewayRestPerMillionRequests / 1e6)}`, { cnt: apiCount }),
-      part('waf', 'WAF requests', `(FILL(allowed, 0) + FILL(blocked, 0)) * ${num(P.wafPerMillionRequests / 1e6)}`, {
-        allowed: wafRequests('AllowedRequests'),
-        blocked: wafRequests('BlockedRequests'),
-      }),
+      ...(props.webAclName
+        ? [
+            part('waf', 'WAF requests', `(FILL(allowed, 0) + FILL(blocked, 0)) * ${num(P.wafPerMillionRequests / 1e6)}`, {
+              allowed: wafRequests(props.webAclName, 'AllowedRequests'),
+              blocked: wafRequests(props.webAclName, 'BlockedRequests'),
+            }),
+          ]
+        : []),
       part('s3', 'S3 (from images)', `FILL(images, 0) * ${num(s3PerImage)}`, { images: imagesCompleted }),
     ];
     if (props.mode === 'async' && props.endpointName) {

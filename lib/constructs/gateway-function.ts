@@ -33,8 +33,32 @@ export interface GatewayFunctionProps {
   /** Seconds from zero instances to a ready engine, for the page's wait estimate. */
   readonly coldStartSeconds: number;
   readonly secondsPerImage: number;
+  /**
+   * The gateway's own per-address rate limit, for a deployment without WAF.
+   * @default - none (WAF limits the rate)
+   */
+  readonly rateLimit?: GatewayRateLimit;
+  /**
+   * The wake-up guard's daily GPU budget, for a GPU that sleeps (async).
+   * @default - none
+   */
+  readonly gpuBudget?: GatewayGpuBudget;
   /** @default 'INFO' */
   readonly logLevel?: string;
+}
+
+export interface GatewayRateLimit {
+  readonly perIp: number;
+  readonly createImagePerIp: number;
+  readonly windowSeconds: number;
+  /** Never counted (the allow list). */
+  readonly exemptCidrs: readonly string[];
+}
+
+export interface GatewayGpuBudget {
+  readonly minutesPerDay: number;
+  /** Billed after the queue empties: the idle period before scale-in and the scale-in lag. */
+  readonly idleSeconds: number;
 }
 
 /**
@@ -70,6 +94,20 @@ export class GatewayFunction extends Construct {
         [ENV.quotaGlobalPerDay]: String(props.quotaGlobalPerDay),
         [ENV.coldStartSeconds]: String(props.coldStartSeconds),
         [ENV.secondsPerImage]: String(props.secondsPerImage),
+        ...(props.rateLimit
+          ? {
+              [ENV.rateLimitPerIp]: String(props.rateLimit.perIp),
+              [ENV.rateLimitCreateImagePerIp]: String(props.rateLimit.createImagePerIp),
+              [ENV.rateLimitWindowSeconds]: String(props.rateLimit.windowSeconds),
+              [ENV.rateLimitExemptCidrs]: props.rateLimit.exemptCidrs.join(','),
+            }
+          : {}),
+        ...(props.gpuBudget
+          ? {
+              [ENV.gpuMinutesPerDay]: String(props.gpuBudget.minutesPerDay),
+              [ENV.gpuIdleSeconds]: String(props.gpuBudget.idleSeconds),
+            }
+          : {}),
         POWERTOOLS_SERVICE_NAME: 'gateway',
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         LOG_LEVEL: props.logLevel ?? 'INFO',

@@ -1,10 +1,12 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ERROR_STATUS, type GatewayErrorCode } from '../../contract/errors';
 import { ROUTES } from '../../contract/routes';
+import { RESOURCE_POLICY_SIDS } from '../config/operator-handles';
 
 export interface PublicApiProps {
   readonly handler: lambda.IFunction;
@@ -13,8 +15,60 @@ export interface PublicApiProps {
   /** Stage-wide steady-state requests per second. */
   readonly throttlingRateLimit: number;
   readonly throttlingBurstLimit: number;
+  /**
+   * Stage-wide throttling of `POST /v1/images`, held below the rest: a status poll costs a
+   * fraction of a cent per million, an image request may start the GPU.
+   * @default - the stage-wide limits
+   */
+  readonly createImageThrottling?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * Block and allow lists in the API's resource policy (`aws:SourceIp`), for a deployment without
+   * WAF. `npm run block` edits the block list's statement in place afterwards.
+   * @default - no resource policy
+   */
+  readonly sourceIpLists?: SourceIpLists;
   /** @default 'prod' */
   readonly stageName?: string;
+}
+
+export interface SourceIpLists {
+  /** Always refused. */
+  readonly blockCidrs: readonly string[];
+  /** With `allowListOnly`, the only addresses let in. */
+  readonly allowCidrs: readonly string[];
+  /** @default false */
+  readonly allowListOnly?: boolean;
+}
+
+/**
+ * A resource policy that lets anyone invoke the API except the block list (and, for a private
+ * deployment, everyone not on the allow list). Explicit denies win over the allow, so the order of
+ * the statements does not matter.
+ */
+export function sourceIpPolicy(lists: SourceIpLists): iam.PolicyDocument {
+  const statement = (sid: string, effect: iam.Effect, conditions?: Record<string, unknown>) =>
+    new iam.PolicyStatement({
+      sid,
+      effect,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['execute-api:Invoke'],
+      resources: ['execute-api:/*'],
+      ...(conditions ? { conditions } : {}),
+    });
+  const document = new iam.PolicyDocument({ statements: [statement(RESOURCE_POLICY_SIDS.invoke, iam.Effect.ALLOW)] });
+  // IAM refuses a condition with an empty list, so an empty block list has no statement at all.
+  if (lists.blockCidrs.length > 0) {
+    document.addStatements(
+      statement(RESOURCE_POLICY_SIDS.blockList, iam.Effect.DENY, { IpAddress: { 'aws:SourceIp': [...lists.blockCidrs] } }),
+    );
+  }
+  if (lists.allowListOnly) {
+    if (lists.allowCidrs.length === 0) throw new Error('allowListOnly needs at least one CIDR in allowCidrs');
+    document.addStatements(
+      statement(RESOURCE_POLICY_SIDS.allowListOnly, iam.Effect.DENY, { NotIpAddress: { 'aws:SourceIp': [...lists.allowCidrs] } }),
+    );
+  }
+  return document;
 }
 
 /**
@@ -26,10 +80,14 @@ export class PublicApi extends Construct {
   public readonly api: apigateway.RestApi;
   /** The URL that clients prefix routes with, ending in the stage name and a slash. */
   public readonly url: string;
+  public readonly stageName: string;
 
   constructor(scope: Construct, id: string, props: PublicApiProps) {
     super(scope, id);
     if (props.allowedOrigins.length === 0) throw new Error('allowedOrigins must list at least the site origin');
+    this.stageName = props.stageName ?? 'prod';
+    const createImage = ROUTES.find((route) => route.name === 'createImage')!;
+    const policy = props.sourceIpLists ? sourceIpPolicy(props.sourceIpLists) : undefined;
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -38,10 +96,21 @@ export class PublicApi extends Construct {
       description: 'serverless-diffusion public API',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
       cloudWatchRole: true,
+      policy,
       deployOptions: {
-        stageName: props.stageName ?? 'prod',
+        stageName: this.stageName,
         throttlingRateLimit: props.throttlingRateLimit,
         throttlingBurstLimit: props.throttlingBurstLimit,
+        ...(props.createImageThrottling
+          ? {
+              methodOptions: {
+                [`${createImage.path}/${createImage.method}`]: {
+                  throttlingRateLimit: props.createImageThrottling.rateLimit,
+                  throttlingBurstLimit: props.createImageThrottling.burstLimit,
+                },
+              },
+            }
+          : {}),
         accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
         accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
         // ERROR only, and never data tracing: request bodies carry the visitors' prompts.
@@ -56,6 +125,10 @@ export class PublicApi extends Construct {
         maxAge: Duration.hours(1),
       },
     });
+
+    // A resource policy takes effect only with a new deployment, which CDK makes only when the
+    // deployment's logical id changes: a changed block list in cdk.json must change it too.
+    if (policy) this.api.latestDeployment?.addToLogicalId({ policy: policy.toJSON() });
 
     const integration = new apigateway.LambdaIntegration(props.handler, { proxy: true });
     // The contract's routes and nothing else; every one goes to the gateway Lambda, which answers them all.
@@ -75,7 +148,7 @@ export class PublicApi extends Construct {
       {
         id: 'AwsSolutions-APIG4',
         reason:
-          'The API is public by design (anonymous visitors make images). Abuse is bounded by the WAF rate rule, per-IP and global daily quotas in the gateway, the spend guard and stage throttling.',
+          'The API is public by design (anonymous visitors make images). Abuse is bounded by per-address rate limits (WAF\'s rate rules, or without WAF the gateway\'s own counters), per-IP and global daily quotas, the GPU-time guard and stage throttling.',
       },
       {
         id: 'AwsSolutions-APIG2',

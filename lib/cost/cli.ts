@@ -2,18 +2,29 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { mergeContext } from '../config/context';
-import { parseDeploymentConfig } from '../config/deployment-config';
+import { CONFIG_CONTEXT_KEY, parseDeploymentConfig } from '../config/deployment-config';
 import { REPO_ROOT } from '../paths';
-import { costSettings, defaultWakeUpsPerDay, idleMonthlyFloor, usageCost, wakeUpCost, type CostItems } from './cost-model';
+import {
+  costSettings,
+  defaultWakeUpsPerDay,
+  idleMonthlyFloor,
+  idleMonthlyFloorFreeTier,
+  usageCost,
+  wakeUpCost,
+  worstCaseGpuMinutesPerDay,
+  type CostItems,
+} from './cost-model';
 import { PRICE_REGION } from './prices';
 
-const USAGE = `Usage: npm run cost -- [--images-per-day N] [--wake-ups-per-day N] [--json]
+const USAGE = `Usage: npm run cost -- [--images-per-day N] [--wake-ups-per-day N] [--set KEY=JSON]... [--json]
 
 Estimates this deployment's cost from cdk.json and lib/cost/prices.ts (the dashboard's prices):
 the idle monthly floor, one GPU wake-up from zero, and the cost at the given usage.
   --images-per-day N    images generated per day (default 100)
   --wake-ups-per-day N  times per day the GPU starts from zero (default: one per 5 images)
-  --json                one JSON line instead of the table`;
+  --set KEY=JSON        a setting on top of cdk.json, as -c serverlessDiffusion.KEY=JSON would
+                        give it to cdk deploy; repeatable (--set waf.enabled=false)
+  --json                one JSON object instead of the table`;
 
 export interface CostReport {
   readonly region: string;
@@ -22,19 +33,40 @@ export interface CostReport {
   readonly gpuHourlyPriceUsd: number;
   readonly idleMonthlyFloorUsd: number;
   readonly idleItems: CostItems;
+  /** The floor with CloudWatch's always-free dashboards, alarms, metrics and logs counted free. */
+  readonly idleMonthlyFloorFreeTierUsd: number;
+  readonly idleItemsFreeTier: CostItems;
+  readonly wafEnabled: boolean;
   readonly wakeUpUsd: number;
   readonly wakeUpGpuMinutes: number;
   readonly imagesPerDay: number;
   readonly wakeUpsPerDay: number;
   readonly perDayUsd: number;
   readonly perMonthUsd: number;
+  /** `perMonthUsd` with the free-tier floor. */
+  readonly perMonthFreeTierUsd: number;
   readonly perImageUsd: number;
   readonly usageItems: CostItems;
+  /** GPU instance-minutes the usage takes per day, and the wake-up guard's daily budget. */
+  readonly usageGpuMinutesPerDay: number;
+  readonly gpuMinutesPerDay: number;
+  readonly gpuBudgetPerDayUsd: number;
   /**
-   * The GPU bill if it never goes back to zero: every instance up all day. Quotas count images,
-   * not GPU time, so requests spaced just past the idle period can keep one instance up.
+   * The GPU bill of the worst day: the wake-up guard's budget, then traffic that never lets the
+   * GPU sleep (jobs for an awake GPU still run), up to every instance all day.
    */
   readonly worstCaseGpuPerDayUsd: number;
+}
+
+/** `--set KEY=JSON` as the `-c serverlessDiffusion.KEY=JSON` context entry cdk would receive. */
+function settingOverrides(sets: readonly string[]): Record<string, string> {
+  const overrides: Record<string, string> = {};
+  for (const set of sets) {
+    const match = /^([A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)*)=(.*)$/s.exec(set);
+    if (!match) throw new Error(`--set expects KEY=JSON, such as waf.enabled=false, but got ${JSON.stringify(set)}\n\n${USAGE}`);
+    overrides[`${CONFIG_CONTEXT_KEY}.${match[1]}`] = match[2];
+  }
+  return overrides;
 }
 
 /** Parses the arguments and computes the report; throws with a usage message on bad input. */
@@ -44,6 +76,7 @@ export function costReport(args: readonly string[], context: Record<string, unkn
     options: {
       'images-per-day': { type: 'string', default: '100' },
       'wake-ups-per-day': { type: 'string' },
+      set: { type: 'string', multiple: true, default: [] },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -52,27 +85,70 @@ export function costReport(args: readonly string[], context: Record<string, unkn
   const imagesPerDay = count('--images-per-day', values['images-per-day']);
   const wakeUpsPerDay =
     values['wake-ups-per-day'] === undefined ? defaultWakeUpsPerDay(imagesPerDay) : count('--wake-ups-per-day', values['wake-ups-per-day']);
-  const config = parseDeploymentConfig(mergeContext(context));
+  // The same merge and schema as the CDK app, so a key or value cdk would refuse is refused here.
+  const config = parseDeploymentConfig(mergeContext({ ...context, ...settingOverrides(values.set) }));
   const settings = costSettings(config);
   const floor = idleMonthlyFloor(settings);
+  const freeTierFloor = idleMonthlyFloorFreeTier(settings);
   const wakeUp = wakeUpCost(settings);
   const usage = usageCost(settings, { imagesPerDay, wakeUpsPerDay });
+  const gpuUsd = (minutes: number) => (minutes / 60) * settings.gpuHourlyPriceUsd;
   return {
     region: config.region,
     mode: settings.mode,
     instanceType: settings.instanceType,
     gpuHourlyPriceUsd: settings.gpuHourlyPriceUsd,
+    wafEnabled: settings.wafEnabled,
     idleMonthlyFloorUsd: floor.totalUsd,
     idleItems: floor.items,
+    idleMonthlyFloorFreeTierUsd: freeTierFloor.totalUsd,
+    idleItemsFreeTier: freeTierFloor.items,
     wakeUpUsd: wakeUp.usd,
     wakeUpGpuMinutes: wakeUp.gpuMinutes,
     imagesPerDay,
     wakeUpsPerDay,
     perDayUsd: usage.perDayUsd,
     perMonthUsd: usage.perMonthUsd,
+    perMonthFreeTierUsd: usage.perMonthUsd - floor.totalUsd + freeTierFloor.totalUsd,
     perImageUsd: usage.perImageUsd,
     usageItems: usage.items,
-    worstCaseGpuPerDayUsd: settings.mode === 'async' ? config.backend.maxInstances * 24 * settings.gpuHourlyPriceUsd : 0,
+    usageGpuMinutesPerDay: usage.gpuMinutesPerDay,
+    gpuMinutesPerDay: settings.mode === 'async' ? settings.gpuMinutesPerDay : 0,
+    gpuBudgetPerDayUsd: settings.mode === 'async' ? gpuUsd(settings.gpuMinutesPerDay) : 0,
+    worstCaseGpuPerDayUsd: gpuUsd(worstCaseGpuMinutesPerDay(settings)),
+  };
+}
+
+/**
+ * The report as one JSON object for scripts: the headline figures under stable snake_case names,
+ * then every item.
+ */
+export function costReportJson(report: CostReport): Record<string, unknown> {
+  return {
+    region: report.region,
+    mode: report.mode,
+    instance_type: report.instanceType,
+    gpu_hourly_price_usd: report.gpuHourlyPriceUsd,
+    waf_enabled: report.wafEnabled,
+    idle_floor_usd_per_month: report.idleMonthlyFloorUsd,
+    idle_floor_free_tier_usd_per_month: report.idleMonthlyFloorFreeTierUsd,
+    per_wake_up_usd: report.wakeUpUsd,
+    wake_up_gpu_minutes: report.wakeUpGpuMinutes,
+    images_per_day: report.imagesPerDay,
+    wake_ups_per_day: report.wakeUpsPerDay,
+    per_day_usd: report.perDayUsd,
+    per_image_usd: report.perImageUsd,
+    monthly_usd: report.perMonthUsd,
+    monthly_free_tier_usd: report.perMonthFreeTierUsd,
+    usage_gpu_minutes_per_day: report.usageGpuMinutesPerDay,
+    gpu_budget_minutes_per_day: report.gpuMinutesPerDay,
+    gpu_budget_usd_per_day: report.gpuBudgetPerDayUsd,
+    worst_case_gpu_usd_per_day: report.worstCaseGpuPerDayUsd,
+    items: {
+      idle_floor: report.idleItems,
+      idle_floor_free_tier: report.idleItemsFreeTier,
+      usage_per_day: report.usageItems,
+    },
   };
 }
 
@@ -90,6 +166,7 @@ export function formatCostReport(report: CostReport): string {
     '',
     `Idle monthly floor: ${usd(report.idleMonthlyFloorUsd)}`,
     ...items(report.idleItems),
+    `    ${"with CloudWatch's free tier".padEnd(28)} ${usd(report.idleMonthlyFloorFreeTierUsd)}`,
     '',
     report.mode === 'async'
       ? `One wake-up from zero: ${usd(report.wakeUpUsd)} (${report.wakeUpGpuMinutes.toFixed(1)} GPU-minutes: boot, idle period, scale-in lag)`
@@ -102,8 +179,15 @@ export function formatCostReport(report: CostReport): string {
     `    ${'per month (with idle floor)'.padEnd(28)} ${usd(report.perMonthUsd)}`,
     ...(report.mode === 'async'
       ? [
+          ...(report.usageGpuMinutesPerDay > report.gpuMinutesPerDay
+            ? [
+                `    This takes ${report.usageGpuMinutesPerDay.toFixed(0)} GPU-minutes a day, above quotas.gpuMinutesPerDay ` +
+                  `(${report.gpuMinutesPerDay}): past it, jobs that would wake the GPU are refused until midnight.`,
+              ]
+            : []),
           '',
-          `Worst case, GPU never idle long enough to stop: ${usd(report.worstCaseGpuPerDayUsd)}/day of GPU time ` +
+          `Wake-up guard: ${report.gpuMinutesPerDay} GPU-minutes a day (${usd(report.gpuBudgetPerDayUsd)}) before the GPU stays asleep until midnight.`,
+          `Worst case, traffic that never lets the GPU sleep: ${usd(report.worstCaseGpuPerDayUsd)}/day of GPU time ` +
             `(${usd(report.worstCaseGpuPerDayUsd * 30)}/month); the monthly budget alarm is the backstop.`,
         ]
       : []),
@@ -129,7 +213,7 @@ function main(argv: readonly string[]): void {
   }
   try {
     const report = costReport(argv);
-    console.log(argv.includes('--json') ? JSON.stringify(report) : formatCostReport(report));
+    console.log(argv.includes('--json') ? JSON.stringify(costReportJson(report)) : formatCostReport(report));
   } catch (error) {
     console.error((error as Error).message);
     process.exitCode = 1;

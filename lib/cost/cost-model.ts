@@ -18,14 +18,21 @@ export interface CostSettings {
   readonly mode: BackendMode;
   readonly instanceType: string;
   readonly gpuHourlyPriceUsd: number;
+  readonly maxInstances: number;
   readonly coldStartSeconds: number;
   readonly idleMinutes: number;
   readonly secondsPerImage: number;
   readonly serverlessMemoryMb: number;
+  readonly wafEnabled: boolean;
+  /** Rules and rule groups in the web ACL; 0 without WAF. */
   readonly wafRuleCount: number;
   /** CloudWatch alarms billed monthly, including those target tracking creates. */
   readonly alarmCount: number;
   readonly modelGb: number;
+  /** The wake-up guard's daily budget (async). */
+  readonly gpuMinutesPerDay: number;
+  /** The spend guard's images per day, which bound how long traffic can keep the GPU up. */
+  readonly globalImagesPerDay: number;
 }
 
 export function costSettings(config: DeploymentConfig): CostSettings {
@@ -34,13 +41,17 @@ export function costSettings(config: DeploymentConfig): CostSettings {
     mode: backend.mode,
     instanceType: backend.instanceType,
     gpuHourlyPriceUsd: backend.hourlyPriceUsd,
+    maxInstances: backend.maxInstances,
     coldStartSeconds: backend.coldStartSeconds,
     idleMinutes: backend.idleMinutesBeforeScaleIn,
     secondsPerImage: backend.secondsPerImage,
     serverlessMemoryMb: backend.serverlessMemoryMb,
-    wafRuleCount: firewallRuleCount(config.waf),
+    wafEnabled: config.waf.enabled,
+    wafRuleCount: config.waf.enabled ? firewallRuleCount(config.waf) : 0,
     alarmCount: operationsAlarmNames(backend.mode).length + (backend.mode === 'async' ? SCALE_TO_ZERO_ALARM_COUNT : 0),
     modelGb: config.model.kind === 'local' ? folderBytes(config.model.path) / GB : A.modelGb,
+    gpuMinutesPerDay: config.quotas.gpuMinutesPerDay,
+    globalImagesPerDay: config.quotas.globalPerDay,
   };
 }
 
@@ -51,16 +62,52 @@ export interface MonthlyFloor {
   readonly items: CostItems;
 }
 
-/** What the deployment costs per month when nobody uses it. */
+/**
+ * CloudWatch's always-free allowance per account and month (https://aws.amazon.com/cloudwatch/pricing/,
+ * "Free tier"). The list-price floor counts none of it, because most accounts already use it.
+ */
+export const CLOUDWATCH_FREE_TIER = {
+  dashboards: 3,
+  alarms: 10,
+  customMetrics: 10,
+  logsGbIngested: 5,
+} as const;
+
+/** The deployment's own CloudWatch use in an idle month, which the free tier may cover. */
+interface CloudWatchUse {
+  readonly dashboards: number;
+  readonly alarms: number;
+  readonly customMetrics: number;
+  readonly logsGbIngested: number;
+}
+
+/** What the deployment costs per month when nobody uses it, at list prices. */
 export function idleMonthlyFloor(settings: CostSettings): MonthlyFloor {
-  const sagemaker = settings.mode !== 'external';
-  const items: Record<string, number> = {
-    'WAF web ACL and rules': P.wafPerWebAclMonth + settings.wafRuleCount * P.wafPerRuleMonth,
-    'Secrets Manager secret': P.secretsManagerPerSecretMonth,
-    'CloudWatch alarms': settings.alarmCount * P.cloudWatchPerAlarmMonth,
-    'CloudWatch dashboard': P.cloudWatchPerDashboardMonth,
+  return floor(settings, { dashboards: 0, alarms: 0, customMetrics: 0, logsGbIngested: 0 });
+}
+
+/**
+ * The idle floor in an account whose CloudWatch free tier this deployment has to itself: its one
+ * dashboard, its alarms, the publisher's metric and logs fit in it.
+ */
+export function idleMonthlyFloorFreeTier(settings: CostSettings): MonthlyFloor {
+  return floor(settings, CLOUDWATCH_FREE_TIER);
+}
+
+function floor(settings: CostSettings, free: CloudWatchUse): MonthlyFloor {
+  const billable = (used: number, allowance: number) => Math.max(0, used - allowance);
+  const use: CloudWatchUse = {
+    dashboards: 1,
+    alarms: settings.alarmCount,
+    customMetrics: settings.mode === 'async' ? 1 : 0,
+    logsGbIngested: settings.mode === 'async' ? (MINUTES_PER_MONTH * A.publisherLogBytesPerRun) / GB : 0,
   };
-  if (sagemaker) {
+  const items: Record<string, number> = {};
+  if (settings.wafEnabled) items['WAF web ACL and rules'] = P.wafPerWebAclMonth + settings.wafRuleCount * P.wafPerRuleMonth;
+  items['Secrets Manager secret'] = P.secretsManagerPerSecretMonth;
+  items['CloudWatch alarms'] = billable(use.alarms, free.alarms) * P.cloudWatchPerAlarmMonth;
+  items['CloudWatch dashboard'] = billable(use.dashboards, free.dashboards) * P.cloudWatchPerDashboardMonth;
+  if (settings.mode !== 'external') {
     items['ECR engine image'] = A.engineImageGb * P.ecrPerGbMonth;
     items['S3 model files'] = settings.modelGb * P.s3PerGbMonth;
   }
@@ -69,8 +116,8 @@ export function idleMonthlyFloor(settings: CostSettings): MonthlyFloor {
     items['Instance-count publisher'] =
       (MINUTES_PER_MONTH / 1e6) * P.lambdaPerMillionRequests +
       publisherGbSeconds * P.lambdaPerGbSecond +
-      ((MINUTES_PER_MONTH * A.publisherLogBytesPerRun) / GB) * P.cloudWatchLogsPerGbIngested +
-      P.cloudWatchPerCustomMetricMonth;
+      billable(use.logsGbIngested, free.logsGbIngested) * P.cloudWatchLogsPerGbIngested +
+      billable(use.customMetrics, free.customMetrics) * P.cloudWatchPerCustomMetricMonth;
   }
   return { totalUsd: sum(items), items };
 }
@@ -79,6 +126,19 @@ export interface WakeUp {
   readonly usd: number;
   /** Instance-minutes billed for one wake-up with a single request. */
   readonly gpuMinutes: number;
+}
+
+/**
+ * GPU instance-minutes per day in the worst case: the wake-up guard stops new wake-ups once the
+ * day's budget is used (the last one may run past it), but a job for an awake GPU still runs and
+ * keeps it up for the idle period after it, so traffic that never lets the GPU sleep costs up to
+ * the spend guard's daily images times that; never more than every instance all day.
+ */
+export function worstCaseGpuMinutesPerDay(settings: CostSettings): number {
+  if (settings.mode !== 'async') return 0;
+  const perImage = settings.secondsPerImage / 60 + settings.idleMinutes + A.scaleInLagMinutes;
+  const guarded = settings.gpuMinutesPerDay + wakeUpCost(settings).gpuMinutes + settings.globalImagesPerDay * perImage;
+  return Math.min(settings.maxInstances * 24 * 60, guarded);
 }
 
 /** One wake-up from zero: boot, the idle period before scale-in, and the scale-in lag. */
@@ -95,6 +155,8 @@ export interface Usage {
 
 export interface UsageCost {
   readonly perDayUsd: number;
+  /** GPU instance-minutes this usage takes per day (async); compare with the wake-up guard's budget. */
+  readonly gpuMinutesPerDay: number;
   /** Including the idle floor. */
   readonly perMonthUsd: number;
   readonly perImageUsd: number;
@@ -123,10 +185,10 @@ export function usageCost(settings: CostSettings, usage: Usage): UsageCost {
   const { imagesPerDay } = usage;
   const requests = imagesPerDay * A.apiRequestsPerImage;
   const items: Record<string, number> = {};
+  const gpuMinutesPerDay =
+    settings.mode === 'async' ? usage.wakeUpsPerDay * wakeUpCost(settings).gpuMinutes + (imagesPerDay * settings.secondsPerImage) / 60 : 0;
   if (settings.mode === 'async') {
-    items['GPU instance time'] =
-      usage.wakeUpsPerDay * wakeUpCost(settings).usd +
-      ((imagesPerDay * settings.secondsPerImage) / 3600) * settings.gpuHourlyPriceUsd;
+    items['GPU instance time'] = (gpuMinutesPerDay / 60) * settings.gpuHourlyPriceUsd;
   } else if (settings.mode === 'serverless') {
     items['SageMaker serverless'] =
       imagesPerDay * settings.secondsPerImage * (settings.serverlessMemoryMb / 1024) * P.sagemakerServerlessPerGbSecond;
@@ -135,15 +197,21 @@ export function usageCost(settings: CostSettings, usage: Usage): UsageCost {
     (requests / 1e6) * P.lambdaPerMillionRequests +
     requests * A.gatewaySecondsPerRequest * (GATEWAY_MEMORY_MB / 1024) * P.lambdaPerGbSecond;
   items['API Gateway'] = (requests / 1e6) * P.apiGatewayRestPerMillionRequests;
-  items['WAF requests'] = (requests / 1e6) * P.wafPerMillionRequests;
+  if (settings.wafEnabled) items['WAF requests'] = (requests / 1e6) * P.wafPerMillionRequests;
   items['S3 requests and downloads'] = imagesPerDay * s3UsdPerImage();
+  // Without WAF the gateway counts every request (and each POST once more) per address.
+  const rateWrites = settings.wafEnabled ? 0 : requests + imagesPerDay;
+  // The wake-up guard reads and writes its ledger once per image request.
+  const ledger = settings.mode === 'async' ? imagesPerDay : 0;
   items['DynamoDB'] =
-    ((imagesPerDay * A.dynamoWritesPerImage) / 1e6) * P.dynamoDbPerMillionWrites + (requests / 1e6) * P.dynamoDbPerMillionReads;
+    ((imagesPerDay * A.dynamoWritesPerImage + rateWrites + ledger) / 1e6) * P.dynamoDbPerMillionWrites +
+    ((requests + ledger) / 1e6) * P.dynamoDbPerMillionReads;
   items['CloudWatch Logs'] = ((requests * A.logBytesPerRequest) / GB) * P.cloudWatchLogsPerGbIngested;
   items['Gateway metrics'] = imagesPerDay > 0 ? (A.gatewayMetricSeries * P.cloudWatchPerCustomMetricMonth) / DAYS_PER_MONTH : 0;
   const perDayUsd = sum(items);
   return {
     perDayUsd,
+    gpuMinutesPerDay,
     perMonthUsd: idleMonthlyFloor(settings).totalUsd + perDayUsd * DAYS_PER_MONTH,
     perImageUsd: imagesPerDay > 0 ? perDayUsd / imagesPerDay : 0,
     items,

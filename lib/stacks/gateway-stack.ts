@@ -1,7 +1,8 @@
-import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { DeploymentConfig } from '../config/deployment-config';
-import { resourceNames } from '../config/resource-names';
+import { GATEWAY_OUTPUTS } from '../config/operator-handles';
+import { blockListNames, resourceNames } from '../config/resource-names';
 import { AccessLogBucket } from '../constructs/access-log-bucket';
 import { ApiFirewall } from '../constructs/api-firewall';
 import { GatewayBackend, GatewayFunction } from '../constructs/gateway-function';
@@ -9,6 +10,7 @@ import { GatewaySecret } from '../constructs/gateway-secret';
 import { JobsBucket } from '../constructs/jobs-bucket';
 import { PublicApi } from '../constructs/public-api';
 import { QuotasAndJobsTable } from '../constructs/quotas-and-jobs-table';
+import { USAGE_ASSUMPTIONS } from '../cost/assumptions';
 
 export interface GatewayStackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -16,16 +18,22 @@ export interface GatewayStackProps extends StackProps {
   readonly siteOrigin: string;
 }
 
-/** The public API: REST API behind WAF, the gateway Lambda, its secret, table and jobs bucket. */
+/**
+ * The public API: REST API behind WAF, the gateway Lambda, its secret, table and jobs bucket.
+ * With `waf.enabled` false the same lists and limits come from the API's resource policy and the
+ * gateway's own per-address counters instead of a web ACL.
+ */
 export class GatewayStack extends Stack {
   public readonly jobs: JobsBucket;
   public readonly gateway: GatewayFunction;
   public readonly api: PublicApi;
-  public readonly firewall: ApiFirewall;
+  /** Absent when `waf.enabled` is false. */
+  public readonly firewall?: ApiFirewall;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
     super(scope, id, props);
     const { config } = props;
+    const { waf } = config;
     const allowedOrigins = [props.siteOrigin, ...config.api.allowedOrigins];
     const logs = new AccessLogBucket(this, 'AccessLogs');
     this.jobs = new JobsBucket(this, 'Jobs', {
@@ -46,6 +54,25 @@ export class GatewayStack extends Stack {
       quotaGlobalPerDay: config.quotas.globalPerDay,
       coldStartSeconds: config.backend.coldStartSeconds,
       secondsPerImage: config.backend.secondsPerImage,
+      ...(waf.enabled
+        ? {}
+        : {
+            rateLimit: {
+              perIp: waf.rateLimit,
+              createImagePerIp: waf.createImageRateLimit,
+              windowSeconds: waf.rateWindowSeconds,
+              exemptCidrs: waf.allowCidrs,
+            },
+          }),
+      ...(config.backend.mode === 'async'
+        ? {
+            gpuBudget: {
+              minutesPerDay: config.quotas.gpuMinutesPerDay,
+              // The same tail the cost estimate bills for each wake-up.
+              idleSeconds: (config.backend.idleMinutesBeforeScaleIn + USAGE_ASSUMPTIONS.scaleInLagMinutes) * 60,
+            },
+          }
+        : {}),
       logLevel: config.logLevel,
     });
     this.api = new PublicApi(this, 'Api', {
@@ -53,17 +80,43 @@ export class GatewayStack extends Stack {
       allowedOrigins,
       throttlingRateLimit: config.api.throttlingRateLimit,
       throttlingBurstLimit: config.api.throttlingBurstLimit,
+      createImageThrottling: {
+        rateLimit: config.api.createImageThrottlingRateLimit,
+        burstLimit: config.api.createImageThrottlingBurstLimit,
+      },
+      ...(waf.enabled ? {} : { sourceIpLists: waf }),
     });
-    this.firewall = new ApiFirewall(this, 'Firewall', {
-      stageArn: this.api.api.deploymentStage.stageArn,
-      rateLimit: config.waf.rateLimit,
-      rateWindowSeconds: config.waf.rateWindowSeconds,
-      blockCidrs: config.waf.blockCidrs,
-      allowCidrs: config.waf.allowCidrs,
-      allowListOnly: config.waf.allowListOnly,
-      managedRules: config.waf.managedRules,
-    });
-    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the public API' });
+    if (!waf.enabled) {
+      Validations.of(this.api.api.deploymentStage).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'waf.enabled is false by choice (a web ACL costs $5 a month plus $1 per rule): the resource policy holds the block and allow lists, the gateway counts requests per address in DynamoDB, and the daily quotas and GPU-time guard apply as with WAF.',
+      });
+    } else {
+      this.firewall = new ApiFirewall(this, 'Firewall', {
+        stageArn: this.api.api.deploymentStage.stageArn,
+        rateLimit: waf.rateLimit,
+        createImageRateLimit: waf.createImageRateLimit,
+        rateWindowSeconds: waf.rateWindowSeconds,
+        blockCidrs: waf.blockCidrs,
+        allowCidrs: waf.allowCidrs,
+        allowListOnly: waf.allowListOnly,
+        managedRules: waf.managedRules,
+        corsOrigin: props.siteOrigin,
+        blockListNames: blockListNames(config),
+      });
+      new CfnOutput(this, GATEWAY_OUTPUTS.blockListIpv4Arn, {
+        value: this.firewall.blockLists.IPV4.attrArn,
+        description: 'WAF IP set of blocked IPv4 addresses (npm run block)',
+      });
+      new CfnOutput(this, GATEWAY_OUTPUTS.blockListIpv6Arn, {
+        value: this.firewall.blockLists.IPV6.attrArn,
+        description: 'WAF IP set of blocked IPv6 addresses (npm run block)',
+      });
+    }
+    new CfnOutput(this, GATEWAY_OUTPUTS.apiUrl, { value: this.api.url, description: 'Base URL of the public API' });
+    new CfnOutput(this, GATEWAY_OUTPUTS.restApiId, { value: this.api.api.restApiId, description: 'REST API id (npm run block, without WAF)' });
+    new CfnOutput(this, GATEWAY_OUTPUTS.stageName, { value: this.api.stageName, description: 'Stage that npm run block redeploys' });
   }
 }
 

@@ -14,7 +14,8 @@ export interface OperationsStackProps extends StackProps {
   readonly config: DeploymentConfig;
   readonly gateway: GatewayFunction;
   readonly apiName: string;
-  readonly webAclName: string;
+  /** Absent without WAF. */
+  readonly webAclName?: string;
   readonly distributionId: string;
   /** The async endpoint's error topic (async mode only). */
   readonly endpointErrorTopic?: sns.ITopic;

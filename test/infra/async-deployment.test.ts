@@ -173,6 +173,8 @@ describe('gateway', () => {
         'COLD_START_SECONDS',
         'ENDPOINT_NAME',
         'EXTERNAL_URL',
+        'GPU_IDLE_SECONDS',
+        'GPU_MINUTES_PER_DAY',
         'JOBS_BUCKET',
         'JOBS_PREFIX_INPUT',
         'JOBS_PREFIX_OUTPUT',
@@ -194,6 +196,9 @@ describe('gateway', () => {
       JOBS_PREFIX_OUTPUT: 'outputs/',
       QUOTA_PER_IP_PER_DAY: '20',
       QUOTA_GLOBAL_PER_DAY: '500',
+      // The wake-up guard: 120 GPU-minutes a day; after the queue empties, 5 idle minutes and 2 of lag.
+      GPU_MINUTES_PER_DAY: '120',
+      GPU_IDLE_SECONDS: '420',
       POWERTOOLS_SERVICE_NAME: 'gateway',
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       LOG_LEVEL: 'INFO',
@@ -264,12 +269,16 @@ describe('gateway', () => {
       AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
       MethodSettings: [
         Match.objectLike({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20, LoggingLevel: 'ERROR', DataTraceEnabled: false }),
+        // Image requests, which may wake the GPU, are held below the reads.
+        { HttpMethod: 'POST', ResourcePath: '/~1v1~1images', ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
       ],
     });
+    // WAF is on: the API needs no resource policy of its own.
+    gateway.hasResourceProperties('AWS::ApiGateway::RestApi', { Policy: Match.absent() });
     const paths = resourcesOf(gateway, 'AWS::ApiGateway::Resource').map((r) => r.PathPart).sort();
     expect(paths).toEqual(['images', 'openapi.json', 'status', 'v1', '{id}'].sort());
     const methods = resourcesOf(gateway, 'AWS::ApiGateway::Method').map((m) => m.HttpMethod).filter((m) => m !== 'OPTIONS');
-    expect(methods.sort()).toEqual(['GET', 'GET', 'GET', 'POST']);
+    expect(methods.sort()).toEqual(['DELETE', 'GET', 'GET', 'GET', 'POST']);
     // API Gateway's own refusals speak the gateway's error vocabulary (codes in lambda/src/http/errors.ts).
     const gatewayResponses = resourcesOf(gateway, 'AWS::ApiGateway::GatewayResponse').map((r) => [
       r.ResponseType,
@@ -289,24 +298,48 @@ describe('gateway', () => {
     gateway.hasOutput('ApiUrl', Match.anyValue());
   });
 
-  test('a WAF web ACL with the per-IP rate rule and managed rule groups is associated with the stage', () => {
+  test('a WAF web ACL with the block list, the per-IP rate rules, a body size rule and the anonymous-IP group is associated with the stage', () => {
     gateway.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'REGIONAL',
       DefaultAction: { Allow: {} },
       Rules: [
+        Match.objectLike({ Name: 'BlockList', Action: { Block: {} } }),
         Match.objectLike({
           Name: 'RateLimitPerIp',
           Statement: { RateBasedStatement: { Limit: 100, EvaluationWindowSec: 300, AggregateKeyType: 'IP' } },
-          Action: { Block: { CustomResponse: Match.objectLike({ ResponseCode: 429 }) } },
+          Action: { Block: { CustomResponse: Match.objectLike({ ResponseCode: 429, CustomResponseBodyKey: 'rate-limited' }) } },
         }),
         Match.objectLike({
-          Name: 'AWSManagedRulesCommonRuleSet',
-          Statement: { ManagedRuleGroupStatement: Match.objectLike({ VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' }) },
+          Name: 'RateLimitCreateImagePerIp',
+          Statement: {
+            RateBasedStatement: Match.objectLike({
+              Limit: 10,
+              ScopeDownStatement: {
+                AndStatement: {
+                  Statements: [
+                    Match.objectLike({ ByteMatchStatement: Match.objectLike({ FieldToMatch: { Method: {} }, SearchString: 'POST' }) }),
+                    Match.objectLike({ RegexMatchStatement: Match.objectLike({ FieldToMatch: { UriPath: {} }, RegexString: '/v1/images/?$' }) }),
+                  ],
+                },
+              },
+            }),
+          },
         }),
-        Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesKnownBadInputsRuleSet' } } }),
-        Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesAmazonIpReputationList' } } }),
+        Match.objectLike({
+          Name: 'BodySizeLimit',
+          Statement: { RegexMatchStatement: Match.objectLike({ FieldToMatch: { SingleHeader: { Name: 'content-length' } } }) },
+          Action: { Block: { CustomResponse: Match.objectLike({ ResponseCode: 413, CustomResponseBodyKey: 'body-too-large' }) } },
+        }),
+        Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesAnonymousIpList' } } }),
       ],
     });
+    // The block list's IP sets exist empty, one per IP version, named for the console and read by npm run block.
+    const sets = resourcesOf(gateway, 'AWS::WAFv2::IPSet');
+    expect(sets.map((set) => [set.Name, set.IPAddressVersion, set.Addresses])).toEqual([
+      ['serverless-diffusion-block-ipv4', 'IPV4', []],
+      ['serverless-diffusion-block-ipv6', 'IPV6', []],
+    ]);
+    for (const output of ['BlockListIpv4Arn', 'BlockListIpv6Arn', 'RestApiId', 'StageName']) gateway.hasOutput(output, Match.anyValue());
     const [association] = resourcesOf(gateway, 'AWS::WAFv2::WebACLAssociation');
     const [aclId] = Object.keys(gateway.findResources('AWS::WAFv2::WebACL'));
     const [stageId] = Object.keys(gateway.findResources('AWS::ApiGateway::Stage'));
@@ -315,6 +348,24 @@ describe('gateway', () => {
     expect(association.ResourceArn).toEqual({
       'Fn::Join': ['', ['arn:aws:apigateway:us-east-1::/restapis/', { Ref: apiId }, '/stages/', { Ref: stageId }]],
     });
+  });
+});
+
+describe("WAF's own refusals", () => {
+  test('carry the API error body, the site origin for CORS, and Retry-After on 429', () => {
+    const [webAcl] = resourcesOf(gateway, 'AWS::WAFv2::WebACL');
+    for (const name of ['RateLimitPerIp', 'RateLimitCreateImagePerIp', 'BodySizeLimit']) {
+      const rule = webAcl.Rules.find((candidate: { Name: string }) => candidate.Name === name);
+      const response = rule.Action.Block.CustomResponse;
+      const headers = Object.fromEntries(response.ResponseHeaders.map((header: { Name: string; Value: unknown }) => [header.Name, header.Value]));
+      // The site's CloudFront origin: the page is the browser client that must be able to read these.
+      expect(JSON.stringify(headers['Access-Control-Allow-Origin'])).toMatch(/https:\/\/.*ServerlessDiffusion-Front:ExportsOutputFnGetAttSiteDistribution/);
+      expect(headers).toMatchObject({ 'Access-Control-Expose-Headers': 'Retry-After', Vary: 'Origin' });
+      expect(headers['Retry-After']).toBe(response.ResponseCode === 429 ? '300' : undefined);
+      const body = webAcl.CustomResponseBodies[response.CustomResponseBodyKey];
+      expect(body.ContentType).toBe('APPLICATION_JSON');
+      expect(JSON.parse(body.Content).error.code).toBe(response.ResponseCode === 429 ? 'rate_limited' : 'body_too_large');
+    }
   });
 });
 

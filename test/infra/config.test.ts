@@ -31,16 +31,24 @@ describe('defaults', () => {
         serverlessMaxConcurrency: 2,
       },
       model: { kind: 'local', path: path.join(REPO_ROOT, 'test/fixtures/oracle/models/tiny-sd') },
-      api: { allowedOrigins: [], throttlingRateLimit: 10, throttlingBurstLimit: 20 },
+      api: {
+        allowedOrigins: [],
+        throttlingRateLimit: 10,
+        throttlingBurstLimit: 20,
+        createImageThrottlingRateLimit: 2,
+        createImageThrottlingBurstLimit: 5,
+      },
       waf: {
+        enabled: true,
         rateLimit: 100,
+        createImageRateLimit: 10,
         rateWindowSeconds: 300,
         blockCidrs: [],
         allowCidrs: [],
         allowListOnly: false,
-        managedRules: { common: true, knownBadInputs: true, ipReputation: true },
+        managedRules: { anonymousIp: true, ipReputation: false, common: false, knownBadInputs: false },
       },
-      quotas: { perIpPerDay: 20, globalPerDay: 500 },
+      quotas: { perIpPerDay: 20, globalPerDay: 500, gpuMinutesPerDay: 120 },
       jobs: { retentionDays: 7 },
       budget: { monthlyLimitUsd: 30 },
       alerts: { emails: [] },
@@ -81,6 +89,11 @@ describe('invalid configuration fails naming the key', () => {
     ['bad IPv4 prefix', { waf: { blockCidrs: ['10.0.0.0/33'] } }, /waf\.blockCidrs\.0: expected an IPv4 or IPv6 CIDR/],
     ['not an address', { waf: { allowCidrs: ['office'] } }, /waf\.allowCidrs\.0: expected an IPv4 or IPv6 CIDR/],
     ['allow-list-only without list', { waf: { allowListOnly: true } }, /waf\.allowCidrs: must not be empty/],
+    ['WAF switch that is not a boolean', { waf: { enabled: 'no' } }, /waf\.enabled: /],
+    ['image rate above the general rate', { waf: { rateLimit: 50, createImageRateLimit: 60 } }, /waf\.createImageRateLimit: must not exceed waf\.rateLimit/],
+    ['image throttling above the stage', { api: { createImageThrottlingRateLimit: 11 } }, /api\.createImageThrottlingRateLimit: must not exceed api\.throttlingRateLimit/],
+    ['image burst above the stage', { api: { throttlingBurstLimit: 4 } }, /api\.createImageThrottlingBurstLimit: must not exceed api\.throttlingBurstLimit/],
+    ['GPU budget of zero', { quotas: { gpuMinutesPerDay: 0 } }, /quotas\.gpuMinutesPerDay: /],
     ['per-IP quota above global', { quotas: { perIpPerDay: 600 } }, /quotas\.perIpPerDay: must not exceed quotas\.globalPerDay/],
     ['origin with a path', { api: { allowedOrigins: ['https://example.com/'] } }, /api\.allowedOrigins\.0: expected an origin/],
     ['bad e-mail', { alerts: { emails: ['ops'] } }, /alerts\.emails\.0: /],
@@ -111,6 +124,8 @@ describe('invalid configuration fails naming the key', () => {
       expect((error as DeploymentConfigError).problems).toEqual([
         expect.stringMatching(/^serverlessDiffusion\.backend\.maxInstances: /),
         expect.stringMatching(/^serverlessDiffusion\.waf\.rateLimit: /),
+        // The cross-field checks see the bad value too.
+        'serverlessDiffusion.waf.createImageRateLimit: must not exceed waf.rateLimit',
       ]);
     }
   });

@@ -1,8 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseDeploymentConfig } from '../../lib/config/deployment-config';
-import { costReport, formatCostReport } from '../../lib/cost/cli';
-import { costSettings, idleMonthlyFloor, usageCost, wakeUpCost } from '../../lib/cost/cost-model';
+import { costReport, costReportJson, formatCostReport } from '../../lib/cost/cli';
+import {
+  costSettings,
+  idleMonthlyFloor,
+  idleMonthlyFloorFreeTier,
+  usageCost,
+  wakeUpCost,
+  worstCaseGpuMinutesPerDay,
+} from '../../lib/cost/cost-model';
 import { REPO_ROOT } from '../../lib/paths';
 import { cdkJsonContext } from './support/synth';
 
@@ -13,8 +20,8 @@ describe('cost model', () => {
 
   test('the idle floor of the default async deployment counts WAF, secret, alarms, dashboard, storage and the publisher', () => {
     const floor = idleMonthlyFloor(asyncSettings);
-    // Web ACL $5 + rate rule + three managed groups at $1 each.
-    expect(floor.items['WAF web ACL and rules']).toBe(9);
+    // Web ACL $5 + block list, two rate rules, body size rule and the anonymous-IP group at $1 each.
+    expect(floor.items['WAF web ACL and rules']).toBe(10);
     expect(floor.items['Secrets Manager secret']).toBe(0.4);
     // Five operations alarms, wake and idle, and target tracking's two, at $0.10.
     expect(floor.items['CloudWatch alarms']).toBeCloseTo(0.9, 10);
@@ -24,8 +31,43 @@ describe('cost model', () => {
     const publisher = 0.0432 * 0.2 + 43_200 * 0.3 * 0.125 * 0.0000133334 + 0.0432 * 0.5 + 0.3;
     expect(floor.items['Instance-count publisher']).toBeCloseTo(publisher, 6);
     expect(floor.totalUsd).toBeCloseTo(Object.values(floor.items).reduce((a, b) => a + b, 0), 10);
-    expect(floor.totalUsd).toBeGreaterThan(13);
+    expect(floor.totalUsd).toBeGreaterThan(14);
     expect(floor.totalUsd).toBeLessThan(15);
+  });
+
+  test("CloudWatch's free tier covers the dashboard, the alarms and the publisher's metric and logs, not its Lambda time", () => {
+    const floor = idleMonthlyFloorFreeTier(asyncSettings);
+    expect(floor.items['CloudWatch dashboard']).toBe(0);
+    expect(floor.items['CloudWatch alarms']).toBe(0);
+    expect(floor.items['Instance-count publisher']).toBeCloseTo(0.0432 * 0.2 + 43_200 * 0.3 * 0.125 * 0.0000133334, 6);
+    expect(floor.items['WAF web ACL and rules']).toBe(10);
+    // Alarms past the ten free ones are billed.
+    expect(idleMonthlyFloorFreeTier({ ...asyncSettings, alarmCount: 13 }).items['CloudWatch alarms']).toBeCloseTo(0.3, 10);
+  });
+
+  test('without WAF there is no web ACL to pay for, and the gateway counts requests in DynamoDB instead', () => {
+    const settings = costSettings(parseDeploymentConfig({ waf: { enabled: false } }));
+    expect(settings.wafRuleCount).toBe(0);
+    expect(idleMonthlyFloor(settings).items['WAF web ACL and rules']).toBeUndefined();
+    const usage = usageCost(settings, { imagesPerDay: 100, wakeUpsPerDay: 20 });
+    const withWaf = usageCost(asyncSettings, { imagesPerDay: 100, wakeUpsPerDay: 20 });
+    expect(usage.items['WAF requests']).toBeUndefined();
+    // One rate-counter write per request (1,500) and one more per POST (100).
+    expect(usage.items['DynamoDB'] - withWaf.items['DynamoDB']).toBeCloseTo((1600 / 1e6) * 0.625, 12);
+  });
+
+  test('the goals of issue 14, on free-tier figures: WAF off at most $2 a month, the defaults at most $11', () => {
+    expect(idleMonthlyFloorFreeTier(costSettings(parseDeploymentConfig({ waf: { enabled: false } }))).totalUsd).toBeLessThanOrEqual(2);
+    expect(idleMonthlyFloorFreeTier(asyncSettings).totalUsd).toBeLessThanOrEqual(11);
+  });
+
+  test('the worst day is the GPU budget plus what never-sleeping traffic adds, at most every instance all day', () => {
+    // Defaults: 500 images a day, each keeping the GPU up 7 minutes more, exceed a whole day.
+    expect(worstCaseGpuMinutesPerDay(asyncSettings)).toBe(24 * 60);
+    const small = costSettings(parseDeploymentConfig({ quotas: { perIpPerDay: 5, globalPerDay: 20, gpuMinutesPerDay: 60 } }));
+    // 60 budgeted + one 12-minute wake-up past it + 20 images x (8 s + 5 idle + 2 lag minutes).
+    expect(worstCaseGpuMinutesPerDay(small)).toBeCloseTo(60 + 12 + 20 * (8 / 60 + 7), 10);
+    expect(worstCaseGpuMinutesPerDay(costSettings(parseDeploymentConfig({ backend: { mode: 'serverless' } })))).toBe(0);
   });
 
   test('a wake-up bills the boot, the idle period and the scale-in lag', () => {
@@ -83,9 +125,54 @@ describe('npm run cost', () => {
     expect(text).toContain('One wake-up from zero: $0.1472 (12.0 GPU-minutes');
     expect(text).toContain('At 100 images/day with 20 wake-ups/day:');
     expect(text).toMatch(/per image\s+\$0\.0\d{3}/);
-    // Quotas count images, not GPU time: the worst case is every instance up all day.
+    expect(text).toContain(`with CloudWatch's free tier  $${report.idleMonthlyFloorFreeTierUsd.toFixed(2)}`);
+    expect(text).toContain('Wake-up guard: 120 GPU-minutes a day ($1.47)');
+    // 20 wake-ups of 12 minutes and 100 images of 8 s: 253 GPU-minutes, past the 120 of the guard.
+    expect(report.usageGpuMinutesPerDay).toBeCloseTo(20 * 12 + (100 * 8) / 60, 10);
+    expect(text).toContain('This takes 253 GPU-minutes a day, above quotas.gpuMinutesPerDay (120)');
+    // Jobs for an awake GPU still run: at the defaults, traffic that never lets it sleep keeps it up all day.
     expect(report.worstCaseGpuPerDayUsd).toBeCloseTo(24 * G4DN, 10);
-    expect(text).toContain(`Worst case, GPU never idle long enough to stop: $${(24 * G4DN).toFixed(2)}/day`);
+    expect(text).toContain(`Worst case, traffic that never lets the GPU sleep: $${(24 * G4DN).toFixed(2)}/day`);
+  });
+
+  test('--set takes a key and a JSON value as -c serverlessDiffusion.KEY=JSON gives them to cdk', () => {
+    const viaSet = costReport(['--set', 'waf.enabled=false', '--set', 'backend.idleMinutesBeforeScaleIn=10']);
+    const viaContext = costReport([], {
+      ...cdkJsonContext(),
+      'serverlessDiffusion.waf.enabled': 'false',
+      'serverlessDiffusion.backend.idleMinutesBeforeScaleIn': '10',
+    });
+    expect(viaSet).toEqual(viaContext);
+    expect(viaSet.wafEnabled).toBe(false);
+    expect(viaSet.wakeUpGpuMinutes).toBe(17);
+    // A JSON string and a bare word are the same value, as with -c.
+    expect(costReport(['--set', 'backend.mode="serverless"']).mode).toBe('serverless');
+    expect(costReport(['--set', 'backend.mode=serverless']).mode).toBe('serverless');
+  });
+
+  test('--set is validated by the configuration schema, naming the key', () => {
+    expect(() => costReport(['--set', 'backend.mode="gpu"'])).toThrow(/serverlessDiffusion\.backend\.mode: /);
+    expect(() => costReport(['--set', 'waf.enabled=maybe'])).toThrow(/serverlessDiffusion\.waf\.enabled: /);
+    expect(() => costReport(['--set', 'waf.enabeld=false'])).toThrow(/serverlessDiffusion\.waf\.enabeld: unknown key/);
+    expect(() => costReport(['--set', 'waf.enabled'])).toThrow(/--set expects KEY=JSON, such as waf\.enabled=false, but got "waf\.enabled"/);
+  });
+
+  test('--json gives the headline figures and every item under stable names', () => {
+    const report = costReport(['--set', 'waf.enabled=false', '--images-per-day', '50']);
+    const json = costReportJson(report);
+    expect(json).toMatchObject({
+      mode: 'async',
+      waf_enabled: false,
+      idle_floor_usd_per_month: report.idleMonthlyFloorUsd,
+      idle_floor_free_tier_usd_per_month: report.idleMonthlyFloorFreeTierUsd,
+      per_wake_up_usd: report.wakeUpUsd,
+      per_image_usd: report.perImageUsd,
+      monthly_usd: report.perMonthUsd,
+      images_per_day: 50,
+      items: { idle_floor: report.idleItems, idle_floor_free_tier: report.idleItemsFreeTier, usage_per_day: report.usageItems },
+    });
+    expect(json.idle_floor_free_tier_usd_per_month as number).toBeLessThan(json.idle_floor_usd_per_month as number);
+    expect(json.monthly_usd as number).toBeCloseTo(report.idleMonthlyFloorUsd + 30 * report.perDayUsd, 10);
   });
 
   test('takes the wake-ups per day and reads configuration overrides like the CDK app', () => {
@@ -99,6 +186,19 @@ describe('npm run cost', () => {
     expect(() => costReport(['--images-per-day', '2.5'])).toThrow(/--images-per-day must be a whole number/);
     expect(() => costReport(['--wake-ups-per-day', 'x'])).toThrow(/--wake-ups-per-day must be a whole number/);
     expect(() => costReport(['--unknown'])).toThrow(/unknown/i);
+  });
+
+  test('the npm script prints one JSON object with --json', () => {
+    const result = spawnSync(
+      process.execPath,
+      [require.resolve('tsx/cli'), path.join(REPO_ROOT, 'lib/cost/cli.ts'), '--json', '--set', 'waf.enabled=false', '--images-per-day', '10'],
+      { cwd: REPO_ROOT, encoding: 'utf8' },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({ waf_enabled: false, images_per_day: 10, idle_floor_free_tier_usd_per_month: expect.any(Number) });
   });
 
   test('the npm script prints the table', () => {

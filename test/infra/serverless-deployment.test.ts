@@ -25,7 +25,7 @@ beforeAll(() => {
       rateWindowSeconds: 60,
       blockCidrs: ['192.0.2.0/24', '2001:db8:bad::/48'],
       allowCidrs: ['198.51.100.7/32'],
-      managedRules: { common: false, knownBadInputs: false, ipReputation: false },
+      managedRules: { anonymousIp: false, common: false, knownBadInputs: false, ipReputation: false },
     },
   });
   ({ front, gateway, backend, operations } = app.templates as Required<typeof app.templates>);
@@ -58,6 +58,8 @@ test('the gateway invokes the endpoint in real time', () => {
   const fn = Object.values(gateway.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Environment?.Variables?.BACKEND_MODE);
   expect(fn?.Properties.Environment.Variables).toMatchObject({ BACKEND_MODE: 'serverless', ENDPOINT_NAME: 'pics' });
   expect(fn?.Properties.Environment.Variables.ALLOWED_ORIGINS).toBe('https://pics.example.com,https://admin.example.com');
+  // No GPU sleeps here, and WAF limits the rate: neither guard has anything to do.
+  expect(Object.keys(fn?.Properties.Environment.Variables).filter((name) => /^(GPU_|RATE_LIMIT_)/.test(name))).toEqual([]);
   gateway.hasResourceProperties('AWS::IAM::Policy', {
     PolicyDocument: {
       Statement: Match.arrayWith([Match.objectLike({ Action: ['sagemaker:DescribeEndpoint', 'sagemaker:InvokeEndpoint'] })]),
@@ -74,15 +76,24 @@ test('WAF blocks the block list first, lets the allow list through, then rate li
     [0, 'BlockList'],
     [1, 'AllowList'],
     [2, 'RateLimitPerIp'],
+    [3, 'RateLimitCreateImagePerIp'],
+    [4, 'BodySizeLimit'],
   ]);
   expect(acl.Rules[0].Action).toEqual({ Block: {} });
   expect(acl.Rules[0].Statement.OrStatement.Statements).toHaveLength(2);
   expect(acl.Rules[1].Action).toEqual({ Allow: {} });
   expect(acl.Rules[2].Statement.RateBasedStatement).toEqual({ Limit: 50, EvaluationWindowSec: 60, AggregateKeyType: 'IP' });
+  // WAF's 429 lets the site's own origin read it, and says when to come back.
+  expect(acl.Rules[2].Action.Block.CustomResponse.ResponseHeaders).toEqual(
+    expect.arrayContaining([
+      { Name: 'Access-Control-Allow-Origin', Value: 'https://pics.example.com' },
+      { Name: 'Retry-After', Value: '60' },
+    ]),
+  );
   gateway.hasResourceProperties('AWS::WAFv2::IPSet', { IPAddressVersion: 'IPV4', Addresses: ['192.0.2.0/24'], Scope: 'REGIONAL' });
   gateway.hasResourceProperties('AWS::WAFv2::IPSet', { IPAddressVersion: 'IPV6', Addresses: ['2001:db8:bad::/48'] });
   gateway.hasResourceProperties('AWS::WAFv2::IPSet', { IPAddressVersion: 'IPV4', Addresses: ['198.51.100.7/32'] });
-  expect(costSettings(app.config).wafRuleCount).toBe(3);
+  expect(costSettings(app.config).wafRuleCount).toBe(5);
 });
 
 test('the custom domain gets the certificate, TLS 1.2 and alias records', () => {
