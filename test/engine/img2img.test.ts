@@ -115,7 +115,14 @@ describe('the picture', () => {
     expect(outputSizeForImage(1024, 1024, 8)).toEqual({ width: 768, height: 768 });
     expect(outputSizeForImage(1024, 512, 8)).toEqual({ width: 1024, height: 512 });
     expect(outputSizeForImage(2000, 500, 8)).toEqual({ width: LIMITS.sizeMax, height: 256 });
-    expect(() => outputSizeForImage(40, 300, 8)).toThrow(/init_image is 40 × 300 pixels; without width and height both sides must be at least 64/);
+    expect(() => outputSizeForImage(40, 300, 8)).toThrow(/init_image is 40 × 300 pixels, which makes a 40 × 296 image; give width and height/);
+  });
+
+  it('takes a missing side from the picture aspect ratio, within the limits', () => {
+    expect(outputSizeForImage(1000, 500, 8, { width: 512 })).toEqual({ width: 512, height: 256 });
+    expect(outputSizeForImage(500, 1000, 8, { height: 400 })).toEqual({ width: 200, height: 400 });
+    // 1024 wide at 1:1 would be 1024 × 1024; the pixel limit caps the height at 576.
+    expect(outputSizeForImage(800, 800, 8, { width: 1024 })).toEqual({ width: 1024, height: 576 });
   });
 
   it('decodes the base64 of the API, with or without a data: URL prefix', () => {

@@ -49,17 +49,31 @@ export function decodeBase64Image(text: string): Buffer {
 }
 
 /**
- * The output size for an init image when the request names none: its own size, scaled down to fit
- * the request limits (side and pixel count) where needed, each side rounded down to `multiple`.
+ * The output size for an init image when the request leaves a side out: the picture's own size,
+ * or with one side given the other at the picture's aspect ratio; scaled down where needed to fit
+ * the request limits (side and pixel count), each side rounded down to `multiple`.
  */
-export function outputSizeForImage(width: number, height: number, multiple: number): { width: number; height: number } {
-  const scale = Math.min(1, Math.sqrt(LIMITS.maxPixels / (width * height)), LIMITS.sizeMax / width, LIMITS.sizeMax / height);
-  const round = (side: number) => Math.floor((side * scale) / multiple) * multiple;
-  const size = { width: round(width), height: round(height) };
+export function outputSizeForImage(
+  width: number,
+  height: number,
+  multiple: number,
+  given: { readonly width?: number; readonly height?: number } = {},
+): { width: number; height: number } {
+  const round = (side: number) => Math.floor(side / multiple) * multiple;
+  let size: { width: number; height: number };
+  if (given.width !== undefined) {
+    size = { width: given.width, height: round(Math.min((given.width * height) / width, LIMITS.sizeMax, LIMITS.maxPixels / given.width)) };
+  } else if (given.height !== undefined) {
+    size = { width: round(Math.min((given.height * width) / height, LIMITS.sizeMax, LIMITS.maxPixels / given.height)), height: given.height };
+  } else {
+    const scale = Math.min(1, Math.sqrt(LIMITS.maxPixels / (width * height)), LIMITS.sizeMax / width, LIMITS.sizeMax / height);
+    size = { width: round(width * scale), height: round(height * scale) };
+  }
   if (size.width < LIMITS.sizeMin || size.height < LIMITS.sizeMin) {
     throw new InvalidGenerationInputError(
       FIELD,
-      `init_image is ${width} × ${height} pixels; without width and height both sides must be at least ${LIMITS.sizeMin}`,
+      `init_image is ${width} × ${height} pixels, which makes a ${size.width} × ${size.height} image; give width and height, ` +
+        `or a picture that makes both sides at least ${LIMITS.sizeMin}`,
     );
   }
   return size;

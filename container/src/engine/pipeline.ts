@@ -50,9 +50,9 @@ export interface GenerateOptions {
    * @default - the model's (`defaults.guidanceScale`)
    */
   readonly guidanceScale?: number;
-  /** @default - the init image's own size (see `outputSizeForImage`), else the model's (`defaults.width`) */
+  /** @default - from the init image's size and aspect ratio (see `outputSizeForImage`), else the model's (`defaults.width`) */
   readonly width?: number;
-  /** @default - the init image's own size (see `outputSizeForImage`), else the model's (`defaults.height`) */
+  /** @default - from the init image's size and aspect ratio (see `outputSizeForImage`), else the model's (`defaults.height`) */
   readonly height?: number;
   /** Image i uses seed + i. @default - a random seed, reported in the result */
   readonly seed?: number;
@@ -294,7 +294,7 @@ export class StableDiffusionPipeline {
   private resolveParameters(options: GenerateOptions, strength: number | undefined, source: InitImageSource | undefined): ResolvedParameters {
     const fromImage =
       source !== undefined && (options.width === undefined || options.height === undefined)
-        ? outputSizeForImage(source.width, source.height, this.folder.vaeScaleFactor)
+        ? outputSizeForImage(source.width, source.height, this.folder.vaeScaleFactor, options)
         : undefined;
     const width = options.width ?? fromImage?.width ?? this.defaults.width;
     const height = options.height ?? fromImage?.height ?? this.defaults.height;
