@@ -5,12 +5,12 @@
  */
 import { join } from 'node:path';
 import { readModelFolder, type ModelFolder } from '../../container/src/engine/model/model-folder';
+import { describeDigest } from './file-digest';
 import { listRemoteFiles, type RemoteFile } from './hub-listing';
-import { resolveUrl, hubFetch, type HubAccess, type HubSource } from './hub-source';
+import { hubFetch, resolveUrl, type HubAccess, type HubSource } from './hub-source';
 import { ONNX_MARKER, selectModelFiles } from './model-files';
 import { DownloadError, downloadVerified, type DownloadOptions, type DownloadOutcome } from './resumable-download';
 import { formatBytes, SILENT_PROGRESS, type ProgressSink } from './transfer-progress';
-import { describeDigest } from './file-digest';
 
 export interface FetchModelOptions {
   readonly source: HubSource;

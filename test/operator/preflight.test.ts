@@ -245,9 +245,14 @@ describe('model', () => {
       status: 'warn',
       message: expect.stringContaining('random-weight test model test/fixtures/oracle/models/tiny-sd'),
     });
+    // One part missing, so that the engine's check (which looks for all parts at once) names it.
     const broken = mkdtempSync(join(work, 'broken-'));
-    cpSync(join(TINY_SD, 'tokenizer'), join(broken, 'tokenizer'), { recursive: true });
-    expect((await results(context(READY, { localModel: broken }))).model).toMatchObject({ status: 'fail', message: expect.stringMatching(/is missing text_encoder\/model\.onnx/) });
+    cpSync(TINY_SD, broken, { recursive: true });
+    rmSync(join(broken, 'vae_decoder/model.onnx'));
+    expect((await results(context(READY, { localModel: broken }))).model).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(/^the engine refuses .*broken-\w+: model folder .* is missing vae_decoder\/model\.onnx \(the VAE decoder\)$/),
+    });
   });
 
   test('a local folder too large for the deploy\'s upload fails, pointing at npm run model -- upload', async () => {
@@ -294,9 +299,10 @@ describe('model', () => {
       s3.on(GetBucketLocationCommand).resolves({ LocationConstraint: 'EU' });
       expect((await results(context(S3_MODEL))).model).toMatchObject({ status: 'fail', message: 'bucket my-models is in eu-west-1, the deployment in us-east-1: SageMaker reads model data from its own region' });
       s3.on(GetBucketLocationCommand).resolves({ LocationConstraint: undefined });
-      s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'sd/model_index.json', Size: 2 }] });
-      s3.on(GetObjectCommand).resolves({ Body: Readable.from([Buffer.from('{}')]) as never });
-      expect((await results(context(S3_MODEL))).model).toMatchObject({ status: 'fail', message: 'the engine would refuse s3://my-models/sd/: model folder s3://my-models/sd is missing text_encoder/model.onnx (the CLIP text encoder)' });
+      s3.on(ListObjectsV2Command).resolves({
+        Contents: files.filter((path) => path !== 'unet/model.onnx').map((path) => ({ Key: `sd/${path}`, Size: statSync(join(TINY_SD, path)).size })),
+      });
+      expect((await results(context(S3_MODEL))).model).toMatchObject({ status: 'fail', message: 'the engine would refuse s3://my-models/sd/: model folder s3://my-models/sd is missing unet/model.onnx (the UNet)' });
     });
 
     test('an S3 API that errors is a warning that names it', async () => {
