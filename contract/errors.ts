@@ -21,8 +21,8 @@ export const ERROR_STATUS = {
   body_too_large: 413,
   unsupported_media_type: 415,
   quota_exceeded: 429,
-  /** Sent by the WAF in front of the gateway (its per-address rate rule), never by the gateway's
-   * code; listed so the API documents every code a client can receive. */
+  /** Too many requests from one address: WAF's rate rules answer it, or without WAF the gateway's
+   * own per-address counters; API Gateway's stage throttling uses it too. Comes with `Retry-After`. */
   rate_limited: 429,
   /** Engine server: its bounded queue is full; comes with `Retry-After`. */
   queue_full: 429,

@@ -42,7 +42,7 @@ function componentSchemas(): Record<string, JsonSchema> {
 }
 
 /** Codes that come with `Retry-After`. */
-const RETRY_LATER: readonly GatewayErrorCode[] = ['quota_exceeded', 'spend_guard', 'backend_busy', 'status_unavailable'];
+const RETRY_LATER: readonly GatewayErrorCode[] = ['quota_exceeded', 'rate_limited', 'spend_guard', 'backend_busy', 'status_unavailable'];
 
 const retryAfter = {
   'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 1 } },
@@ -55,7 +55,7 @@ function json(ref: ComponentName): JsonSchema {
 /** Error responses of an operation, grouped by status, each listing the codes it can carry. */
 function errors(codes: readonly GatewayErrorCode[]): Record<string, JsonSchema> {
   const byStatus = new Map<number, GatewayErrorCode[]>();
-  // Every operation can meet the WAF's rate rule and an unexpected failure.
+  // Every operation can meet a per-address rate limit (WAF's or the gateway's) and an unexpected failure.
   for (const code of [...codes, 'rate_limited' as const, 'internal_error' as const]) {
     byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
   }
