@@ -36,6 +36,8 @@ export const generationResponseSchema = z.object({
     height: count,
     scheduler: z.string(),
     num_images: count,
+    /** Image-to-image only. */
+    strength: z.number().optional(),
   }),
 });
 export type GenerationResponse = z.infer<typeof generationResponseSchema>;

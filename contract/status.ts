@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { modelInfoSchema } from './model-info';
 
 /** The backend's capacity as the public sees it. */
 export const BACKEND_STATES = ['cold', 'warming', 'warm'] as const;
@@ -19,5 +20,6 @@ export const apiStatusSchema = z.strictObject({
       '(queue_depth + 1) × seconds per image / instances. Both figures are deployment settings.',
   }),
   message: z.string().meta({ description: 'One sentence for people.' }),
+  model: modelInfoSchema.optional().meta({ description: 'The deployed model\'s defaults and abilities, where the gateway knows them.' }),
 });
 export type ApiStatus = z.infer<typeof apiStatusSchema>;

@@ -5,7 +5,9 @@ import { ENGINE_RETRY_LATER_STATUSES } from '../contract/errors';
 import { isTerminal } from '../contract/job';
 import type { JobRecord } from '../lambda/src/jobs/job';
 import { JOB_RETENTION } from '../lambda/facts/retention';
+import type { GenerationRequest } from '../contract/generation-request';
 import type { JobProgress } from '../contract/job';
+import type { ModelInfo } from '../contract/model-info';
 import type { BackendCapacity, CancelOutcome, GenerationBackend } from '../lambda/src/backends/backend';
 import { EngineHttpClient, EngineHttpError, EngineUnreachableError } from '../lambda/src/backends/engine-http-client';
 import { engineErrorOf, engineRequestOf, failedJob, GENERIC_FAILURE, succeededJob } from '../lambda/src/backends/engine-output';
@@ -48,7 +50,8 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
  * job is polled to completion.
  */
 export class LocalEngineBackend implements GenerationBackend {
-  private readonly queue: JobRecord[] = [];
+  /** Waiting jobs with their full requests (an init image is not part of the job record). */
+  private readonly queue: Array<{ readonly job: JobRecord; readonly request: GenerationRequest }> = [];
   private readonly outcomes = new Map<string, JobRecord>();
   private readonly stopping = new AbortController();
   private readonly maxQueued: number;
@@ -57,20 +60,21 @@ export class LocalEngineBackend implements GenerationBackend {
   private idle: Promise<void> = Promise.resolve();
   /** The job being generated now and how to stop it. */
   private current?: { readonly id: string; readonly abort: AbortController };
+  private loadedModel?: ModelInfo;
 
   constructor(private readonly props: LocalEngineBackendProps) {
     this.maxQueued = props.maxQueued ?? 32;
     this.now = props.now ?? (() => new Date());
   }
 
-  async submit(job: JobRecord): Promise<JobRecord> {
+  async submit(job: JobRecord, request: GenerationRequest = job.parameters): Promise<JobRecord> {
     if (this.stopping.signal.aborted) throw new Error('local backend is stopped');
     if (this.queue.length >= this.maxQueued) {
       throw new GatewayError('backend_busy', 'the local engine has too many jobs waiting; try again shortly', {
         retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
       });
     }
-    this.queue.push(job);
+    this.queue.push({ job, request });
     this.outcomes.set(job.id, job);
     if (!this.running) this.idle = this.drain();
     return job;
@@ -88,9 +92,15 @@ export class LocalEngineBackend implements GenerationBackend {
     return isTerminal(job.status) ? job : failedJob(job, INTERRUPTED, this.now());
   }
 
+  /** The engine's model, once it has loaded one: it does not change while the process runs. */
+  async model(): Promise<ModelInfo | undefined> {
+    this.loadedModel ??= (await this.props.client.health()).model;
+    return this.loadedModel;
+  }
+
   /** A queued job is taken out of the queue and never runs; the running one is stopped between steps. */
   async cancel(job: JobRecord): Promise<CancelOutcome> {
-    const index = this.queue.findIndex((queued) => queued.id === job.id);
+    const index = this.queue.findIndex((queued) => queued.job.id === job.id);
     if (index >= 0) {
       this.queue.splice(index, 1);
       this.outcomes.delete(job.id);
@@ -106,14 +116,14 @@ export class LocalEngineBackend implements GenerationBackend {
 
   async status(): Promise<BackendCapacity> {
     const queueDepth = this.queue.length + (this.running ? 1 : 0);
-    let ping: number;
+    let health: Awaited<ReturnType<EngineHttpClient['health']>>;
     try {
-      ping = await this.props.client.ping();
+      health = await this.props.client.health();
     } catch {
       return { state: 'cold', instances: { current: 0, desired: 0 }, queueDepth };
     }
-    return ping === 200
-      ? { state: 'warm', instances: { current: 1, desired: 1 }, queueDepth }
+    return health.status === 200
+      ? { state: 'warm', instances: { current: 1, desired: 1 }, queueDepth, ...(health.model ? { model: health.model } : {}) }
       : { state: 'warming', instances: { current: 0, desired: 1 }, queueDepth };
   }
 
@@ -126,13 +136,14 @@ export class LocalEngineBackend implements GenerationBackend {
   private async drain(): Promise<void> {
     this.running = true;
     try {
-      for (let job = this.queue.shift(); job; job = this.queue.shift()) {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+        const { job, request } = next;
         if (this.stopping.signal.aborted) break;
         const running: JobRecord = { ...job, status: 'running', started_at: this.now().toISOString() };
         this.outcomes.set(job.id, running);
         this.current = { id: job.id, abort: new AbortController() };
         try {
-          this.outcomes.set(job.id, await this.run(running, AbortSignal.any([this.stopping.signal, this.current.abort.signal])));
+          this.outcomes.set(job.id, await this.run(running, request, AbortSignal.any([this.stopping.signal, this.current.abort.signal])));
         } finally {
           this.current = undefined;
         }
@@ -144,11 +155,11 @@ export class LocalEngineBackend implements GenerationBackend {
   }
 
   /** Runs one job, waiting out a warming (503) or busy (429) engine within the pending TTL. */
-  private async run(job: JobRecord, signal: AbortSignal): Promise<JobRecord> {
+  private async run(job: JobRecord, request: GenerationRequest, signal: AbortSignal): Promise<JobRecord> {
     const deadline = Date.parse(job.created_at) + JOB_RETENTION.pendingSeconds * 1000;
     for (let attempt = 0; ; attempt++) {
       try {
-        const response = await this.props.client.invoke(engineRequestOf(job), signal, job.id);
+        const response = await this.props.client.invoke(engineRequestOf(job, request), signal, job.id);
         return await succeededJob(job, response, this.props.images, this.now());
       } catch (error) {
         const retryable =

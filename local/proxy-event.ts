@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { LIMITS } from '../contract/limits';
 
 /**
  * API Gateway refuses payloads over 10 MB before the Lambda runs; locally the adapter stops
  * reading far earlier. Anything past the gateway's own limit is refused by the handler with 413
- * anyway, so the adapter keeps one byte more than that limit's order of magnitude and no more.
+ * naming the field, so the adapter reads up to twice that limit and no more.
  */
-export const MAX_ADAPTER_BODY_BYTES = 1024 * 1024;
+export const MAX_ADAPTER_BODY_BYTES = 2 * LIMITS.maxBodyBytes;
 
 export class BodyTooLargeError extends Error {}
 

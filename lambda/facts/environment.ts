@@ -20,6 +20,7 @@ export const GATEWAY_ENVIRONMENT = {
   /** Seconds an instance stays billed after its queue empties: the idle period and the scale-in lag. */
   gpuIdleSeconds: 'GPU_IDLE_SECONDS',
   endpointName: 'ENDPOINT_NAME',
+  modelInfo: 'MODEL_INFO',
   engineFunctionName: 'ENGINE_FUNCTION_NAME',
   engineTimeoutSeconds: 'ENGINE_TIMEOUT_SECONDS',
   externalUrl: 'EXTERNAL_URL',

@@ -4,6 +4,7 @@
  * fails the cold start with its name, instead of failing requests later.
  */
 
+import { modelInfoSchema, type ModelInfo } from '../../contract/model-info';
 import { BACKEND_MODES, GATEWAY_ENVIRONMENT as ENV, type BackendMode } from '../facts/environment';
 import { STATUS_DEFAULTS } from '../facts/status-defaults';
 import { AddressList } from './quota/address-list';
@@ -103,6 +104,26 @@ export interface GatewayConfig {
   readonly rateLimit?: RateLimitConfig;
   /** `GPU_MINUTES_PER_DAY`, `GPU_IDLE_SECONDS`; @default - none (no GPU that sleeps) */
   readonly gpuBudget?: GpuBudgetConfig;
+  /** `MODEL_INFO` (JSON): the deployed model's defaults, which the deploy reads from its folder. @default - unknown */
+  readonly model?: ModelInfo;
+}
+
+/** Present when MODEL_INFO is; a value that is not the contract's model info fails the cold start. */
+function readModelInfo(env: Environment): ModelInfo | undefined {
+  const text = optionalEnv(env, ENV.modelInfo);
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`environment variable ${ENV.modelInfo} must be JSON`);
+  }
+  const parsed = modelInfoSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`environment variable ${ENV.modelInfo}: ${issue.path.join('.') || 'value'} ${issue.message}`);
+  }
+  return parsed.data;
 }
 
 function positiveWholeNumberEnv(env: Environment, name: string): number {
@@ -143,6 +164,7 @@ function readGpuBudget(env: Environment): GpuBudgetConfig | undefined {
 export function readGatewayConfig(env: Environment): GatewayConfig {
   const rateLimit = readRateLimit(env);
   const gpuBudget = readGpuBudget(env);
+  const model = readModelInfo(env);
   return {
     allowedOrigins: parseOrigins(requireEnv(env, ENV.allowedOrigins)),
     quotaPerIpPerDay: wholeNumberEnv(env, ENV.quotaPerIpPerDay),
@@ -151,6 +173,7 @@ export function readGatewayConfig(env: Environment): GatewayConfig {
     secondsPerImage: positiveNumberEnv(env, ENV.secondsPerImage, STATUS_DEFAULTS.secondsPerImage),
     ...(rateLimit ? { rateLimit } : {}),
     ...(gpuBudget ? { gpuBudget } : {}),
+    ...(model ? { model } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ export const SCHEDULER_LABELS: Readonly<Record<SchedulerName, string>> = {
   dpmpp_2m: 'DPM++ 2M',
   dpmpp_2m_karras: 'DPM++ 2M Karras',
   lms: 'LMS',
+  lcm: 'LCM (few steps, for LCM models)',
 };
 
 /** Sizes the front offers; all satisfy the contract's LIMITS. */

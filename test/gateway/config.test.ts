@@ -59,11 +59,11 @@ describe('gateway configuration', () => {
     );
     expect(() => readAwsResourcesConfig({ ...external, EXTERNAL_URL: 'ftp://x' })).toThrow(/EXTERNAL_URL must be an http/);
     // Local mode is assembled by `npm start`; the Lambda knows no such backend.
-    expect(() => readAwsResourcesConfig({ ...aws, BACKEND_MODE: 'local' })).toThrow(/BACKEND_MODE must be one of async, serverless, external but is "local"/);
+    expect(() => readAwsResourcesConfig({ ...aws, BACKEND_MODE: 'local' })).toThrow(/BACKEND_MODE must be one of async, serverless, external, lambda but is "local"/);
   });
 
   it('refuses malformed values, naming the variable and the value', () => {
-    expect(() => readAwsResourcesConfig({ ...aws, BACKEND_MODE: 'gpu' })).toThrow(/BACKEND_MODE must be one of async, serverless, external but is "gpu"/);
+    expect(() => readAwsResourcesConfig({ ...aws, BACKEND_MODE: 'gpu' })).toThrow(/BACKEND_MODE must be one of async, serverless, external, lambda but is "gpu"/);
     expect(() => readGatewayConfig({ ...base, QUOTA_PER_IP_PER_DAY: '10.5' })).toThrow(/QUOTA_PER_IP_PER_DAY must be a whole number but is "10.5"/);
     expect(() => readGatewayConfig({ ...base, QUOTA_GLOBAL_PER_DAY: '-1' })).toThrow(/QUOTA_GLOBAL_PER_DAY/);
     expect(() => readGatewayConfig({ ...base, ALLOWED_ORIGINS: 'https://example.com/' })).toThrow(/ALLOWED_ORIGINS .* "https:\/\/example.com\/"/);

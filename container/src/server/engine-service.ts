@@ -7,6 +7,8 @@ import type { GeneratedImage, GenerationResponse } from '../../../contract/engin
 import { DEFAULTS, type OutputFormat } from '../../../contract/limits';
 import { encodeImage } from '../engine/image-encoding';
 import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider';
+import type { ModelInfo } from '../../../contract/model-info';
+import { decodeBase64Image } from '../engine/init-image';
 import { seedForImage } from '../engine/noise/noise-sources';
 import { StableDiffusionPipeline, type GenerateOptions, type GenerateResult } from '../engine/pipeline';
 import { GenerationQueue } from './generation-queue';
@@ -107,6 +109,7 @@ export class EngineService {
               height: parameters.height,
               scheduler: parameters.scheduler,
               num_images: parameters.numImages,
+              ...(parameters.strength !== undefined ? { strength: parameters.strength } : {}),
             },
           },
         };
@@ -125,6 +128,7 @@ export class EngineService {
       seed: request.seed,
       scheduler: request.scheduler,
       numImages: request.num_images,
+      ...(request.init_image !== undefined ? { initImage: decodeBase64Image(request.init_image), strength: request.strength } : {}),
       signal,
       onStep: ({ step, totalSteps }) => onProgress({ step, steps: totalSteps }),
     };
@@ -172,10 +176,29 @@ export class EngineService {
     await this.pipeline.release();
   }
 
+  /** The model's defaults and abilities, in the API's words. */
+  get model(): ModelInfo {
+    const { defaults, capabilities } = this.pipeline;
+    return {
+      width: defaults.width,
+      height: defaults.height,
+      scheduler: defaults.scheduler,
+      steps: defaults.steps,
+      guidance_scale: defaults.guidanceScale,
+      accepts_init_image: capabilities.acceptsInitImage,
+      accepts_negative_prompt: capabilities.acceptsNegativePrompt,
+    };
+  }
+
   /** One tiny step through every model, so the first real request does not pay for lazy initialisation. */
   private async warmUp(): Promise<void> {
     const size = this.pipeline.folder.sizeMultiple;
     await this.pipeline.generate({ prompt: '', steps: 1, guidanceScale: 1, width: size, height: size, seed: 0 });
+    if (this.pipeline.capabilities.acceptsInitImage) {
+      // The VAE encoder too, from a grey picture; strength 1 runs the one step.
+      const grey = { pixels: new Uint8Array(size * size * 3).fill(128), width: size, height: size };
+      await this.pipeline.generate({ prompt: '', steps: 1, guidanceScale: 1, width: size, height: size, seed: 0, initImage: grey, strength: 1 });
+    }
   }
 }
 

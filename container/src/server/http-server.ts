@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { parseGenerationRequestBody } from '../../../contract/generation-request';
+import { checkRequestAgainstModel, parseGenerationRequestBody } from '../../../contract/generation-request';
+import type { EngineHealth } from '../../../contract/model-info';
 import { ERROR_STATUS, type EngineErrorCode, type ErrorBody } from '../../../contract/errors';
 import { IMAGE_MIME_TYPES, LIMITS, OUTPUT_FORMATS, type OutputFormat } from '../../../contract/limits';
 import { InvalidGenerationInputError } from '../engine/pipeline';
@@ -20,7 +21,7 @@ export interface EngineHttpServerOptions {
   readonly logPrompts: boolean;
 }
 
-/** Slow or stalled uploads are cut off; a 16 KiB body has no reason to take longer. */
+/** Slow or stalled uploads are cut off; a body of at most LIMITS.maxBodyBytes (about 3 MB with an init image) has no reason to take longer. */
 const BODY_TIMEOUT_MS = 10_000;
 
 /** An answer other than success; its status comes from the contract's error table. */
@@ -61,8 +62,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Engine
   try {
     if (path === '/ping') {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError('method_not_allowed', 'use GET /ping', undefined, { Allow: 'GET, HEAD' });
-      const ready = options.service() !== undefined;
-      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'loading' });
+      const service = options.service();
+      const health: EngineHealth = service ? { status: 'ready', model: service.model } : { status: 'loading' };
+      sendJson(res, service ? 200 : 503, health);
       log.status = res.statusCode;
       return;
     }
@@ -97,8 +99,11 @@ async function invoke(req: IncomingMessage, res: ServerResponse, options: Engine
   const accepted = negotiate(req.headers.accept);
   const body = await readBody(req);
   const parsed = parseGenerationRequestBody(body);
-  if (!parsed.ok) throw new HttpError('invalid_request', parsed.error.message, parsed.error.field);
+  if (!parsed.ok) throw new HttpError(parsed.error.tooLarge ? 'body_too_large' : 'invalid_request', parsed.error.message, parsed.error.field);
   const { request } = parsed;
+  // What this model cannot take is refused before the request waits in the queue.
+  const unfit = checkRequestAgainstModel(request, service.pipeline.capabilities);
+  if (unfit) throw new HttpError('invalid_request', unfit.message, unfit.field);
   if (accepted !== 'json' && request.output_format !== undefined && request.output_format !== accepted) {
     throw new HttpError('invalid_request', `output_format ${request.output_format} conflicts with Accept ${IMAGE_MIME_TYPES[accepted]}`, 'output_format');
   }

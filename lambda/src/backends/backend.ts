@@ -1,4 +1,5 @@
 import type { FieldError, GenerationRequest } from '../../../contract/generation-request';
+import type { ModelInfo } from '../../../contract/model-info';
 import type { BackendState } from '../../../contract/status';
 import type { JobRecord } from '../jobs/job';
 
@@ -10,6 +11,8 @@ export interface BackendCapacity {
   readonly queueDepth: number;
   /** Seconds already spent starting, when the backend knows since when it has been warming. */
   readonly warmingForSeconds?: number;
+  /** The model the engine has loaded, where the backend can ask it (local mode). */
+  readonly model?: ModelInfo;
 }
 
 /**
@@ -27,11 +30,12 @@ export type CancelOutcome = 'dropped' | 'stopped' | 'spent';
  */
 export interface GenerationBackend {
   /**
-   * Hands a new job (its `parameters` are the validated request) to the backend and returns the
+   * Hands a new job to the backend with its request (the job's `parameters` plus what the record
+   * does not keep, an init image; @default job.parameters) and returns the
    * job as it stands afterwards: still queued for asynchronous backends, finished for synchronous
    * ones. Throws `GatewayError('backend_busy')` when the caller should retry later.
    */
-  submit(job: JobRecord): Promise<JobRecord>;
+  submit(job: JobRecord, request?: GenerationRequest): Promise<JobRecord>;
   /**
    * What this backend cannot run of a valid request (a size its memory cannot hold), checked
    * before any quota is taken. @default - everything the public schema accepts runs
@@ -39,6 +43,11 @@ export interface GenerationBackend {
   refuse?(request: GenerationRequest): FieldError | undefined;
   /** Returns the job brought up to date with what the backend knows; unchanged if nothing moved. */
   refresh(job: JobRecord): Promise<JobRecord>;
+  /**
+   * The model the engine has loaded, for backends that can ask it (local mode); deployments in AWS
+   * state it in their configuration instead. @default - unknown
+   */
+  model?(): Promise<ModelInfo | undefined>;
   /** Asks the backend to forget a queued or running job; the gateway records it as `canceled`. */
   cancel(job: JobRecord): Promise<CancelOutcome>;
   status(): Promise<BackendCapacity>;

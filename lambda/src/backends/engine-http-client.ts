@@ -1,5 +1,6 @@
 import type { GenerationRequest } from '../../../contract/generation-request';
 import type { GenerationResponse } from '../../../contract/engine-response';
+import { engineHealthSchema, type ModelInfo } from '../../../contract/model-info';
 import { parseEngineResponse } from './engine-output';
 
 export interface EngineHttpClientProps {
@@ -53,9 +54,21 @@ export class EngineHttpClient {
 
   /** The status of `GET /ping`: 200 once the model is loaded, 503 while it loads. */
   async ping(): Promise<number> {
+    return (await this.health()).status;
+  }
+
+  /** `GET /ping` with what the engine says of its model (engines that say nothing answer without it). */
+  async health(): Promise<{ readonly status: number; readonly model?: ModelInfo }> {
     const response = await this.fetch('ping', { method: 'GET', timeoutMs: 2_000 });
-    await response.arrayBuffer();
-    return response.status;
+    const text = await response.text();
+    let model: ModelInfo | undefined;
+    try {
+      const parsed = engineHealthSchema.safeParse(JSON.parse(text));
+      model = parsed.success ? parsed.data.model : undefined;
+    } catch {
+      model = undefined;
+    }
+    return { status: response.status, ...(model ? { model } : {}) };
   }
 
   private async fetch(

@@ -93,9 +93,13 @@ export function engineErrorOf(text: string | undefined): JobError {
   return GENERIC_FAILURE;
 }
 
-/** The request to send to the engine: the accepted request, without anything the gateway added. */
-export function engineRequestOf(job: JobRecord): GenerationRequest {
-  return job.parameters;
+/**
+ * The request to send to the engine: the accepted request, without anything the gateway added.
+ * The job record keeps no init image (it can be megabytes; a DynamoDB item holds 400 KB), so the
+ * route hands the full request to `submit` beside the job.
+ */
+export function engineRequestOf(job: JobRecord, request?: GenerationRequest): GenerationRequest {
+  return request ?? job.parameters;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { GenerationRequest } from '../../../contract/generation-request';
 import type { ImageStore } from '../images/image-store';
 import { BUSY_RETRY_AFTER_SECONDS, GatewayError } from '../http/errors';
 import type { JobRecord } from '../jobs/job';
@@ -22,10 +23,10 @@ export class ExternalHttpBackend implements GenerationBackend {
     this.now = props.now ?? (() => new Date());
   }
 
-  async submit(job: JobRecord): Promise<JobRecord> {
+  async submit(job: JobRecord, request?: GenerationRequest): Promise<JobRecord> {
     const started = { ...job, started_at: this.now().toISOString() };
     try {
-      const response = await this.props.client.invoke(engineRequestOf(job));
+      const response = await this.props.client.invoke(engineRequestOf(job, request));
       return await succeededJob(started, response, this.props.images, this.now());
     } catch (error) {
       if (error instanceof EngineHttpError) return jobAfterEngineError(started, error.status, error.body, this.now());

@@ -54,7 +54,7 @@ export class LambdaEngineBackend implements GenerationBackend {
     this.now = props.now ?? (() => new Date());
   }
 
-  async submit(job: JobRecord): Promise<JobRecord> {
+  async submit(job: JobRecord, request?: GenerationRequest): Promise<JobRecord> {
     const { bucket } = this.props;
     const invocation: EngineInvocation = {
       job_id: job.id,
@@ -64,7 +64,7 @@ export class LambdaEngineBackend implements GenerationBackend {
       progress_location: `s3://${bucket}/${this.outputPrefix}${job.id}.progress.json`,
       cancel_location: `s3://${bucket}/${this.cancelKey(job.id)}`,
     };
-    await this.put(`${this.inputPrefix}${job.id}.json`, JSON.stringify(engineRequestOf(job)));
+    await this.put(`${this.inputPrefix}${job.id}.json`, JSON.stringify(engineRequestOf(job, request)));
     const invoked = await this.props.lambda.send(
       new InvokeCommand({ FunctionName: this.props.functionName, InvocationType: 'Event', Payload: JSON.stringify(invocation) }),
     );

@@ -1,3 +1,4 @@
+import type { GenerationRequest } from '../../../contract/generation-request';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointAsyncCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
@@ -35,13 +36,13 @@ export class SageMakerAsyncBackend implements GenerationBackend {
     this.now = props.now ?? (() => new Date());
   }
 
-  async submit(job: JobRecord): Promise<JobRecord> {
+  async submit(job: JobRecord, request?: GenerationRequest): Promise<JobRecord> {
     const key = `${this.inputPrefix}${job.id}.json`;
     await this.props.s3.send(
       new PutObjectCommand({
         Bucket: this.props.bucket,
         Key: key,
-        Body: JSON.stringify(engineRequestOf(job)),
+        Body: JSON.stringify(engineRequestOf(job, request)),
         ContentType: 'application/json',
       }),
     );

@@ -1,3 +1,4 @@
+import type { GenerationRequest } from '../../../contract/generation-request';
 import { InvokeEndpointCommand, ModelError, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { ImageStore } from '../images/image-store';
 import type { JobRecord } from '../jobs/job';
@@ -24,14 +25,14 @@ export class SageMakerServerlessBackend implements GenerationBackend {
     this.now = props.now ?? (() => new Date());
   }
 
-  async submit(job: JobRecord): Promise<JobRecord> {
+  async submit(job: JobRecord, request?: GenerationRequest): Promise<JobRecord> {
     const started = { ...job, started_at: this.now().toISOString() };
     let body: Uint8Array | undefined;
     try {
       const result = await this.props.runtime.send(
         new InvokeEndpointCommand({
           EndpointName: this.props.endpointName,
-          Body: JSON.stringify(engineRequestOf(job)),
+          Body: JSON.stringify(engineRequestOf(job, request)),
           ContentType: 'application/json',
           Accept: 'application/json',
           InferenceId: job.id,

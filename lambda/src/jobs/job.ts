@@ -13,8 +13,11 @@ export interface StoredImage {
   readonly format: OutputFormat;
 }
 
-/** The request as accepted, completed with the settings the engine resolved once it ran. */
-export type JobParameters = GenerationRequest;
+/**
+ * The request as accepted, completed with the settings the engine resolved once it ran; never its
+ * init image (megabytes of base64 have no place in a job record or in every poll's answer).
+ */
+export type JobParameters = Omit<GenerationRequest, 'init_image'>;
 
 /** A job as the gateway keeps it. Timestamps are ISO-8601 UTC. */
 export interface JobRecord {

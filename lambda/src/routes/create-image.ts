@@ -1,11 +1,11 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { parseGenerationRequestBody, type GenerationRequest } from '../../../contract/generation-request';
+import { checkRequestAgainstModel, parseGenerationRequestBody, type GenerationRequest } from '../../../contract/generation-request';
 import { DEFAULTS, LIMITS } from '../../../contract/limits';
 import type { RouteContext } from './route-context';
 import { GatewayError, toGatewayError } from '../http/errors';
 import { bodyBytes, clientIp, header, isJsonContentType } from '../http/request';
 import { jsonResponse } from '../http/responses';
-import type { JobRecord } from '../jobs/job';
+import type { JobParameters, JobRecord } from '../jobs/job';
 import { createJobId } from '../jobs/job-id';
 import { clientKey, type QuotaReservation } from '../quota/quota-guard';
 import { publicJob, recordOutcome } from './job-view';
@@ -31,12 +31,39 @@ function readRequest(context: RouteContext): GenerationRequest {
   return parsed.request;
 }
 
+/**
+ * What the deployed model cannot take (a negative prompt for a distilled model, an init image
+ * without a VAE encoder), refused before any quota is taken. The model is known from the
+ * deployment's configuration, else from the backend where it can ask the engine.
+ */
+async function checkAgainstModel(context: RouteContext, request: GenerationRequest): Promise<void> {
+  const { deps } = context;
+  const model = deps.config.model ?? (await deps.backend.model?.().catch(() => undefined));
+  if (!model) return;
+  const unfit = checkRequestAgainstModel(request, {
+    acceptsInitImage: model.accepts_init_image,
+    acceptsNegativePrompt: model.accepts_negative_prompt,
+    distilled: !model.accepts_negative_prompt,
+  });
+  if (unfit) throw new GatewayError('invalid_request', unfit.message, { field: unfit.field });
+}
+
+/**
+ * The request as the job record keeps and echoes it: an init image can be megabytes, more than a
+ * DynamoDB item holds, and the caller has it already.
+ */
+function withoutInitImage(request: GenerationRequest): JobParameters {
+  const { init_image: _initImage, ...kept } = request;
+  return kept;
+}
+
 /** `POST /v1/images`: validate, take quota, hand to the backend, remember the job. */
 export async function createImage(context: RouteContext): Promise<APIGatewayProxyResult> {
   const { deps, now } = context;
   let request: GenerationRequest;
   try {
     request = readRequest(context);
+    await checkAgainstModel(context, request);
   } catch (error) {
     deps.metrics.requested(1);
     deps.metrics.rejected(toGatewayError(error).code, 1);
@@ -58,14 +85,14 @@ export async function createImage(context: RouteContext): Promise<APIGatewayProx
       id: createJobId(secrets.idSigningKey),
       status: 'queued',
       created_at: now.toISOString(),
-      parameters: request,
+      parameters: withoutInitImage(request),
       quota: reservation.ticket,
     };
     context.annotate({ job_id: job.id, images });
     // Recorded before the backend sees it: a job that may run always has a record, never an orphan
     // that spent the quota and the GPU while the caller got an error and no id.
     await deps.jobs.create(job);
-    submitted = await deps.backend.submit(job);
+    submitted = await deps.backend.submit(job, request);
   } catch (error) {
     deps.metrics.rejected(toGatewayError(error).code, images);
     // The backend never got the job: the caller keeps those images of today's quota.

@@ -17,5 +17,5 @@ export async function getStatus(context: RouteContext): Promise<APIGatewayProxyR
       retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
     });
   }
-  return jsonResponse(200, toPublicStatus(status, deps.config));
+  return jsonResponse(200, toPublicStatus(status, deps.config, deps.config.model));
 }

@@ -1,3 +1,4 @@
+import type { ModelInfo } from '../../../contract/model-info';
 import type { ApiStatus } from '../../../contract/status';
 import type { BackendCapacity } from '../backends/backend';
 
@@ -46,13 +47,15 @@ function messageOf(status: BackendCapacity, wait: number): string {
   }
 }
 
-export function toPublicStatus(status: BackendCapacity, model: WaitModel): ApiStatus {
+export function toPublicStatus(status: BackendCapacity, model: WaitModel, deployed?: ModelInfo): ApiStatus {
   const wait = estimateWaitSeconds(status, model);
+  const info = status.model ?? deployed;
   return {
     state: status.state,
     instances: { current: status.instances.current, desired: status.instances.desired },
     queue_depth: status.queueDepth,
     estimated_wait_seconds: wait,
     message: messageOf(status, wait),
+    ...(info ? { model: info } : {}),
   };
 }
