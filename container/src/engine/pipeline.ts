@@ -8,6 +8,7 @@
 import { DEFAULTS, type SchedulerName } from '../../../contract/limits';
 import { GenerationCancelledError, InvalidGenerationInputError } from './errors';
 import { guidanceScaleEmbedding } from './guidance-embedding';
+import { isMemoryMode, MEMORY_MODES, type MemoryMode } from './memory-mode';
 import { openInitImage, outputSizeForImage, type InitImageInput, type InitImageSource } from './init-image';
 import { cropLatents, latentPaddingFor, padLatents, type LatentPadding } from './latent-padding';
 import { assertRequestFitsModel, modelCapabilities, resolveModelDefaults, type ModelCapabilities, type ModelDefaults } from './model/model-defaults';
@@ -31,11 +32,18 @@ import { ClipTokenizer } from './tokenizer/clip-tokenizer';
 
 export { GenerationCancelledError, InvalidGenerationInputError } from './errors';
 export type { InitImageInput, RgbPixels } from './init-image';
+export type { MemoryMode } from './memory-mode';
 export type { ModelCapabilities, ModelDefaults } from './model/model-defaults';
 
 export interface PipelineLoadOptions {
   /** Where the models run. @default 'auto' (CUDA when installed and a GPU is visible, else CPU) */
   readonly executionProvider?: ExecutionProviderChoice;
+  /**
+   * `bounded` for memory-capped hosts (AWS Lambda): every UNet call is a batch of one, guidance
+   * included, and onnxruntime returns memory after each run (see memory-mode.ts).
+   * @default 'default'
+   */
+  readonly memory?: MemoryMode;
 }
 
 export interface GenerateOptions {
@@ -140,16 +148,24 @@ interface UnetBatch {
   /** Classifier-free guidance: the UNet sees [negative..., positive...], twice the images. */
   readonly guided: boolean;
   readonly guidanceScale: number;
+  /** Rows of the whole batch. */
   readonly size: number;
+  /** Rows per UNet call: the whole batch, or 1 under bounded memory. */
+  readonly rowsPerCall: number;
   /** Values per batch of latents (all images). */
   readonly latentSize: number;
+  /** The `sample` of one call. */
   readonly sampleDims: readonly number[];
   readonly padding: LatentPadding | undefined;
-  readonly promptEmbeds: PreparedFeed;
+  /** `encoder_hidden_states` per call: row r of the batch takes feed ⌊r / rowsPerFeed⌋. */
+  readonly promptEmbeds: readonly PreparedFeed[];
+  readonly rowsPerFeed: number;
   readonly timestepCond: PreparedFeed | undefined;
   readonly doubled: Float32Array | undefined;
   readonly padded: Float32Array | undefined;
   readonly cropped: Float32Array | undefined;
+  /** Every row's prediction, gathered from calls of one row. */
+  readonly rowPredictions: Float32Array | undefined;
   readonly guidedPrediction: Float32Array | undefined;
 }
 
@@ -167,8 +183,10 @@ interface DenoiseRun {
 export class StableDiffusionPipeline {
   /** Loads and checks every part of a model folder; sessions are created in parallel and reused. */
   static async load(modelDir: string, options: PipelineLoadOptions = {}): Promise<StableDiffusionPipeline> {
+    const memory = options.memory ?? 'default';
+    if (!isMemoryMode(memory)) throw new Error(`memory has to be one of ${MEMORY_MODES.join(', ')} but is ${JSON.stringify(memory)}`);
     const folder = await readModelFolder(modelDir);
-    const sessionOptions = { executionProviders: resolveExecutionProviders(options.executionProvider ?? 'auto') };
+    const sessionOptions = { executionProviders: resolveExecutionProviders(options.executionProvider ?? 'auto'), memory };
     const [tokenizer, textEncoder, unet, vaeDecoder, vaeEncoder] = await Promise.all([
       ClipTokenizer.fromModelFolder(folder.tokenizerDir),
       ModelSession.create(folder.textEncoderFile, 'text_encoder/model.onnx', sessionOptions),
@@ -195,7 +213,7 @@ export class StableDiffusionPipeline {
       };
       const defaults = resolveModelDefaults(traits);
       createScheduler(defaults.scheduler, folder.schedulerConfig); // refuse a bad scheduler config now, not at first request
-      return new StableDiffusionPipeline(folder, tokenizer, sessions, io, defaults, modelCapabilities(traits), sessionOptions.executionProviders[0]);
+      return new StableDiffusionPipeline(folder, tokenizer, sessions, io, defaults, modelCapabilities(traits), sessionOptions.executionProviders[0], memory);
     } catch (error) {
       await Promise.all(Object.values(sessions).map((session: ModelSession) => session.release()));
       throw error;
@@ -218,6 +236,8 @@ export class StableDiffusionPipeline {
     readonly capabilities: ModelCapabilities,
     /** The provider the sessions were created for. */
     readonly executionProvider: 'cuda' | 'cpu',
+    /** What one generation may hold at once (see memory-mode.ts). */
+    readonly memory: MemoryMode,
   ) {}
 
   async generate(options: GenerateOptions): Promise<GenerateResult> {
@@ -353,9 +373,15 @@ export class StableDiffusionPipeline {
     return !this.capabilities.distilled && guidanceScale > 1;
   }
 
-  private async encodePrompt(params: ResolvedParameters, guided: boolean): Promise<PreparedFeed> {
+  /**
+   * The UNet's `encoder_hidden_states`: one [negative..., positive...] batch, or under bounded
+   * memory one [1, sequence, width] feed per text, which every row of that text shares.
+   */
+  private async encodePrompt(params: ResolvedParameters, guided: boolean): Promise<PreparedFeed[]> {
     const texts = guided ? [params.negativePrompt, params.prompt] : [params.prompt];
     const embeddings = await Promise.all(texts.map((text) => this.encodeText(text)));
+    const name = this.io.unet.encoderHiddenStates.name;
+    if (this.memory === 'bounded') return embeddings.map(({ data, dims }) => this.sessions.unet.prepare(name, { data, dims }));
     const [, sequence, width] = embeddings[0].dims;
     const perImage = sequence * width;
     const { numImages } = params;
@@ -363,10 +389,7 @@ export class StableDiffusionPipeline {
     embeddings.forEach((embedding, group) => {
       for (let i = 0; i < numImages; i++) batched.set(embedding.data, (group * numImages + i) * perImage);
     });
-    return this.sessions.unet.prepare(this.io.unet.encoderHiddenStates.name, {
-      data: batched,
-      dims: [texts.length * numImages, sequence, width],
-    });
+    return [this.sessions.unet.prepare(name, { data: batched, dims: [texts.length * numImages, sequence, width] })];
   }
 
   private async encodeText(text: string) {
@@ -431,10 +454,12 @@ export class StableDiffusionPipeline {
     return out;
   }
 
-  private prepareUnetBatch(latentShape: readonly number[], params: ResolvedParameters, guided: boolean, promptEmbeds: PreparedFeed): UnetBatch {
+  private prepareUnetBatch(latentShape: readonly number[], params: ResolvedParameters, guided: boolean, promptEmbeds: readonly PreparedFeed[]): UnetBatch {
     const [numImages, channels, height, width] = latentShape;
     const size = guided ? 2 * numImages : numImages;
+    const rowsPerCall = this.memory === 'bounded' ? 1 : size;
     const latentSize = numImages * channels * height * width;
+    const perImage = latentSize / numImages;
     const padding = latentPaddingFor(height, width, this.folder.sizeMultiple / this.folder.vaeScaleFactor);
     const [unetHeight, unetWidth] = padding ? [padding.paddedHeight, padding.paddedWidth] : [height, width];
     const cond = this.io.unet.timestepCond;
@@ -443,17 +468,20 @@ export class StableDiffusionPipeline {
       guided,
       guidanceScale: params.guidanceScale,
       size,
+      rowsPerCall,
       latentSize,
-      sampleDims: [size, channels, unetHeight, unetWidth],
+      sampleDims: [rowsPerCall, channels, unetHeight, unetWidth],
       padding,
       promptEmbeds,
+      rowsPerFeed: size / promptEmbeds.length,
       timestepCond:
         cond === undefined
           ? undefined
-          : this.sessions.unet.prepare(cond.spec.name, { data: guidanceScaleEmbedding(params.guidanceScale, cond.size, size), dims: [size, cond.size] }),
-      doubled: guided ? new Float32Array(2 * latentSize) : undefined,
-      padded: padding ? new Float32Array(size * channels * unetHeight * unetWidth) : undefined,
-      cropped: padding ? new Float32Array((size / numImages) * latentSize) : undefined,
+          : this.sessions.unet.prepare(cond.spec.name, { data: guidanceScaleEmbedding(params.guidanceScale, cond.size, rowsPerCall), dims: [rowsPerCall, cond.size] }),
+      doubled: guided && rowsPerCall === size ? new Float32Array(2 * latentSize) : undefined,
+      padded: padding ? new Float32Array(rowsPerCall * channels * unetHeight * unetWidth) : undefined,
+      cropped: padding ? new Float32Array(rowsPerCall * perImage) : undefined,
+      rowPredictions: rowsPerCall < size ? new Float32Array(size * perImage) : undefined,
       guidedPrediction: guided ? new Float32Array(latentSize) : undefined,
     };
   }
@@ -477,14 +505,33 @@ export class StableDiffusionPipeline {
     return final;
   }
 
-  /** One UNet evaluation of the whole batch: duplicated for guidance, padded to a size the export takes, cropped back. */
+  /**
+   * The UNet's prediction for every row of the batch: one call on the whole batch (duplicated for
+   * guidance), or under bounded memory one call per row, row r being image r mod numImages.
+   */
   private async runUnet(batch: UnetBatch, modelInput: Float32Array, t: number): Promise<Float32Array> {
-    let sample = modelInput;
-    if (batch.doubled) {
-      batch.doubled.set(modelInput, 0);
-      batch.doubled.set(modelInput, batch.latentSize);
-      sample = batch.doubled;
+    if (!batch.rowPredictions) {
+      let sample = modelInput;
+      if (batch.doubled) {
+        batch.doubled.set(modelInput, 0);
+        batch.doubled.set(modelInput, batch.latentSize);
+        sample = batch.doubled;
+      }
+      return this.callUnet(batch, sample, batch.promptEmbeds[0], t);
     }
+    const perImage = batch.latentSize / batch.numImages;
+    for (let row = 0; row < batch.size; row++) {
+      const image = row % batch.numImages;
+      const sample = modelInput.subarray(image * perImage, (image + 1) * perImage);
+      const prediction = await this.callUnet(batch, sample, batch.promptEmbeds[Math.floor(row / batch.rowsPerFeed)], t);
+      batch.rowPredictions.set(prediction, row * perImage);
+    }
+    return batch.rowPredictions;
+  }
+
+  /** One UNet run on `rowsPerCall` rows: padded to a size the export takes, cropped back. */
+  private async callUnet(batch: UnetBatch, rows: Float32Array, promptEmbeds: PreparedFeed, t: number): Promise<Float32Array> {
+    let sample = rows;
     if (batch.padding && batch.padded) {
       padLatents(sample, batch.padded, batch.padding);
       sample = batch.padded;
@@ -493,8 +540,8 @@ export class StableDiffusionPipeline {
     const output = await this.sessions.unet.run(
       {
         [io.sample.name]: { data: sample, dims: batch.sampleDims },
-        [io.timestep.name]: this.timestepFeed(t, batch.size),
-        [io.encoderHiddenStates.name]: batch.promptEmbeds,
+        [io.timestep.name]: this.timestepFeed(t, batch.rowsPerCall),
+        [io.encoderHiddenStates.name]: promptEmbeds,
         ...(io.timestepCond && batch.timestepCond ? { [io.timestepCond.spec.name]: batch.timestepCond } : {}),
       },
       [io.noisePrediction.name],

@@ -1,0 +1,16 @@
+/**
+ * How much memory one generation may hold at once. `default` is the fastest layout (a guided step
+ * is one UNet call on a batch of 2 × images; onnxruntime keeps its arena and memory patterns).
+ * `bounded` is for hosts with a hard memory cap such as AWS Lambda's 10,240 MB: every UNet call
+ * is a batch of one, so the UNet's activations do not grow with guidance or `numImages`, and
+ * onnxruntime hands memory back after each run instead of keeping every session's high-water mark
+ * (see `memorySessionOptions` in onnx/model-session.ts). The numbers are the same within float32
+ * rounding; a guided step costs two UNet calls instead of one.
+ */
+export type MemoryMode = 'default' | 'bounded';
+
+export const MEMORY_MODES: readonly MemoryMode[] = ['default', 'bounded'];
+
+export function isMemoryMode(value: unknown): value is MemoryMode {
+  return typeof value === 'string' && (MEMORY_MODES as readonly string[]).includes(value);
+}

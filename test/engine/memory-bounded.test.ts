@@ -1,0 +1,173 @@
+/**
+ * `memory: 'bounded'`: every UNet call is a batch of one, guidance included, and the results are
+ * those of the batched default path (and so of diffusers) within float32 rounding.
+ */
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { ModelSession, type Feed } from '../../container/src/engine/onnx/model-session';
+import { StableDiffusionPipeline, type GenerateOptions, type GenerateResult, type StepProgress } from '../../container/src/engine/pipeline';
+import { img2imgCases, maxAbsDiff, oracleCases, readFloat32, referenceFile, TINY_LCM, TINY_SD, type OracleCase } from '../support/oracle';
+
+/** What "the same numbers" means here: float32 rounding of a batch-1 versus a batch-2 matmul. */
+const PARITY_TOLERANCE = 1e-6;
+/** The oracle suite's bound (oracle.test.ts). */
+const ORACLE_TOLERANCE = 1e-3;
+
+interface UnetCall {
+  readonly sample: readonly number[];
+  readonly encoderHiddenStates: readonly number[];
+  readonly timestepCond?: readonly number[];
+}
+
+function recordUnetCalls(target: StableDiffusionPipeline): UnetCall[] {
+  const calls: UnetCall[] = [];
+  const original = target.sessions.unet.run.bind(target.sessions.unet);
+  jest.spyOn(target.sessions.unet, 'run').mockImplementation((feeds, outputs) => {
+    const dims = (name: string) => {
+      const feed = feeds[name];
+      return feed === undefined ? undefined : 'tensor' in feed ? [...feed.tensor.dims] : [...(feed as Feed).dims];
+    };
+    const cond = dims('timestep_cond');
+    calls.push({ sample: dims('sample')!, encoderHiddenStates: dims('encoder_hidden_states')!, ...(cond ? { timestepCond: cond } : {}) });
+    return original(feeds, outputs);
+  });
+  return calls;
+}
+
+/** Runs `options` on both pipelines, keeping every step's latents. */
+async function runBoth(batched: StableDiffusionPipeline, bounded: StableDiffusionPipeline, options: GenerateOptions) {
+  const run = async (pipeline: StableDiffusionPipeline) => {
+    const steps: Float32Array[] = [];
+    const result = await pipeline.generate({ ...options, onStep: (p: StepProgress) => steps.push(p.latents.slice()) });
+    return { result, steps };
+  };
+  return { batched: await run(batched), bounded: await run(bounded) };
+}
+
+function largestDifference(a: { result: GenerateResult; steps: Float32Array[] }, b: { result: GenerateResult; steps: Float32Array[] }): number {
+  expect(b.steps).toHaveLength(a.steps.length);
+  expect(b.result.images).toHaveLength(a.result.images.length);
+  const latents = a.steps.map((step, i) => maxAbsDiff(step, b.steps[i]));
+  const images = a.result.images.map((image, i) => maxAbsDiff(image.pixels, b.result.images[i].pixels));
+  return Math.max(...latents, ...images);
+}
+
+function oracleOptions(c: OracleCase): GenerateOptions {
+  return {
+    prompt: c.prompt,
+    negativePrompt: c.negative_prompt,
+    scheduler: c.scheduler,
+    steps: c.steps,
+    guidanceScale: c.guidance_scale,
+    width: c.width,
+    height: c.height,
+    initialNoise: readFloat32(c.initial_noise),
+    stepNoise: c.step_noise ? readFloat32(c.step_noise) : undefined,
+  };
+}
+
+afterEach(() => jest.restoreAllMocks());
+
+describe('tiny-sd', () => {
+  let batched: StableDiffusionPipeline;
+  let bounded: StableDiffusionPipeline;
+  beforeAll(async () => {
+    [batched, bounded] = await Promise.all([
+      StableDiffusionPipeline.load(TINY_SD, { executionProvider: 'cpu' }),
+      StableDiffusionPipeline.load(TINY_SD, { executionProvider: 'cpu', memory: 'bounded' }),
+    ]);
+  });
+  afterAll(() => Promise.all([batched.release(), bounded.release()]));
+
+  it('reports the mode it was loaded with', () => {
+    expect([batched.memory, bounded.memory]).toEqual(['default', 'bounded']);
+  });
+
+  it('runs guidance as an unconditional and a conditional call of one row each, per image', async () => {
+    const calls = recordUnetCalls(bounded);
+    await bounded.generate({ prompt: 'a cat', steps: 2, guidanceScale: 7.5, numImages: 2, seed: 1, scheduler: 'ddim' });
+    expect(calls).toHaveLength(2 * 2 * 2);
+    expect(calls.every((call) => call.sample[0] === 1 && call.encoderHiddenStates[0] === 1)).toBe(true);
+  });
+
+  it('runs one row per call without guidance too', async () => {
+    const calls = recordUnetCalls(bounded);
+    await bounded.generate({ prompt: 'a cat', steps: 2, guidanceScale: 1, numImages: 3, seed: 1, scheduler: 'ddim' });
+    expect(calls.map((call) => call.sample[0])).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+
+  it.each(oracleCases().filter((c) => c.guidance_scale > 1).map((c) => [c.id, c] as const))(
+    'guided case %s: matches the batched path and diffusers',
+    async (_id, c) => {
+      const { batched: a, bounded: b } = await runBoth(batched, bounded, oracleOptions(c));
+      expect(largestDifference(a, b)).toBeLessThanOrEqual(PARITY_TOLERANCE);
+      expect(maxAbsDiff(b.result.images[0].pixels, readFloat32(c.image_float))).toBeLessThan(ORACLE_TOLERANCE);
+    },
+  );
+
+  it('matches the batched path for several images at a size the UNet needs padded for', async () => {
+    // 72 px is a 9-cell latent, padded to 10 for the tiny UNet; image i of the bounded run is its own row.
+    const options = { prompt: 'a lighthouse', negativePrompt: 'fog', steps: 5, guidanceScale: 6, numImages: 3, seed: 21, width: 72, height: 64, scheduler: 'dpmpp_2m' as const };
+    const { batched: a, bounded: b } = await runBoth(batched, bounded, options);
+    expect(largestDifference(a, b)).toBeLessThanOrEqual(PARITY_TOLERANCE);
+    expect(maxAbsDiff(b.result.images[0].pixels, b.result.images[2].pixels)).toBeGreaterThan(1e-3);
+  });
+
+  it('matches diffusers on image-to-image with guidance', async () => {
+    const c = img2imgCases().find((candidate) => candidate.guidance_scale > 1)!;
+    const options: GenerateOptions = {
+      prompt: c.prompt,
+      negativePrompt: c.negative_prompt,
+      scheduler: c.scheduler,
+      steps: c.steps,
+      guidanceScale: c.guidance_scale,
+      initImage: readFileSync(referenceFile(c.init_image.file)),
+      strength: c.strength,
+      encoderNoise: readFloat32(c.encoder_noise),
+      initialNoise: readFloat32(c.initial_noise),
+    };
+    const { batched: a, bounded: b } = await runBoth(batched, bounded, options);
+    expect(largestDifference(a, b)).toBeLessThanOrEqual(PARITY_TOLERANCE);
+    expect(maxAbsDiff(b.result.images[0].pixels, readFloat32(c.image_float))).toBeLessThan(ORACLE_TOLERANCE);
+  });
+});
+
+describe('tiny-lcm', () => {
+  it('gives each one-row call its own guidance embedding row and matches the batched path', async () => {
+    const [batched, bounded] = await Promise.all([
+      StableDiffusionPipeline.load(TINY_LCM, { executionProvider: 'cpu' }),
+      StableDiffusionPipeline.load(TINY_LCM, { executionProvider: 'cpu', memory: 'bounded' }),
+    ]);
+    try {
+      const calls = recordUnetCalls(bounded);
+      const { batched: a, bounded: b } = await runBoth(batched, bounded, { prompt: 'a fox', steps: 4, guidanceScale: 8, numImages: 2, seed: 3 });
+      expect(calls).toHaveLength(4 * 2);
+      expect(calls.every((call) => call.sample[0] === 1 && call.timestepCond?.[0] === 1)).toBe(true);
+      expect(largestDifference(a, b)).toBeLessThanOrEqual(PARITY_TOLERANCE);
+    } finally {
+      await Promise.all([batched.release(), bounded.release()]);
+    }
+  });
+});
+
+describe('loading', () => {
+  it('creates bounded sessions without the CPU arena and memory patterns, and leaves the default as onnxruntime has it', async () => {
+    const create = jest.spyOn(ort.InferenceSession, 'create');
+    const file = `${TINY_SD}/text_encoder/model.onnx`;
+    const sessions = [
+      await ModelSession.create(file, 'text_encoder/model.onnx', { executionProviders: ['cpu'], memory: 'bounded' }),
+      await ModelSession.create(file, 'text_encoder/model.onnx', { executionProviders: ['cpu'] }),
+    ];
+    await Promise.all(sessions.map((session) => session.release()));
+    const [boundedOptions, defaultOptions] = create.mock.calls.map((call) => call[1] as ort.InferenceSession.SessionOptions);
+    expect(boundedOptions).toMatchObject({ enableCpuMemArena: false, enableMemPattern: false });
+    expect(defaultOptions).not.toHaveProperty('enableCpuMemArena');
+    expect(defaultOptions).not.toHaveProperty('enableMemPattern');
+  });
+
+  it('refuses a memory mode it does not know, naming it', async () => {
+    await expect(StableDiffusionPipeline.load(TINY_SD, { executionProvider: 'cpu', memory: 'tiny' as never })).rejects.toThrow(
+      'memory has to be one of default, bounded but is "tiny"',
+    );
+  });
+});
