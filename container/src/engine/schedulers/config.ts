@@ -1,4 +1,5 @@
 import type { SchedulerName } from '../../../../contract/limits';
+import { SCHEDULER_CLASSES } from '../../../../contract/scheduler-classes';
 import { SchedulerConfigError } from './errors';
 import { BETA_SCHEDULES, type NoiseScheduleConfig } from './noise-schedule';
 import type { SchedulerConfigJson } from './scheduler';
@@ -130,7 +131,7 @@ interface ClassSpec<C> {
 }
 
 const PNDM: ClassSpec<PndmConfig> = {
-  className: 'PNDMScheduler',
+  className: SCHEDULER_CLASSES.pndm.className,
   defaults: {
     ...NOISE_DEFAULTS,
     skip_prk_steps: false,
@@ -148,7 +149,7 @@ const PNDM: ClassSpec<PndmConfig> = {
 };
 
 const DDIM: ClassSpec<DdimConfig> = {
-  className: 'DDIMScheduler',
+  className: SCHEDULER_CLASSES.ddim.className,
   defaults: {
     ...NOISE_DEFAULTS,
     clip_sample: true,
@@ -175,7 +176,7 @@ const DDIM: ClassSpec<DdimConfig> = {
 };
 
 const EULER: ClassSpec<EulerConfig> = {
-  className: 'EulerDiscreteScheduler',
+  className: SCHEDULER_CLASSES.euler.className,
   defaults: {
     ...NOISE_DEFAULTS,
     prediction_type: 'epsilon',
@@ -205,7 +206,7 @@ const EULER: ClassSpec<EulerConfig> = {
 };
 
 const EULER_ANCESTRAL: ClassSpec<EulerAncestralConfig> = {
-  className: 'EulerAncestralDiscreteScheduler',
+  className: SCHEDULER_CLASSES.euler_ancestral.className,
   defaults: {
     ...NOISE_DEFAULTS,
     prediction_type: 'epsilon',
@@ -265,19 +266,19 @@ function checkDpmSolverMultistep(config: Record<string, unknown>): void {
 }
 
 const DPMPP_2M: ClassSpec<DpmSolverMultistepConfig> = {
-  className: 'DPMSolverMultistepScheduler',
+  className: SCHEDULER_CLASSES.dpmpp_2m.className,
   defaults: DPM_SOLVER_MULTISTEP_DEFAULTS,
-  overrides: { algorithm_type: 'dpmsolver++', solver_order: 2, use_karras_sigmas: false },
+  overrides: SCHEDULER_CLASSES.dpmpp_2m.fixes,
   check: checkDpmSolverMultistep,
 };
 
 const DPMPP_2M_KARRAS: ClassSpec<DpmSolverMultistepConfig> = {
   ...DPMPP_2M,
-  overrides: { algorithm_type: 'dpmsolver++', solver_order: 2, use_karras_sigmas: true },
+  overrides: SCHEDULER_CLASSES.dpmpp_2m_karras.fixes,
 };
 
 const LMS: ClassSpec<LmsConfig> = {
-  className: 'LMSDiscreteScheduler',
+  className: SCHEDULER_CLASSES.lms.className,
   defaults: {
     ...NOISE_DEFAULTS,
     use_karras_sigmas: false,
@@ -294,7 +295,7 @@ const LMS: ClassSpec<LmsConfig> = {
 };
 
 const LCM: ClassSpec<LcmConfig> = {
-  className: 'LCMScheduler',
+  className: SCHEDULER_CLASSES.lcm.className,
   // LCMScheduler's own defaults differ from the other classes' (SD 1.x betas, set_alpha_to_one).
   defaults: {
     num_train_timesteps: 1000,
@@ -360,33 +361,8 @@ export function resolveSchedulerConfig<N extends SchedulerName>(name: N, modelCo
   return resolved as unknown as SchedulerConfigs[N];
 }
 
-/**
- * Our name for the scheduler a model ships as its default (`_class_name` of its
- * `scheduler_config.json`), so requests that name none run as diffusers would.
- * @throws SchedulerConfigError when the class has no equivalent here
- */
-export function schedulerNameForConfig(config: SchedulerConfigJson): SchedulerName {
-  const className = config._class_name;
-  if (className === DPMPP_2M.className) {
-    const karras = config.use_karras_sigmas === true;
-    const name = karras ? 'dpmpp_2m_karras' : 'dpmpp_2m';
-    // The name forces DPM-Solver++ order 2; a model asking for another variant has no equivalent.
-    for (const key of ['algorithm_type', 'solver_order'] as const) {
-      if (config[key] !== undefined && config[key] !== DPMPP_2M.overrides?.[key]) {
-        throw new SchedulerConfigError(key, config[key], `the model's default DPMSolverMultistepScheduler variant is not supported`);
-      }
-    }
-    return name;
-  }
-  for (const [name, spec] of Object.entries(SPECS) as [SchedulerName, ClassSpec<unknown>][]) {
-    if (spec.className === className) return name;
-  }
-  throw new SchedulerConfigError(
-    '_class_name',
-    className,
-    `no supported scheduler is equivalent; supported classes are ${[...new Set(Object.values(SPECS).map((s) => s.className))].join(', ')}`,
-  );
-}
+// Which of our schedulers a model ships as its default; the deploy reads it at synth too.
+export { schedulerNameForConfig } from '../../../../contract/scheduler-classes';
 
 function checkCommon(config: Record<string, unknown>): void {
   expectInteger(config, 'num_train_timesteps', 1);
