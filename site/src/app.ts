@@ -9,9 +9,10 @@ import { FormView } from './form-view';
 import type { HistoryEntry, HistoryStore } from './history-store';
 import { HistoryView } from './history-view';
 import { loadImage, makeThumbnail } from './images';
+import { InitImageView } from './init-image-view';
 import { ProgressView } from './progress-view';
 import { ResultsView } from './results-view';
-import { buildRequest, DEFAULT_VALUES, mergeParameters, randomSeed, valuesFromRequest } from './settings';
+import { buildRequest, defaultValuesFor, mergeParameters, randomSeed, valuesFromRequest } from './settings';
 import { StatusView } from './status-view';
 import {
   describeError,
@@ -55,6 +56,7 @@ export class App {
   private readonly status = new StatusView();
   private readonly progress = new ProgressView();
   private readonly cancelButton = byId<HTMLButtonElement>('cancel-job');
+  private readonly initImage = new InitImageView((text) => this.status.announce(text));
   /** The job being followed, and how to stop following it once it is canceled. */
   private following?: { readonly id: string; readonly request: GenerationRequest; readonly stop: AbortController; readonly since: number };
   /** The quarter of progress last announced, so milestones are said once each. */
@@ -75,7 +77,7 @@ export class App {
     this.form = new FormView({
       onSubmit: () => void this.generate(),
       onRandomSeed: () => this.form.setSeed(randomSeed()),
-      onReset: () => this.form.write(DEFAULT_VALUES, { keepPrompt: true }),
+      onReset: () => this.form.write(defaultValuesFor(this.backend?.status.model), { keepPrompt: true }),
     });
     this.results = new ResultsView({
       onUseSettings: (seed) => this.shownRequest && this.useSettings(this.shownRequest, seed),
@@ -98,6 +100,11 @@ export class App {
     void this.refreshBackend().then(() => {
       // The gateway words its own state for visitors; the page adds only what is about the request.
       if (this.backend !== undefined && !this.busy) this.status.setBackendNote(this.backend.status.message);
+      const model = this.backend?.status.model;
+      if (model !== undefined) {
+        this.form.applyModel(model, defaultValuesFor(model));
+        this.initImage.setAvailable(model.accepts_init_image);
+      }
     });
     // A reload mid-generation picks the job up again rather than losing it.
     const pending = this.history.list().find((e) => e.status === 'pending' && Date.now() - Date.parse(e.createdAt) < RESUME_WINDOW_MS);
@@ -112,13 +119,17 @@ export class App {
       this.fail(built.error);
       return;
     }
-    const request = built.request;
+    const picture = this.initImage.value();
+    const request = picture ? { ...built.request, ...picture } : built.request;
+    // The history keeps a small copy of the starting picture, never the upload itself.
+    const { init_image: _upload, ...remembered } = request;
+    const initThumbnail = picture ? await dataUrlThumbnail(picture.init_image) : undefined;
     await this.track(async () => {
       this.setPhase('sending', request);
       void this.refreshBackend();
       const job = await this.api.createImage(request);
       this.setPhase(job.status, request);
-      this.history.save({ id: job.id, createdAt: job.created_at, request, status: 'pending' });
+      this.history.save({ id: job.id, createdAt: job.created_at, request: remembered, status: 'pending', ...(initThumbnail ? { initThumbnail } : {}) });
       this.renderHistory();
       await this.follow(job.id, request);
     }, Date.now());
@@ -206,6 +217,7 @@ export class App {
     try {
       const job = await this.api.cancelImage(following.id);
       following.stop.abort();
+      this.cancelButton.hidden = true;
       this.setPhase(job.status, following.request);
       this.endWithoutImages(job);
     } catch (error) {
@@ -250,10 +262,12 @@ export class App {
     this.setPhase('succeeded', { ...resolved, num_images: images.length });
     const thumbnails = await Promise.all(shown.map(({ loaded }) => (loaded.blob ? makeThumbnail(loaded.blob) : undefined)));
     const previous = this.history.get(job.id);
+    const { init_image: _upload, ...remembered } = resolved;
     this.history.save({
       id: job.id,
       createdAt: previous?.createdAt ?? job.created_at,
-      request: resolved,
+      request: remembered,
+      ...(previous?.initThumbnail ? { initThumbnail: previous.initThumbnail } : {}),
       status: 'succeeded',
       seeds: images.map((image) => image.seed),
       thumbnails: thumbnails.some((t) => t === undefined) && previous?.thumbnails ? previous.thumbnails : thumbnails.filter((t): t is string => t !== undefined),
@@ -296,7 +310,9 @@ export class App {
   private fail(notice: Notice): void {
     this.status.announce('');
     this.status.showNotice(notice);
-    if (notice.field !== undefined && notice.detail !== undefined) this.form.showError(notice.field, notice.detail);
+    if (notice.field === 'init_image' || notice.field === 'strength') {
+      if (notice.detail !== undefined) this.initImage.showError(notice.detail);
+    } else if (notice.field !== undefined && notice.detail !== undefined) this.form.showError(notice.field, notice.detail);
   }
 
   private markFailed(id: string): void {
@@ -338,6 +354,14 @@ export class App {
   private renderHistory(): void {
     this.historyView.render(this.history.list());
   }
+}
+
+/** Decoded by hand: the page's CSP lets it show data: URLs but not fetch them. */
+async function dataUrlThumbnail(dataUrl: string): Promise<string | undefined> {
+  const match = /^data:([^;,]+);base64,(.*)$/.exec(dataUrl);
+  if (!match) return undefined;
+  const bytes = Uint8Array.from(atob(match[2]), (c) => c.charCodeAt(0));
+  return makeThumbnail(new Blob([bytes], { type: match[1] }), 96);
 }
 
 function isTransient(error: unknown): boolean {

@@ -1,3 +1,5 @@
+import type { ModelInfo } from '../../contract/model-info';
+import { SCHEDULER_LABELS } from './choices';
 import { CUSTOM_SIZE, DEFAULT_VALUES, type SettingsValues } from './settings';
 import { byId } from './dom';
 
@@ -59,6 +61,28 @@ export class FormView {
     this.busy = busy;
     this.generate.setAttribute('aria-disabled', String(busy));
     this.generate.textContent = busy ? 'Generating…' : 'Generate';
+  }
+
+  /**
+   * Follows the deployed model: its defaults fill the fields the visitor has not changed, the hints
+   * say what it wants, and what it cannot take is switched off with a reason.
+   */
+  applyModel(model: ModelInfo, defaults: SettingsValues): void {
+    for (const name of ['steps', 'guidance_scale', 'width', 'height'] as const) {
+      const control = this.control(name);
+      if (control.value === DEFAULT_VALUES[name]) control.value = defaults[name];
+    }
+    byId('size-hint').textContent = `This model is made for ${model.width}×${model.height}.`;
+    byId('steps-hint').textContent = `More steps: more detail, more time. This model's default is ${model.steps}.`;
+    byId('guidance_scale-hint').textContent = `How closely to follow the prompt. This model's default is ${model.guidance_scale}.`;
+    const modelDefault = this.control('scheduler').querySelector<HTMLOptionElement>('option[value=""]');
+    if (modelDefault) modelDefault.textContent = `Model's default (${SCHEDULER_LABELS[model.scheduler]})`;
+    const negative = this.control('negative_prompt');
+    negative.disabled = !model.accepts_negative_prompt;
+    if (!model.accepts_negative_prompt) {
+      negative.value = '';
+      byId('negative_prompt-hint').textContent = 'This model takes no negative prompt: its guidance is built in.';
+    }
   }
 
   focusPrompt(): void {

@@ -38,6 +38,8 @@ export class HistoryView {
       STATUS_WORDS[entry.status],
     ].filter(Boolean);
     const thumbnails = (entry.thumbnails ?? []).map((src) => el('img', { src, alt: '', class: 'thumbnail' }));
+    // The starting picture of an image-to-image request, told apart from the results for screen readers.
+    const start = entry.initThumbnail ? [el('img', { src: entry.initThumbnail, alt: 'Starting picture', class: 'thumbnail init-thumbnail' })] : [];
     const show = el('button', { type: 'button', class: 'secondary', 'aria-describedby': promptId }, 'Show');
     show.addEventListener('click', () => this.actions.onShow(entry));
     const reuse = el('button', { type: 'button', class: 'secondary', 'aria-describedby': promptId }, 'Use settings');
@@ -45,7 +47,7 @@ export class HistoryView {
     return el(
       'li',
       { class: 'history-item' },
-      el('div', { class: 'thumbnails' }, ...(thumbnails.length > 0 ? thumbnails : [el('div', { class: 'thumbnail placeholder' })])),
+      el('div', { class: 'thumbnails' }, ...start, ...(thumbnails.length > 0 ? thumbnails : [el('div', { class: 'thumbnail placeholder' })])),
       el(
         'div',
         { class: 'history-text' },

@@ -114,6 +114,26 @@ ${field('output_format', 'File format', `<select id="output_format" name="output
 </div>
 <button type="button" id="reset-settings" class="secondary">Reset settings</button>
 </details>
+<details id="init-image-section">
+<summary>Start from an image</summary>
+<div id="init-image-drop" class="drop-zone">
+${field(
+  'init_image',
+  'Picture to start from',
+  '<input type="file" id="init_image" name="init_image" accept="image/png,image/jpeg,image/webp" aria-describedby="%DESCRIBEDBY%">',
+  'PNG, JPEG or WebP; choose a file or drop it here. Its composition is kept, your prompt repaints it.',
+)}
+<div id="init-image-chosen" class="init-image-chosen" hidden>
+<img id="init-image-preview" class="init-image-preview" alt="">
+<button type="button" id="init-image-remove" class="secondary">Remove picture</button>
+</div>
+<div class="field">
+<label for="strength">Strength <output id="strength-value" for="strength"></output></label>
+<input type="range" id="strength" name="strength" min="0.05" max="${LIMITS.strengthMax}" step="0.05" value="${DEFAULTS.strength}" aria-describedby="strength-hint">
+<p class="hint" id="strength-hint">Low keeps the picture, 1 repaints nearly all of it.</p>
+</div>
+</div>
+</details>
 </form>
 <section id="progress" aria-label="Progress">
 <p id="status" role="status"></p>

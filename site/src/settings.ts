@@ -1,5 +1,6 @@
 import type { GenerationRequest } from '../../contract/generation-request';
 import { DEFAULTS, LIMITS, OUTPUT_FORMATS, SCHEDULER_NAMES } from '../../contract/limits';
+import type { ModelInfo } from '../../contract/model-info';
 import { SIZE_PRESETS } from './choices';
 import type { Notice } from './wording';
 
@@ -37,6 +38,18 @@ export const DEFAULT_VALUES: SettingsValues = {
   num_images: String(DEFAULTS.numImages),
   output_format: DEFAULTS.outputFormat,
 };
+
+/** The form's starting values for the deployed model: its own steps, guidance and size where it says. */
+export function defaultValuesFor(model: ModelInfo | undefined): SettingsValues {
+  if (model === undefined) return DEFAULT_VALUES;
+  return {
+    ...DEFAULT_VALUES,
+    steps: String(model.steps),
+    guidance_scale: String(model.guidance_scale),
+    width: String(model.width),
+    height: String(model.height),
+  };
+}
 
 export type BuildResult = { readonly ok: true; readonly request: GenerationRequest } | { readonly ok: false; readonly error: Notice };
 

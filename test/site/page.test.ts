@@ -1,4 +1,5 @@
 import axe from 'axe-core';
+import sharp from 'sharp';
 import { mkdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -236,8 +237,9 @@ describe('the front page against the local stack', () => {
   it.each(['light', 'dark'] as const)('shows a real progress bar while generating and cancels from the keyboard (%s mode, axe-clean)', async (colorScheme) => {
     const context = await browser.newContext({ colorScheme });
     const { page } = await openPage(context, stack.url);
-    // Slow enough on the tiny model to be watched: many steps at the default 512×512.
+    // Slow enough on the tiny model to be watched: the most steps at the largest square size.
     await setSteps(page, 50);
+    await page.getByLabel('Size').selectOption('768x768');
     await page.getByLabel('Describe the image').fill('a slow sunset');
     await page.getByLabel('Describe the image').press('Enter');
 
@@ -259,6 +261,53 @@ describe('the front page against the local stack', () => {
     // The status region heard milestones, not every step.
     const log = await statusLog(page);
     expect(log.filter((text) => /done\.$/.test(text)).length).toBeLessThanOrEqual(3);
+    await context.close();
+  }, 90_000);
+
+  it("follows the deployed model: its defaults in the form, its size in the hint", async () => {
+    const context = await browser.newContext();
+    const { page } = await openPage(context, stack.url);
+    const { model } = await (await fetch(new URL('/v1/status', stack.url))).json();
+    expect(model).toBeDefined();
+    await page.getByText('Advanced settings').click();
+    await page.locator('#size-hint', { hasText: `${model.width}×${model.height}` }).waitFor();
+    expect(await page.getByLabel('Steps').inputValue()).toBe(String(model.steps));
+    expect(await page.getByLabel('Guidance').inputValue()).toBe(String(model.guidance_scale));
+    expect(await page.locator('#init-image-section').isHidden()).toBe(!model.accepts_init_image);
+    await context.close();
+  });
+
+  it('starts from a picture: file picker, preview, strength from the keyboard, result, and a small copy in history', async () => {
+    const context = await browser.newContext({ colorScheme: 'dark' });
+    const { page } = await openPage(context, stack.url);
+    await setSteps(page, 4);
+    await page.getByText('Start from an image').click();
+    const picture = await sharp({ create: { width: 96, height: 80, channels: 3, background: '#d03020' } }).png().toBuffer();
+    await page.getByLabel('Picture to start from').setInputFiles({ name: 'red.png', mimeType: 'image/png', buffer: picture });
+    await page.getByRole('img', { name: 'Starting picture: red.png' }).waitFor();
+    expect(await statusLog(page)).toContain('Picture chosen: red.png, 96 × 80.');
+
+    const strength = page.getByLabel(/Strength/);
+    await strength.focus();
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    expect(await strength.inputValue()).toBe('0.7');
+    expect(await strength.getAttribute('aria-valuetext')).toBe('0.70: changes it moderately');
+    expect(await axeViolations(page)).toEqual([]);
+
+    const sent = page.waitForRequest((r) => r.url().endsWith('/v1/images') && r.method() === 'POST');
+    await page.getByLabel('Describe the image').fill('a red square at dusk');
+    await page.getByLabel('Describe the image').press('Enter');
+    const body = JSON.parse((await sent).postData()!);
+    expect(body).toMatchObject({ strength: 0.7, init_image: expect.stringMatching(/^data:image\/png;base64,/) });
+    await page.locator('#status', { hasText: 'Done' }).waitFor({ timeout: 60_000 });
+
+    const start = page.locator('#history-list img.init-thumbnail').first();
+    expect(await start.getAttribute('alt')).toBe('Starting picture');
+    const stored = await page.evaluate(() => localStorage.getItem('serverless-diffusion.history.v1') ?? '');
+    // A thumbnail of a few kilobytes is kept, never the upload itself.
+    expect(stored).not.toContain(body.init_image.slice(30, 200));
+    expect(stored.length).toBeLessThan(40_000);
     await context.close();
   }, 90_000);
 

@@ -1,7 +1,7 @@
 import { DEFAULTS, LIMITS } from '../../contract/limits';
 import { SIZE_PRESETS } from '../../site/src/choices';
 import { parseGenerationRequest } from '../../contract/generation-request';
-import { buildRequest, CUSTOM_SIZE, DEFAULT_VALUES, mergeParameters, randomSeed, sizeKey, valuesFromRequest } from '../../site/src/settings';
+import { buildRequest, CUSTOM_SIZE, DEFAULT_VALUES, defaultValuesFor, mergeParameters, randomSeed, sizeKey, valuesFromRequest } from '../../site/src/settings';
 
 const form = (overrides: Partial<typeof DEFAULT_VALUES>) => ({ ...DEFAULT_VALUES, prompt: 'a red fox', ...overrides });
 
@@ -103,5 +103,13 @@ describe('randomSeed', () => {
     expect(randomSeed(() => Uint32Array.of(0xffffffff))).toBe(LIMITS.seedMax);
     const seed = randomSeed();
     expect(Number.isInteger(seed) && seed >= LIMITS.seedMin && seed <= LIMITS.seedMax).toBe(true);
+  });
+});
+
+describe('defaults for the deployed model', () => {
+  it("take the model's steps, guidance and size, and keep the rest", () => {
+    const model = { width: 64, height: 64, scheduler: 'pndm' as const, steps: 20, guidance_scale: 2, accepts_init_image: true, accepts_negative_prompt: true };
+    expect(defaultValuesFor(model)).toEqual({ ...DEFAULT_VALUES, steps: '20', guidance_scale: '2', width: '64', height: '64' });
+    expect(defaultValuesFor(undefined)).toBe(DEFAULT_VALUES);
   });
 });
