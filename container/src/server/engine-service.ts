@@ -18,8 +18,9 @@ export interface EngineServiceOptions {
   readonly executionProvider: ExecutionProviderChoice;
   readonly maxQueuedRequests: number;
   /**
-   * `bounded` makes the images of a request one after the other instead of as one batch, so a
-   * request's peak memory is one image's whatever `num_images` says (the Lambda engine, whose
+   * `bounded` makes the images of a request one after the other instead of as one batch, and the
+   * pipeline runs every UNet call as a batch of one without onnxruntime's CPU arena, so a request's
+   * peak memory is one image's whatever `num_images` and guidance say (the Lambda engine, whose
    * memory is capped). Image i still uses seed + i: the results are the same. @default 'default'
    */
   readonly memory?: 'default' | 'bounded';
@@ -52,7 +53,7 @@ export class EngineService {
   private readonly running = new Map<string, InvocationProgress>();
 
   static async load(options: EngineServiceOptions): Promise<EngineService> {
-    const pipeline = await StableDiffusionPipeline.load(options.modelDir, { executionProvider: options.executionProvider });
+    const pipeline = await StableDiffusionPipeline.load(options.modelDir, { executionProvider: options.executionProvider, memory: options.memory });
     const service = new EngineService(pipeline, new GenerationQueue(options.maxQueuedRequests), options.memory ?? 'default');
     await service.warmUp();
     return service;
