@@ -7,6 +7,7 @@ import type { GeneratedImage, GenerationResponse } from '../../../contract/engin
 import { DEFAULTS, type OutputFormat } from '../../../contract/limits';
 import { encodeImage } from '../engine/image-encoding';
 import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider';
+import { modelInfoOf } from '../../../contract/model-defaults';
 import type { ModelInfo } from '../../../contract/model-info';
 import { decodeBase64Image } from '../engine/init-image';
 import { seedForImage } from '../engine/noise/noise-sources';
@@ -179,16 +180,7 @@ export class EngineService {
 
   /** The model's defaults and abilities, in the API's words. */
   get model(): ModelInfo {
-    const { defaults, capabilities } = this.pipeline;
-    return {
-      width: defaults.width,
-      height: defaults.height,
-      scheduler: defaults.scheduler,
-      steps: defaults.steps,
-      guidance_scale: defaults.guidanceScale,
-      accepts_init_image: capabilities.acceptsInitImage,
-      accepts_negative_prompt: capabilities.acceptsNegativePrompt,
-    };
+    return modelInfoOf(this.pipeline.defaults, this.pipeline.capabilities);
   }
 
   /** One tiny step through every model, so the first real request does not pay for lazy initialisation. */
