@@ -17,8 +17,8 @@ export interface ServerlessDiffusionStacks {
 
 /**
  * Adds the deployment's stacks in dependency order: front (bucket, CDN) -> gateway (needs the
- * site origin) -> backend (needs the jobs bucket; the gateway names the endpoint by its fixed
- * name) -> site files (need the API URL) and operations (need everything).
+ * site origin) -> backend (needs the jobs bucket; the gateway names the endpoint or the engine
+ * function by its fixed name) -> site files (need the API URL) and operations (need everything).
  */
 export function addServerlessDiffusionStacks(app: App, config: DeploymentConfig): ServerlessDiffusionStacks {
   const env: Environment = { account: config.account ?? process.env.CDK_DEFAULT_ACCOUNT, region: config.region };
@@ -36,7 +36,8 @@ export function addServerlessDiffusionStacks(app: App, config: DeploymentConfig)
       : new BackendStack(app, name('Backend'), {
           env,
           config,
-          description: 'serverless-diffusion: SageMaker engine endpoint',
+          description:
+            config.backend.mode === 'lambda' ? 'serverless-diffusion: engine function (Lambda)' : 'serverless-diffusion: SageMaker engine endpoint',
         });
   const site = new SiteStack(app, name('Site'), {
     env,
@@ -52,7 +53,7 @@ export function addServerlessDiffusionStacks(app: App, config: DeploymentConfig)
     apiName: gateway.api.api.restApiName,
     webAclName: gateway.firewall?.webAclName,
     distributionId: front.hosting.distribution.distributionId,
-    endpointErrorTopic: backend?.endpoint.errorTopic,
+    endpointErrorTopic: backend?.endpoint?.errorTopic,
     description: 'serverless-diffusion: cost dashboard, alarms, budget',
   });
   // Stacks that address another stack's resources by name must still deploy after it.

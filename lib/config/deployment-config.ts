@@ -1,11 +1,18 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { STATUS_DEFAULTS } from '../../lambda/facts/status-defaults';
+import { LIMITS } from '../../contract/limits';
+import { modelInfoSchema, type ModelInfo } from '../../contract/model-info';
+import { BACKEND_MODES } from '../../lambda/facts/environment';
+import { LAMBDA_STATUS_DEFAULTS, STATUS_DEFAULTS } from '../../lambda/facts/status-defaults';
 import { sagemakerHourlyPrice } from '../cost/prices';
 import { REPO_ROOT } from '../paths';
 import { cidrVersion } from './cidr';
 import { describeGpuHostFamilies, GPU_HOST, gpuHostSupports } from './gpu-host';
+import { LAMBDA_MAX_MEMORY_MB, lambdaEngineTimeoutSeconds } from './lambda-engine-sizing';
+import { readModelInfo } from './model-folder';
+
+export type { BackendMode } from '../../lambda/facts/environment';
 
 /** The cdk.json context key that holds the whole configuration. */
 export const CONFIG_CONTEXT_KEY = 'serverlessDiffusion';
@@ -13,8 +20,9 @@ export const CONFIG_CONTEXT_KEY = 'serverlessDiffusion';
 /** Where the deploy reads the model when nothing else is configured: the tiny smoke-test model. */
 export const DEFAULT_MODEL_PATH = 'test/fixtures/oracle/models/tiny-sd';
 
-const BACKEND_MODES = ['async', 'serverless', 'external'] as const;
-export type BackendMode = (typeof BACKEND_MODES)[number];
+/** Architectures of the engine function; why x86_64 is the default: `lib/constructs/lambda-engine.ts`. */
+export const LAMBDA_ARCHITECTURES = ['x86_64', 'arm64'] as const;
+export type LambdaArchitecture = (typeof LAMBDA_ARCHITECTURES)[number];
 
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
@@ -30,22 +38,33 @@ const httpsUrl = z.string().regex(/^https:\/\/[^\s/]+(\/\S*)?$/, { message: 'exp
 
 const backendSchema = z
   .strictObject({
-    /** `async`: GPU async endpoint that scales to zero; `serverless`: CPU serverless endpoint; `external`: no SageMaker. */
+    /**
+     * `async`: GPU async endpoint that scales to zero; `serverless`: CPU serverless endpoint;
+     * `lambda`: the engine as a container-image Lambda function on the CPU; `external`: no engine deployed.
+     */
     mode: z.enum(BACKEND_MODES).default('async'),
     /** SageMaker instance type for `async`. A T4 (16 GB) runs SD 1.x in fp16. */
     instanceType: z
       .string()
       .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, { message: 'expected a SageMaker instance type such as ml.g4dn.xlarge' })
       .default('ml.g4dn.xlarge'),
+    /** Instances at most (async); the engine function's reserved concurrency, generations at once (lambda). */
     maxInstances: z.number().int().min(1).max(20).default(1),
     /** Minutes with an empty queue before the GPU goes back to zero. */
     idleMinutesBeforeScaleIn: z.number().int().min(1).max(60).default(5),
     /** Target tracking keeps this many queued requests per instance when scaling between 1 and max. */
     backlogPerInstanceTarget: z.number().min(1).max(1000).default(4),
-    /** Seconds from zero instances to a ready engine (launch, image pull, model load). */
-    coldStartSeconds: z.number().int().min(30).max(3600).default(STATUS_DEFAULTS.coldStartSeconds),
-    /** Seconds the engine takes per image; feeds the page's wait estimate and the cost estimate. */
-    secondsPerImage: z.number().positive().max(600).default(STATUS_DEFAULTS.secondsPerImage),
+    /**
+     * Seconds from zero instances to a ready engine (launch, image pull, model load); in lambda mode,
+     * a fresh execution environment's model staging and session creation.
+     * @default - 300, or 60 in lambda mode (`lambda/facts/status-defaults.ts`)
+     */
+    coldStartSeconds: z.number().int().min(30).max(3600).optional(),
+    /**
+     * Seconds the engine takes per image; feeds the page's wait estimate and the cost estimate.
+     * @default - 8 (SD 1.5, 25 steps on a T4), or 20 in lambda mode (a 4-step LCM model on 6 vCPUs)
+     */
+    secondsPerImage: z.number().positive().max(600).optional(),
     /** USD per instance-hour; defaults to the us-east-1 list price of `instanceType`. */
     hourlyPriceUsd: z.number().positive().optional(),
     /** Serverless memory; SageMaker allows 1024-6144 MB in steps of 1024. */
@@ -57,6 +76,17 @@ const backendSchema = z
       .refine((value) => value % 1024 === 0, { message: 'must be a multiple of 1024' })
       .default(6144),
     serverlessMaxConcurrency: z.number().int().min(1).max(200).default(2),
+    /** The engine function's memory (lambda); 10,240 MB, Lambda's most, is also its 6 vCPUs. */
+    lambdaMemoryMb: z.number().int().min(1024).max(LAMBDA_MAX_MEMORY_MB).default(LAMBDA_MAX_MEMORY_MB),
+    lambdaArchitecture: z.enum(LAMBDA_ARCHITECTURES).default('x86_64'),
+    /**
+     * Seconds of one denoising step at 512×512 with both guidance halves, on the function's vCPUs
+     * (lambda): with the cold start and the decode, it sizes the function's timeout for the longest
+     * request the API accepts. 3.5 is SD 1.5 on 6 vCPUs, extrapolated; `npm run bench:cpu` measures it.
+     */
+    lambdaSecondsPerStep: z.number().positive().max(60).default(3.5),
+    /** Seconds of one image's VAE decode and encoding at 512×512 on the function's vCPUs (lambda). */
+    lambdaSecondsPerDecode: z.number().positive().max(120).default(5),
     /** The engine's base URL for `external` (it must answer POST /invocations). */
     externalUrl: httpsUrl.optional(),
   })
@@ -73,6 +103,12 @@ const modelSchema = z
       .optional(),
     /** Local model folder, relative to the repository root; the deploy uploads it. */
     localPath: z.string().min(1).optional(),
+    /**
+     * What a model in S3 wants and can take (its defaults for `/v1/status`), as the engine would
+     * report it; a local folder's is read from its files at synth.
+     * @default - unknown: the page uses the API's defaults
+     */
+    info: modelInfoSchema.optional(),
   })
   .prefault({});
 
@@ -200,6 +236,13 @@ const configSchema = z
     if (model.s3Uri && model.localPath) {
       context.addIssue({ code: 'custom', path: ['model'], message: 'set either s3Uri or localPath, not both' });
     }
+    if (model.info && !model.s3Uri) {
+      context.addIssue({
+        code: 'custom',
+        path: ['model', 'info'],
+        message: "is for a model.s3Uri model only: a local folder's info is read from its files",
+      });
+    }
     if (model.localPath && !isDirectory(model.localPath)) {
       context.addIssue({
         code: 'custom',
@@ -252,14 +295,24 @@ const configSchema = z
 export type DeploymentConfigInput = z.input<typeof configSchema>;
 type ParsedConfig = z.output<typeof configSchema>;
 
-/** Where the engine's model comes from, resolved. */
-export type ModelSource = { readonly kind: 's3'; readonly s3Uri: string } | { readonly kind: 'local'; readonly path: string };
+/**
+ * Where the engine's model comes from, resolved, with what it wants and can take: read from a
+ * local folder, given in the configuration for S3 (or unknown).
+ */
+export type ModelSource =
+  | { readonly kind: 's3'; readonly s3Uri: string; readonly info?: ModelInfo }
+  | { readonly kind: 'local'; readonly path: string; readonly info: ModelInfo };
 
 /** The validated configuration with every default applied and derived values resolved. */
 export interface DeploymentConfig extends Omit<ParsedConfig, 'backend' | 'model'> {
-  readonly backend: ParsedConfig['backend'] & {
+  readonly backend: Omit<ParsedConfig['backend'], 'coldStartSeconds' | 'secondsPerImage'> & {
+    /** The configured value, else the mode's default. */
+    readonly coldStartSeconds: number;
+    readonly secondsPerImage: number;
     /** USD per GPU instance-hour, from the configuration or the price table. */
     readonly hourlyPriceUsd: number;
+    /** The engine function's timeout (lambda), sized from the request limits and the timing settings. */
+    readonly lambdaTimeoutSeconds: number;
   };
   readonly model: ModelSource;
   /** SageMaker endpoint name; fixed so the gateway can name it without a cross-stack reference. */
@@ -283,17 +336,37 @@ export function parseDeploymentConfig(raw: unknown): DeploymentConfig {
     throw new DeploymentConfigError(result.error.issues.flatMap(describeIssue));
   }
   const config = result.data;
+  const { backend } = config;
+  const waitDefaults = backend.mode === 'lambda' ? LAMBDA_STATUS_DEFAULTS : STATUS_DEFAULTS;
+  const coldStartSeconds = backend.coldStartSeconds ?? waitDefaults.coldStartSeconds;
   return {
     ...config,
     backend: {
-      ...config.backend,
-      hourlyPriceUsd: config.backend.hourlyPriceUsd ?? sagemakerHourlyPrice(config.backend.instanceType) ?? 0,
+      ...backend,
+      coldStartSeconds,
+      secondsPerImage: backend.secondsPerImage ?? waitDefaults.secondsPerImage,
+      hourlyPriceUsd: backend.hourlyPriceUsd ?? sagemakerHourlyPrice(backend.instanceType) ?? 0,
+      lambdaTimeoutSeconds: lambdaEngineTimeoutSeconds({
+        coldStartSeconds,
+        secondsPerStep: backend.lambdaSecondsPerStep,
+        secondsPerDecode: backend.lambdaSecondsPerDecode,
+        maxSteps: LIMITS.stepsMax,
+        maxImages: LIMITS.numImagesMax,
+      }),
     },
-    model: config.model.s3Uri
-      ? { kind: 's3', s3Uri: config.model.s3Uri }
-      : { kind: 'local', path: path.resolve(REPO_ROOT, config.model.localPath ?? DEFAULT_MODEL_PATH) },
+    model: resolveModelSource(config.model),
     endpointName: kebabCase(config.appName),
   };
+}
+
+function resolveModelSource(model: ParsedConfig['model']): ModelSource {
+  if (model.s3Uri) return { kind: 's3', s3Uri: model.s3Uri, ...(model.info ? { info: model.info } : {}) };
+  const folder = path.resolve(REPO_ROOT, model.localPath ?? DEFAULT_MODEL_PATH);
+  try {
+    return { kind: 'local', path: folder, info: readModelInfo(folder) };
+  } catch (error) {
+    throw new DeploymentConfigError([`${CONFIG_CONTEXT_KEY}.model.localPath: ${(error as Error).message}`]);
+  }
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string[] {

@@ -26,6 +26,8 @@ export function resourceNames(config: DeploymentConfig, scope: IConstruct) {
   const bucket = (purpose: string) => `${config.endpointName}-${purpose}-${stack.account}-${stack.region}`;
   return {
     endpointName: config.endpointName,
+    /** The engine function of the lambda mode. */
+    engineFunctionName: `${config.endpointName}-engine`,
     jobsBucketName: bucket('jobs'),
     siteBucketName: bucket('site'),
   };

@@ -6,14 +6,25 @@ import { METRIC_NAMES, METRICS_NAMESPACE, REASON_DIMENSION, SERVICE_DIMENSION } 
 import type { BackendMode } from '../config/deployment-config';
 import { s3UsdPerImage } from '../cost/cost-model';
 import { PRICE_REGION, PRICES as P } from '../cost/prices';
-import { asyncEndpointMetric, endpointInstancesMetric } from './endpoint-metrics';
+import { asyncEndpointMetric, endpointInstancesMetric, engineFunctionMetric } from './endpoint-metrics';
 import { VARIANT_NAME } from './inference-endpoint';
+
+/** The engine function of the lambda mode and what its time costs. */
+export interface DashboardEngineFunction {
+  /** By name: it lives in the backend stack. */
+  readonly functionName: string;
+  readonly memoryMb: number;
+  /** USD per GB-second of its architecture. */
+  readonly perGbSecondUsd: number;
+}
 
 export interface CostDashboardProps {
   readonly dashboardName: string;
   readonly mode: BackendMode;
-  /** Required unless the mode is external. */
+  /** Required for the async and serverless modes. */
   readonly endpointName?: string;
+  /** Required for the lambda mode. */
+  readonly engineFunction?: DashboardEngineFunction;
   readonly gatewayFunction: lambda.IFunction;
   readonly gatewayMemoryMb: number;
   readonly apiName: string;
@@ -26,7 +37,7 @@ export interface CostDashboardProps {
   readonly serverlessMemoryMb: number;
   /** The idle floor of `npm run cost`, spread over the days of a month. */
   readonly idleMonthlyUsd: number;
-  /** One wake-up of `npm run cost`, shown for reference. */
+  /** One wake-up of `npm run cost` (a cold start of the engine function in lambda mode), shown for reference. */
   readonly wakeUpUsd: number;
 }
 
@@ -39,6 +50,23 @@ export function num(value: number): string {
 }
 const HOUR = Duration.hours(1);
 
+/** The engine's price in the dashboard's header, in the unit its mode bills. */
+function engineCostSummary(props: CostDashboardProps): string {
+  switch (props.mode) {
+    case 'async':
+      return `GPU $${props.gpuHourlyPriceUsd}/instance-hour, about $${props.wakeUpUsd.toFixed(3)} per wake-up from zero`;
+    case 'serverless':
+      return `SageMaker serverless $${P.sagemakerServerlessPerGbSecond}/GB-second at ${props.serverlessMemoryMb} MB`;
+    case 'lambda':
+      return (
+        `engine function $${props.engineFunction!.perGbSecondUsd}/GB-second at ${props.engineFunction!.memoryMb} MB, ` +
+        `about $${props.wakeUpUsd.toFixed(3)} per cold start`
+      );
+    case 'external':
+      return 'the external engine is billed elsewhere';
+  }
+}
+
 /**
  * The operator's view: traffic, generation time, queue, instances, WAF blocks, errors, and the
  * estimated dollars per day and per image, computed with the same prices as `npm run cost`.
@@ -48,8 +76,9 @@ export class CostDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: CostDashboardProps) {
     super(scope, id);
-    const sagemaker = props.mode !== 'external';
+    const sagemaker = props.mode === 'async' || props.mode === 'serverless';
     if (sagemaker && !props.endpointName) throw new Error(`endpointName is required for the ${props.mode} backend mode`);
+    if (props.mode === 'lambda' && !props.engineFunction) throw new Error('engineFunction is required for the lambda backend mode');
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName,
       defaultInterval: Duration.days(7),
@@ -74,8 +103,8 @@ export class CostDashboard extends Construct {
         markdown: [
           '## serverless-diffusion: cost and operations',
           `Estimated dollars use ${PRICE_REGION} on-demand list prices (\`lib/cost/prices.ts\`, the same as \`npm run cost\`): ` +
-            `GPU $${props.gpuHourlyPriceUsd}/instance-hour, idle floor $${props.idleMonthlyUsd.toFixed(2)}/month ` +
-            `(WAF, secret, alarms, dashboard, storage), about $${props.wakeUpUsd.toFixed(3)} per wake-up from zero. ` +
+            `${engineCostSummary(props)}, idle floor $${props.idleMonthlyUsd.toFixed(2)}/month ` +
+            '(WAF, secret, alarms, dashboard, storage). ' +
             'S3 costs are derived from completed images; CloudFront is shown apart (its metrics are global).',
         ].join('\n\n'),
       }),
@@ -147,6 +176,35 @@ export class CostDashboard extends Construct {
           right: [
             asyncEndpointMetric('HasBacklogWithoutCapacity', props.endpointName).with({ label: 'waiting with no instance' }),
           ],
+          leftYAxis: { min: 0 },
+        }),
+      );
+    } else if (props.mode === 'lambda' && props.engineFunction) {
+      const { functionName } = props.engineFunction;
+      const five = Duration.minutes(5);
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'Engine function: runs',
+          width: 12,
+          left: [
+            engineFunctionMetric('Invocations', functionName, { label: 'invocations' }),
+            engineFunctionMetric('Errors', functionName, { label: 'errors (crash, out of memory)' }),
+            engineFunctionMetric('Throttles', functionName, { label: 'throttled (every slot busy; the event waits)' }),
+          ],
+          right: [
+            engineFunctionMetric('Duration', functionName, { statistic: cloudwatch.Stats.AVERAGE, period: five, label: 'duration average (ms)' }),
+            engineFunctionMetric('Duration', functionName, { statistic: cloudwatch.Stats.MAXIMUM, period: five, label: 'duration max (ms)' }),
+          ],
+        }),
+        new cloudwatch.GraphWidget({
+          title: "Engine function: concurrency and Lambda's queue",
+          width: 12,
+          left: [
+            engineFunctionMetric('ConcurrentExecutions', functionName, { statistic: cloudwatch.Stats.MAXIMUM, label: 'running' }),
+            engineFunctionMetric('AsyncEventsReceived', functionName, { label: 'events received' }),
+            engineFunctionMetric('AsyncEventsDropped', functionName, { label: 'events dropped' }),
+          ],
+          right: [engineFunctionMetric('AsyncEventAge', functionName, { statistic: cloudwatch.Stats.MAXIMUM, label: 'oldest wait (ms)' })],
           leftYAxis: { min: 0 },
         }),
       );
@@ -271,6 +329,20 @@ export class CostDashboard extends Construct {
         part('gpu', 'GPU instances', `FILL(instances, 0) * ${num(24 * props.gpuHourlyPriceUsd)}`, {
           instances: endpointInstancesMetric(props.endpointName, { statistic: cloudwatch.Stats.AVERAGE, period: DAY }),
         }),
+      );
+    } else if (props.mode === 'lambda' && props.engineFunction) {
+      // Duration is in milliseconds; cold starts are inside it (the model loads in the first run).
+      const engine = props.engineFunction;
+      terms.push(
+        part(
+          'engine',
+          'Engine function',
+          `FILL(runs, 0) * ${num(P.lambdaPerMillionRequests / 1e6)} + FILL(ms, 0) * ${num(((engine.memoryMb / 1024) * engine.perGbSecondUsd) / 1000)}`,
+          {
+            runs: engineFunctionMetric('Invocations', engine.functionName, { period: DAY }),
+            ms: engineFunctionMetric('Duration', engine.functionName, { period: DAY }),
+          },
+        ),
       );
     } else if (props.mode === 'serverless' && props.endpointName) {
       // ModelLatency is in microseconds; serverless bills memory for the processing time.

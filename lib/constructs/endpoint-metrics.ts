@@ -41,3 +41,33 @@ export function endpointInstancesMetric(
     period: options.period ?? Duration.minutes(1),
   });
 }
+
+/** AWS/Lambda metrics of the engine function that the dashboard and alarms read. */
+export type EngineFunctionMetricName =
+  | 'Invocations'
+  | 'Errors'
+  | 'Throttles'
+  | 'Duration'
+  | 'ConcurrentExecutions'
+  | 'AsyncEventsReceived'
+  | 'AsyncEventAge'
+  | 'AsyncEventsDropped';
+
+/**
+ * A metric of the engine function (lambda mode), by name: the operations stack addresses the
+ * function of the backend stack without a cross-stack reference, as the gateway does.
+ */
+export function engineFunctionMetric(
+  metricName: EngineFunctionMetricName,
+  functionName: string,
+  options: { readonly statistic?: string; readonly period?: Duration; readonly label?: string } = {},
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/Lambda',
+    metricName,
+    dimensionsMap: { FunctionName: functionName },
+    statistic: options.statistic ?? cloudwatch.Stats.SUM,
+    period: options.period ?? Duration.minutes(5),
+    label: options.label,
+  });
+}

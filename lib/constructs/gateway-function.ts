@@ -1,10 +1,11 @@
-import { Arn, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { ModelInfo } from '../../contract/model-info';
 import { GATEWAY_BUNDLING } from '../../lambda/bundling';
 import { GATEWAY_ENVIRONMENT as ENV } from '../../lambda/facts/environment';
 import { METRICS_NAMESPACE } from '../../lambda/facts/metrics';
@@ -19,7 +20,17 @@ export const GATEWAY_MEMORY_MB = 512;
 /** How the gateway reaches the engine (the Lambda contract's BACKEND_MODE values used in AWS). */
 export type GatewayBackend =
   | { readonly mode: 'async' | 'serverless'; readonly endpointName: string }
-  | { readonly mode: 'external'; readonly externalUrl: string };
+  | { readonly mode: 'external'; readonly externalUrl: string }
+  | GatewayLambdaEngine;
+
+/** The engine as a Lambda function, invoked asynchronously. */
+export interface GatewayLambdaEngine {
+  readonly mode: 'lambda';
+  /** By name, so the gateway stack needs no reference to the backend stack. */
+  readonly functionName: string;
+  /** The function's timeout: a job running longer than this without an answer is failed. */
+  readonly timeoutSeconds: number;
+}
 
 export interface GatewayFunctionProps {
   readonly backend: GatewayBackend;
@@ -33,6 +44,11 @@ export interface GatewayFunctionProps {
   /** Seconds from zero instances to a ready engine, for the page's wait estimate. */
   readonly coldStartSeconds: number;
   readonly secondsPerImage: number;
+  /**
+   * The deployed model's defaults and abilities, passed on in `/v1/status`.
+   * @default - unknown (the external engine reports its own; otherwise the page uses the API's defaults)
+   */
+  readonly modelInfo?: ModelInfo;
   /**
    * The gateway's own per-address rate limit, for a deployment without WAF.
    * @default - none (WAF limits the rate)
@@ -63,7 +79,8 @@ export interface GatewayGpuBudget {
 
 /**
  * The gateway Lambda from `lambda/src/handler.ts` with the Lambda contract's environment and a role
- * that reaches exactly this endpoint, this bucket's job prefixes, this table and this secret.
+ * that reaches exactly this endpoint (or engine function), this bucket's job prefixes, this table
+ * and this secret.
  */
 export class GatewayFunction extends Construct {
   public readonly function: lambda.IFunction;
@@ -82,11 +99,19 @@ export class GatewayFunction extends Construct {
       bundling: GATEWAY_BUNDLING,
       environment: {
         [ENV.backendMode]: backend.mode,
-        [ENV.endpointName]: backend.mode === 'external' ? '' : backend.endpointName,
+        [ENV.endpointName]: backend.mode === 'async' || backend.mode === 'serverless' ? backend.endpointName : '',
         [ENV.externalUrl]: backend.mode === 'external' ? backend.externalUrl : '',
         [ENV.jobsBucket]: props.jobsBucket.bucketName,
         [ENV.jobsPrefixInput]: JOB_PREFIXES.input,
         [ENV.jobsPrefixOutput]: JOB_PREFIXES.output,
+        ...(backend.mode === 'lambda'
+          ? {
+              [ENV.engineFunctionName]: backend.functionName,
+              [ENV.engineTimeoutSeconds]: String(backend.timeoutSeconds),
+              [ENV.jobsPrefixFailure]: JOB_PREFIXES.failure,
+            }
+          : {}),
+        ...(props.modelInfo ? { [ENV.modelInfo]: JSON.stringify(props.modelInfo) } : {}),
         [ENV.quotasAndJobsTable]: props.table.tableName,
         [ENV.secretArn]: props.secret.secretArn,
         [ENV.allowedOrigins]: props.allowedOrigins.join(','),
@@ -124,7 +149,8 @@ export class GatewayFunction extends Construct {
       }),
     );
     props.secret.grantRead(node.role);
-    if (backend.mode !== 'external') this.grantEndpoint(node.role, backend.mode, backend.endpointName);
+    if (backend.mode === 'async' || backend.mode === 'serverless') this.grantEndpoint(node.role, backend.mode, backend.endpointName);
+    if (backend.mode === 'lambda') this.grantEngineFunction(node.role, backend.functionName);
   }
 
   private grantJobObjects(role: iam.Role, bucket: s3.IBucket): void {
@@ -162,17 +188,24 @@ export class GatewayFunction extends Construct {
         resources: [endpointArn],
       }),
     );
-    if (mode === 'async') {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['cloudwatch:GetMetricData'],
-          resources: ['*'],
-        }),
-      );
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'cloudwatch:GetMetricData supports no resource-level permissions; the gateway reads the endpoint queue depth for /v1/status.',
-      });
-    }
+    if (mode === 'async') this.grantMetricReads(role, 'the endpoint queue depth');
+  }
+
+  /** Asynchronous Invoke of the one engine function; its status comes from its Lambda metrics. */
+  private grantEngineFunction(role: iam.Role, functionName: string): void {
+    const functionArn = Arn.format(
+      { service: 'lambda', resource: 'function', resourceName: functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+      Stack.of(this),
+    );
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [functionArn] }));
+    this.grantMetricReads(role, "the engine function's invocations, queued events and concurrency");
+  }
+
+  private grantMetricReads(role: iam.Role, what: string): void {
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: `cloudwatch:GetMetricData supports no resource-level permissions; the gateway reads ${what} for /v1/status.`,
+    });
   }
 }

@@ -7,37 +7,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { JOB_RETENTION } from '../../lambda/facts/retention';
+import { LAMBDA_MAX_MEMORY_MB, LAMBDA_MAX_TIMEOUT_SECONDS, lambdaEphemeralStorageMb } from '../config/lambda-engine-sizing';
 import { acknowledgeWildcardResources } from '../nag/wildcards';
 import { PATHS } from '../paths';
 import type { ModelData } from './model-data';
 import { NodeFunction } from './node-function';
-
-/** Lambda's own ceilings: memory, a run's duration, ephemeral storage. */
-export const LAMBDA_MAX_MEMORY_MB = 10_240;
-export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
-export const LAMBDA_MAX_EPHEMERAL_MB = 10_240;
-
-export interface LambdaEngineTiming {
-  /** Model staging and session creation in a fresh execution environment. */
-  readonly coldStartSeconds: number;
-  /** One denoising step at the largest size the mode accepts, guidance halves included. */
-  readonly secondsPerStep: number;
-  /** VAE decode and encoding of one image. */
-  readonly secondsPerDecode: number;
-  readonly maxSteps: number;
-  readonly maxImages: number;
-}
-
-/**
- * The function's timeout from the request limits: a cold start plus the longest request the API
- * accepts (every step of every image, one after the other), with a fifth to spare, capped at
- * Lambda's 15 minutes. A request that would need more is stopped by the engine just before the
- * timeout and fails with a clear error rather than a killed process.
- */
-export function lambdaEngineTimeoutSeconds(timing: LambdaEngineTiming): number {
-  const work = timing.maxImages * (timing.maxSteps * timing.secondsPerStep + timing.secondsPerDecode);
-  return Math.min(LAMBDA_MAX_TIMEOUT_SECONDS, Math.ceil((timing.coldStartSeconds + work) * 1.2));
-}
 
 export interface LambdaEngineProps {
   /** Fixed, so the gateway can name the function without a cross-stack reference. */
@@ -77,6 +51,16 @@ export class LambdaEngine extends Construct {
 
   constructor(scope: Construct, id: string, props: LambdaEngineProps) {
     super(scope, id);
+    const memorySize = props.memorySizeMb ?? LAMBDA_MAX_MEMORY_MB;
+    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > LAMBDA_MAX_MEMORY_MB) {
+      throw new Error(`memorySizeMb must be a whole number from 128 to ${LAMBDA_MAX_MEMORY_MB} but is ${memorySize}`);
+    }
+    if (props.timeout.toSeconds() > LAMBDA_MAX_TIMEOUT_SECONDS) {
+      throw new Error(`timeout must be at most ${LAMBDA_MAX_TIMEOUT_SECONDS} seconds (Lambda's limit) but is ${props.timeout.toSeconds()}`);
+    }
+    if (!Number.isInteger(props.reservedConcurrency) || props.reservedConcurrency < 1) {
+      throw new Error(`reservedConcurrency must be a whole number of 1 or more but is ${props.reservedConcurrency}`);
+    }
     const bucket = props.jobsBucket;
     const objects = (prefix: string) => bucket.arnForObjects(`${prefix}*`);
 
@@ -107,12 +91,6 @@ export class LambdaEngine extends Construct {
     );
     props.modelData.grantRead(this.role);
 
-    const memorySize = props.memorySizeMb ?? LAMBDA_MAX_MEMORY_MB;
-    // The staged model plus room for onnxruntime's temporary files; all of it when the size is unknown.
-    const ephemeralMb =
-      props.modelBytes === undefined
-        ? LAMBDA_MAX_EPHEMERAL_MB
-        : Math.min(LAMBDA_MAX_EPHEMERAL_MB, Math.max(512, Math.ceil((props.modelBytes * 1.1) / 2 ** 20) + 512));
     this.function = new lambda.DockerImageFunction(this, 'Function', {
       functionName: props.functionName,
       description: 'serverless-diffusion engine (CPU, onnxruntime)',
@@ -124,7 +102,7 @@ export class LambdaEngine extends Construct {
       architecture: props.architecture ?? lambda.Architecture.X86_64,
       memorySize,
       timeout: props.timeout,
-      ephemeralStorageSize: Size.mebibytes(ephemeralMb),
+      ephemeralStorageSize: Size.mebibytes(lambdaEphemeralStorageMb(props.modelBytes)),
       reservedConcurrentExecutions: props.reservedConcurrency,
       role: this.role,
       logGroup,
@@ -138,6 +116,11 @@ export class LambdaEngine extends Construct {
       maxEventAge: Duration.seconds(JOB_RETENTION.pendingSeconds),
       onFailure: new destinations.LambdaDestination(this.failureRecorder.function),
     });
+    acknowledgeWildcardResources(
+      this.role,
+      [`${this.failureRecorder.function.functionArn}:*`],
+      "The on-failure destination's grant (CDK's LambdaDestination): the recorder function or one of its versions, nothing else.",
+    );
     this.function.node.addDependency(...props.modelData.ready);
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',

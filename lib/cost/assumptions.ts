@@ -5,6 +5,8 @@
 export const USAGE_ASSUMPTIONS = {
   /** Compressed size of the CUDA engine image in ECR. */
   engineImageGb: 3,
+  /** Compressed size of the CPU engine image (lambda mode: the Lambda Node base, onnxruntime's CPU build, sharp). */
+  lambdaEngineImageGb: 0.5,
   /** SD 1.5 in fp16 ONNX (text encoder, UNet, VAE decoder). */
   modelGb: 2.2,
   /**

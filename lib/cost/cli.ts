@@ -11,6 +11,7 @@ import {
   idleMonthlyFloorFreeTier,
   usageCost,
   wakeUpCost,
+  worstCaseEngineFunctionUsdPerDay,
   worstCaseGpuMinutesPerDay,
   type CostItems,
 } from './cost-model';
@@ -19,9 +20,10 @@ import { PRICE_REGION } from './prices';
 const USAGE = `Usage: npm run cost -- [--images-per-day N] [--wake-ups-per-day N] [--set KEY=JSON]... [--json]
 
 Estimates this deployment's cost from cdk.json and lib/cost/prices.ts (the dashboard's prices):
-the idle monthly floor, one GPU wake-up from zero, and the cost at the given usage.
+the idle monthly floor, one wake-up from zero (a GPU's, or the engine function's cold start), and
+the cost at the given usage.
   --images-per-day N    images generated per day (default 100)
-  --wake-ups-per-day N  times per day the GPU starts from zero (default: one per 5 images)
+  --wake-ups-per-day N  times per day the engine starts from zero (default: one per 5 images)
   --set KEY=JSON        a setting on top of cdk.json, as -c serverlessDiffusion.KEY=JSON would
                         give it to cdk deploy; repeatable (--set waf.enabled=false)
   --json                one JSON object instead of the table`;
@@ -31,6 +33,9 @@ export interface CostReport {
   readonly mode: string;
   readonly instanceType: string;
   readonly gpuHourlyPriceUsd: number;
+  /** The engine function's memory and price per GB-second (lambda mode). */
+  readonly lambdaMemoryMb: number;
+  readonly lambdaPerGbSecondUsd: number;
   readonly idleMonthlyFloorUsd: number;
   readonly idleItems: CostItems;
   /** The floor with CloudWatch's always-free dashboards, alarms, metrics and logs counted free. */
@@ -39,6 +44,8 @@ export interface CostReport {
   readonly wafEnabled: boolean;
   readonly wakeUpUsd: number;
   readonly wakeUpGpuMinutes: number;
+  /** Seconds from a request to the first image when the engine sleeps: the page's own estimate. */
+  readonly firstImageWaitSeconds: number;
   readonly imagesPerDay: number;
   readonly wakeUpsPerDay: number;
   readonly perDayUsd: number;
@@ -56,6 +63,11 @@ export interface CostReport {
    * GPU sleep (jobs for an awake GPU still run), up to every instance all day.
    */
   readonly worstCaseGpuPerDayUsd: number;
+  /**
+   * The engine function's bill of the worst day (lambda): every job of the day's images running to
+   * the timeout, at most every reserved slot all day.
+   */
+  readonly worstCaseEngineFunctionPerDayUsd: number;
 }
 
 /** `--set KEY=JSON` as the `-c serverlessDiffusion.KEY=JSON` context entry cdk would receive. */
@@ -98,6 +110,8 @@ export function costReport(args: readonly string[], context: Record<string, unkn
     mode: settings.mode,
     instanceType: settings.instanceType,
     gpuHourlyPriceUsd: settings.gpuHourlyPriceUsd,
+    lambdaMemoryMb: settings.lambdaMemoryMb,
+    lambdaPerGbSecondUsd: settings.lambdaPerGbSecondUsd,
     wafEnabled: settings.wafEnabled,
     idleMonthlyFloorUsd: floor.totalUsd,
     idleItems: floor.items,
@@ -105,6 +119,7 @@ export function costReport(args: readonly string[], context: Record<string, unkn
     idleItemsFreeTier: freeTierFloor.items,
     wakeUpUsd: wakeUp.usd,
     wakeUpGpuMinutes: wakeUp.gpuMinutes,
+    firstImageWaitSeconds: settings.coldStartSeconds + settings.secondsPerImage,
     imagesPerDay,
     wakeUpsPerDay,
     perDayUsd: usage.perDayUsd,
@@ -116,6 +131,7 @@ export function costReport(args: readonly string[], context: Record<string, unkn
     gpuMinutesPerDay: settings.mode === 'async' ? settings.gpuMinutesPerDay : 0,
     gpuBudgetPerDayUsd: settings.mode === 'async' ? gpuUsd(settings.gpuMinutesPerDay) : 0,
     worstCaseGpuPerDayUsd: gpuUsd(worstCaseGpuMinutesPerDay(settings)),
+    worstCaseEngineFunctionPerDayUsd: worstCaseEngineFunctionUsdPerDay(settings),
   };
 }
 
@@ -134,6 +150,7 @@ export function costReportJson(report: CostReport): Record<string, unknown> {
     idle_floor_free_tier_usd_per_month: report.idleMonthlyFloorFreeTierUsd,
     per_wake_up_usd: report.wakeUpUsd,
     wake_up_gpu_minutes: report.wakeUpGpuMinutes,
+    first_image_wait_seconds: report.firstImageWaitSeconds,
     images_per_day: report.imagesPerDay,
     wake_ups_per_day: report.wakeUpsPerDay,
     per_day_usd: report.perDayUsd,
@@ -144,6 +161,7 @@ export function costReportJson(report: CostReport): Record<string, unknown> {
     gpu_budget_minutes_per_day: report.gpuMinutesPerDay,
     gpu_budget_usd_per_day: report.gpuBudgetPerDayUsd,
     worst_case_gpu_usd_per_day: report.worstCaseGpuPerDayUsd,
+    worst_case_engine_function_usd_per_day: report.worstCaseEngineFunctionPerDayUsd,
     items: {
       idle_floor: report.idleItems,
       idle_floor_free_tier: report.idleItemsFreeTier,
@@ -160,7 +178,11 @@ export function formatCostReport(report: CostReport): string {
       .filter(([, value]) => value > 0)
       .map(([name, value]) => `    ${name.padEnd(28)} ${usd(value)}`);
   const backend =
-    report.mode === 'async' ? `async GPU endpoint on ${report.instanceType} at $${report.gpuHourlyPriceUsd}/h` : `${report.mode} backend`;
+    report.mode === 'async'
+      ? `async GPU endpoint on ${report.instanceType} at $${report.gpuHourlyPriceUsd}/h`
+      : report.mode === 'lambda'
+        ? `engine function on Lambda, ${report.lambdaMemoryMb} MB at $${report.lambdaPerGbSecondUsd}/GB-second`
+        : `${report.mode} backend`;
   return [
     `serverless-diffusion cost estimate: ${backend}; ${PRICE_REGION} on-demand prices (deploying to ${report.region})`,
     '',
@@ -170,7 +192,10 @@ export function formatCostReport(report: CostReport): string {
     '',
     report.mode === 'async'
       ? `One wake-up from zero: ${usd(report.wakeUpUsd)} (${report.wakeUpGpuMinutes.toFixed(1)} GPU-minutes: boot, idle period, scale-in lag)`
-      : 'One wake-up from zero: $0 (no instances to start)',
+      : report.mode === 'lambda'
+        ? `One cold start: ${usd(report.wakeUpUsd)} (the model staged from S3 and the sessions created, billed as the first run's time)`
+        : 'One wake-up from zero: $0 (no instances to start)',
+    `First image from a sleeping engine: about ${Math.round(report.firstImageWaitSeconds)} s (backend.coldStartSeconds + secondsPerImage)`,
     '',
     `At ${report.imagesPerDay} images/day with ${report.wakeUpsPerDay} wake-ups/day:`,
     ...items(report.usageItems),
@@ -189,6 +214,13 @@ export function formatCostReport(report: CostReport): string {
           `Wake-up guard: ${report.gpuMinutesPerDay} GPU-minutes a day (${usd(report.gpuBudgetPerDayUsd)}) before the GPU stays asleep until midnight.`,
           `Worst case, traffic that never lets the GPU sleep: ${usd(report.worstCaseGpuPerDayUsd)}/day of GPU time ` +
             `(${usd(report.worstCaseGpuPerDayUsd * 30)}/month); the monthly budget alarm is the backstop.`,
+        ]
+      : []),
+    ...(report.mode === 'lambda'
+      ? [
+          '',
+          `Worst case, quotas.globalPerDay jobs each running to the timeout, at most backend.maxInstances at once all day: ` +
+            `${usd(report.worstCaseEngineFunctionPerDayUsd)}/day (${usd(report.worstCaseEngineFunctionPerDayUsd * 30)}/month).`,
         ]
       : []),
   ].join('\n');

@@ -1,16 +1,16 @@
-import { readdirSync, statSync } from 'node:fs';
-import * as path from 'node:path';
 import type { BackendMode, DeploymentConfig } from '../config/deployment-config';
+import { folderBytes } from '../config/model-folder';
 import { firewallRuleCount } from '../constructs/api-firewall';
 import { GATEWAY_MEMORY_MB } from '../constructs/gateway-function';
 import { PUBLISHER_MEMORY_MB } from '../constructs/instance-count-publisher';
 import { operationsAlarmNames } from '../constructs/operations-alarms';
 import { SCALE_TO_ZERO_ALARM_COUNT } from '../constructs/scale-to-zero';
 import { USAGE_ASSUMPTIONS as A } from './assumptions';
-import { PRICES as P } from './prices';
+import { lambdaPerGbSecond, PRICES as P } from './prices';
 
 const DAYS_PER_MONTH = 30;
 const MINUTES_PER_MONTH = DAYS_PER_MONTH * 24 * 60;
+const SECONDS_PER_DAY = 24 * 60 * 60;
 const GB = 1e9;
 
 /** Everything the estimate needs from a deployment's configuration. */
@@ -23,6 +23,10 @@ export interface CostSettings {
   readonly idleMinutes: number;
   readonly secondsPerImage: number;
   readonly serverlessMemoryMb: number;
+  /** The engine function (lambda): its memory, its architecture's price and its timeout. */
+  readonly lambdaMemoryMb: number;
+  readonly lambdaPerGbSecondUsd: number;
+  readonly lambdaTimeoutSeconds: number;
   readonly wafEnabled: boolean;
   /** Rules and rule groups in the web ACL; 0 without WAF. */
   readonly wafRuleCount: number;
@@ -46,6 +50,9 @@ export function costSettings(config: DeploymentConfig): CostSettings {
     idleMinutes: backend.idleMinutesBeforeScaleIn,
     secondsPerImage: backend.secondsPerImage,
     serverlessMemoryMb: backend.serverlessMemoryMb,
+    lambdaMemoryMb: backend.lambdaMemoryMb,
+    lambdaPerGbSecondUsd: lambdaPerGbSecond(backend.lambdaArchitecture),
+    lambdaTimeoutSeconds: backend.lambdaTimeoutSeconds,
     wafEnabled: config.waf.enabled,
     wafRuleCount: config.waf.enabled ? firewallRuleCount(config.waf) : 0,
     alarmCount: operationsAlarmNames(backend.mode).length + (backend.mode === 'async' ? SCALE_TO_ZERO_ALARM_COUNT : 0),
@@ -108,7 +115,8 @@ function floor(settings: CostSettings, free: CloudWatchUse): MonthlyFloor {
   items['CloudWatch alarms'] = billable(use.alarms, free.alarms) * P.cloudWatchPerAlarmMonth;
   items['CloudWatch dashboard'] = billable(use.dashboards, free.dashboards) * P.cloudWatchPerDashboardMonth;
   if (settings.mode !== 'external') {
-    items['ECR engine image'] = A.engineImageGb * P.ecrPerGbMonth;
+    // The lambda mode's engine is the CPU image; the SageMaker modes push the CUDA one.
+    items['ECR engine image'] = (settings.mode === 'lambda' ? A.lambdaEngineImageGb : A.engineImageGb) * P.ecrPerGbMonth;
     items['S3 model files'] = settings.modelGb * P.s3PerGbMonth;
   }
   if (settings.mode === 'async') {
@@ -128,6 +136,21 @@ export interface WakeUp {
   readonly gpuMinutes: number;
 }
 
+/** USD per second of the engine function running, at its memory and architecture. */
+function engineFunctionUsdPerSecond(settings: CostSettings): number {
+  return (settings.lambdaMemoryMb / 1024) * settings.lambdaPerGbSecondUsd;
+}
+
+/**
+ * The engine function's bill on the worst day (lambda): every job of the spend guard's daily
+ * images running to the timeout, at most every reserved slot busy all day.
+ */
+export function worstCaseEngineFunctionUsdPerDay(settings: CostSettings): number {
+  if (settings.mode !== 'lambda') return 0;
+  const seconds = Math.min(settings.maxInstances * SECONDS_PER_DAY, settings.globalImagesPerDay * settings.lambdaTimeoutSeconds);
+  return seconds * engineFunctionUsdPerSecond(settings) + (settings.globalImagesPerDay / 1e6) * P.lambdaPerMillionRequests;
+}
+
 /**
  * GPU instance-minutes per day in the worst case: the wake-up guard stops new wake-ups once the
  * day's budget is used (the last one may run past it), but a job for an awake GPU still runs and
@@ -141,8 +164,12 @@ export function worstCaseGpuMinutesPerDay(settings: CostSettings): number {
   return Math.min(settings.maxInstances * 24 * 60, guarded);
 }
 
-/** One wake-up from zero: boot, the idle period before scale-in, and the scale-in lag. */
+/**
+ * One wake-up from zero: boot, the idle period before scale-in, and the scale-in lag (async); a
+ * cold start of the engine function, billed as part of its first run (lambda).
+ */
 export function wakeUpCost(settings: CostSettings): WakeUp {
+  if (settings.mode === 'lambda') return { usd: settings.coldStartSeconds * engineFunctionUsdPerSecond(settings), gpuMinutes: 0 };
   if (settings.mode !== 'async') return { usd: 0, gpuMinutes: 0 };
   const gpuMinutes = settings.coldStartSeconds / 60 + settings.idleMinutes + A.scaleInLagMinutes;
   return { usd: (gpuMinutes / 60) * settings.gpuHourlyPriceUsd, gpuMinutes };
@@ -192,8 +219,13 @@ export function usageCost(settings: CostSettings, usage: Usage): UsageCost {
   } else if (settings.mode === 'serverless') {
     items['SageMaker serverless'] =
       imagesPerDay * settings.secondsPerImage * (settings.serverlessMemoryMb / 1024) * P.sagemakerServerlessPerGbSecond;
+  } else if (settings.mode === 'lambda') {
+    // One asynchronous invocation per image; each cold start adds its staging and load time.
+    items['Engine function'] =
+      imagesPerDay * settings.secondsPerImage * engineFunctionUsdPerSecond(settings) + (imagesPerDay / 1e6) * P.lambdaPerMillionRequests;
+    items['Engine cold starts'] = usage.wakeUpsPerDay * wakeUpCost(settings).usd;
   }
-  items['Lambda'] =
+  items['Gateway Lambda'] =
     (requests / 1e6) * P.lambdaPerMillionRequests +
     requests * A.gatewaySecondsPerRequest * (GATEWAY_MEMORY_MB / 1024) * P.lambdaPerGbSecond;
   items['API Gateway'] = (requests / 1e6) * P.apiGatewayRestPerMillionRequests;
@@ -220,13 +252,4 @@ export function usageCost(settings: CostSettings, usage: Usage): UsageCost {
 
 function sum(items: Record<string, number>): number {
   return Object.values(items).reduce((total, value) => total + value, 0);
-}
-
-function folderBytes(folder: string): number {
-  let total = 0;
-  for (const entry of readdirSync(folder, { withFileTypes: true })) {
-    const full = path.join(folder, entry.name);
-    total += entry.isDirectory() ? folderBytes(full) : statSync(full).size;
-  }
-  return total;
 }

@@ -36,8 +36,10 @@ export const PRICES = {
   /** SageMaker serverless inference, per GB of configured memory per second of processing. */
   sagemakerServerlessPerGbSecond: 0.00002,
   lambdaPerMillionRequests: 0.2,
-  /** Arm (Graviton) price; both functions run on arm64. */
+  /** Arm (Graviton) price; the gateway and the small functions run on arm64. */
   lambdaPerGbSecond: 0.0000133334,
+  /** x86 price, for the engine function on x86_64 (the lambda mode's default). */
+  lambdaX86PerGbSecond: 0.0000166667,
   apiGatewayRestPerMillionRequests: 3.5,
   wafPerWebAclMonth: 5,
   /** Each rule or AWS managed rule group in the web ACL. */
@@ -64,4 +66,9 @@ export const PRICES = {
 /** USD per hour for a SageMaker instance type, or undefined when the table does not list it. */
 export function sagemakerHourlyPrice(instanceType: string): number | undefined {
   return SAGEMAKER_HOSTING_HOURLY_USD[instanceType];
+}
+
+/** USD per GB-second of a Lambda function on this architecture. */
+export function lambdaPerGbSecond(architecture: 'x86_64' | 'arm64'): number {
+  return architecture === 'arm64' ? PRICES.lambdaPerGbSecond : PRICES.lambdaX86PerGbSecond;
 }

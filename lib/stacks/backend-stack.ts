@@ -1,11 +1,14 @@
-import { Stack, StackProps } from 'aws-cdk-lib';
+import { Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { DeploymentConfig } from '../config/deployment-config';
+import { folderBytes } from '../config/model-folder';
 import { resourceNames } from '../config/resource-names';
 import { AccessLogBucket } from '../constructs/access-log-bucket';
 import { InferenceEndpoint, VARIANT_NAME } from '../constructs/inference-endpoint';
 import { JOB_PREFIXES } from '../constructs/jobs-bucket';
+import { LambdaEngine } from '../constructs/lambda-engine';
 import { ModelData } from '../constructs/model-data';
 import { ScaleToZero } from '../constructs/scale-to-zero';
 
@@ -13,10 +16,16 @@ export interface BackendStackProps extends StackProps {
   readonly config: DeploymentConfig;
 }
 
-/** The engine on SageMaker: a GPU async endpoint that scales to zero, or a CPU serverless one. */
+/**
+ * The engine: on SageMaker, a GPU async endpoint that scales to zero or a CPU serverless one; or
+ * a container-image Lambda function (lambda mode), which needs no scaling of its own.
+ */
 export class BackendStack extends Stack {
-  public readonly endpoint: InferenceEndpoint;
+  /** The SageMaker endpoint (async and serverless modes). */
+  public readonly endpoint?: InferenceEndpoint;
   public readonly scaling?: ScaleToZero;
+  /** The engine function (lambda mode). */
+  public readonly engineFunction?: LambdaEngine;
 
   constructor(scope: Construct, id: string, props: BackendStackProps) {
     super(scope, id, props);
@@ -24,23 +33,34 @@ export class BackendStack extends Stack {
     const { backend } = config;
     if (backend.mode === 'external') throw new Error('the external backend mode deploys no backend stack');
     // The gateway stack owns the jobs bucket; its fixed name avoids a cross-stack import.
-    const jobsBucket = s3.Bucket.fromBucketName(this, 'JobsBucket', resourceNames(config, this).jobsBucketName);
+    const names = resourceNames(config, this);
+    const jobsBucket = s3.Bucket.fromBucketName(this, 'JobsBucket', names.jobsBucketName);
     const logs = new AccessLogBucket(this, 'AccessLogs');
     const modelData = new ModelData(this, 'ModelData', { source: config.model, accessLogs: logs.bucket });
+    const jobPrefixes = { jobsBucket, inputPrefix: JOB_PREFIXES.input, outputPrefix: JOB_PREFIXES.output, failurePrefix: JOB_PREFIXES.failure };
+
+    if (backend.mode === 'lambda') {
+      this.engineFunction = new LambdaEngine(this, 'Engine', {
+        functionName: names.engineFunctionName,
+        modelData,
+        modelBytes: config.model.kind === 'local' ? folderBytes(config.model.path) : undefined,
+        ...jobPrefixes,
+        memorySizeMb: backend.lambdaMemoryMb,
+        timeout: Duration.seconds(backend.lambdaTimeoutSeconds),
+        reservedConcurrency: backend.maxInstances,
+        architecture: backend.lambdaArchitecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
+        logLevel: config.logLevel,
+      });
+      return;
+    }
+
     this.endpoint = new InferenceEndpoint(this, 'Engine', {
       endpointName: config.endpointName,
       modelData,
       logLevel: config.logLevel,
       variant:
         backend.mode === 'async'
-          ? {
-              kind: 'async',
-              instanceType: backend.instanceType,
-              jobsBucket,
-              inputPrefix: JOB_PREFIXES.input,
-              outputPrefix: JOB_PREFIXES.output,
-              failurePrefix: JOB_PREFIXES.failure,
-            }
+          ? { kind: 'async', instanceType: backend.instanceType, ...jobPrefixes }
           : { kind: 'serverless', memorySizeMb: backend.serverlessMemoryMb, maxConcurrency: backend.serverlessMaxConcurrency },
     });
     if (backend.mode === 'async') {

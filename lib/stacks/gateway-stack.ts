@@ -45,7 +45,7 @@ export class GatewayStack extends Stack {
     const table = new QuotasAndJobsTable(this, 'QuotasAndJobs');
     const secret = new GatewaySecret(this, 'Secret');
     this.gateway = new GatewayFunction(this, 'Gateway', {
-      backend: gatewayBackend(config),
+      backend: gatewayBackend(config, this),
       jobsBucket: this.jobs.bucket,
       table: table.table,
       secret: secret.secret,
@@ -54,6 +54,8 @@ export class GatewayStack extends Stack {
       quotaGlobalPerDay: config.quotas.globalPerDay,
       coldStartSeconds: config.backend.coldStartSeconds,
       secondsPerImage: config.backend.secondsPerImage,
+      // An external engine reports its own model; the others run the configured one.
+      modelInfo: config.backend.mode === 'external' ? undefined : config.model.info,
       ...(waf.enabled
         ? {}
         : {
@@ -120,12 +122,15 @@ export class GatewayStack extends Stack {
   }
 }
 
-function gatewayBackend(config: DeploymentConfig): GatewayBackend {
+function gatewayBackend(config: DeploymentConfig, scope: Construct): GatewayBackend {
   switch (config.backend.mode) {
     case 'async':
       return { mode: 'async', endpointName: config.endpointName };
     case 'serverless':
       return { mode: 'serverless', endpointName: config.endpointName };
+    case 'lambda':
+      // The backend stack creates the function under this name; naming it avoids a cross-stack import.
+      return { mode: 'lambda', functionName: resourceNames(config, scope).engineFunctionName, timeoutSeconds: config.backend.lambdaTimeoutSeconds };
     case 'external':
       // The configuration schema requires externalUrl in this mode.
       return { mode: 'external', externalUrl: config.backend.externalUrl ?? '' };

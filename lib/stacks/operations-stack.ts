@@ -2,6 +2,7 @@ import { Annotations, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { DeploymentConfig } from '../config/deployment-config';
+import { resourceNames } from '../config/resource-names';
 import { AlertTopic } from '../constructs/alert-topic';
 import { CostDashboard } from '../constructs/cost-dashboard';
 import { GATEWAY_MEMORY_MB, GatewayFunction } from '../constructs/gateway-function';
@@ -9,6 +10,7 @@ import { InstanceCountPublisher } from '../constructs/instance-count-publisher';
 import { MonthlyBudget } from '../constructs/monthly-budget';
 import { OperationsAlarms } from '../constructs/operations-alarms';
 import { costSettings, idleMonthlyFloor, wakeUpCost } from '../cost/cost-model';
+import { lambdaPerGbSecond } from '../cost/prices';
 
 export interface OperationsStackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -21,7 +23,10 @@ export interface OperationsStackProps extends StackProps {
   readonly endpointErrorTopic?: sns.ITopic;
 }
 
-/** Cost dashboard, alarms, the monthly budget, and the instance-count metric they need. */
+/**
+ * Cost dashboard, alarms, the monthly budget, and the instance-count metric they need (async).
+ * The engine function of the lambda mode is addressed by its fixed name, like the endpoint.
+ */
 export class OperationsStack extends Stack {
   public readonly dashboard: CostDashboard;
 
@@ -30,6 +35,8 @@ export class OperationsStack extends Stack {
     const { config } = props;
     const { mode } = config.backend;
     const settings = costSettings(config);
+    const engineFunctionName = resourceNames(config, this).engineFunctionName;
+    const sagemaker = mode === 'async' || mode === 'serverless';
     if (mode === 'async') {
       new InstanceCountPublisher(this, 'InstanceCount', { endpointName: config.endpointName, logLevel: config.logLevel });
     }
@@ -48,6 +55,7 @@ export class OperationsStack extends Stack {
         mode === 'async' && props.endpointErrorTopic
           ? { endpointName: config.endpointName, errorTopic: props.endpointErrorTopic, maxInstances: config.backend.maxInstances }
           : undefined,
+      engineFunction: mode === 'lambda' ? { functionName: engineFunctionName, timeoutSeconds: config.backend.lambdaTimeoutSeconds } : undefined,
     });
     new MonthlyBudget(this, 'Budget', {
       budgetName: `${config.appName}-monthly`,
@@ -58,7 +66,15 @@ export class OperationsStack extends Stack {
     this.dashboard = new CostDashboard(this, 'Dashboard', {
       dashboardName,
       mode,
-      endpointName: mode === 'external' ? undefined : config.endpointName,
+      endpointName: sagemaker ? config.endpointName : undefined,
+      engineFunction:
+        mode === 'lambda'
+          ? {
+              functionName: engineFunctionName,
+              memoryMb: config.backend.lambdaMemoryMb,
+              perGbSecondUsd: lambdaPerGbSecond(config.backend.lambdaArchitecture),
+            }
+          : undefined,
       gatewayFunction: props.gateway.function,
       gatewayMemoryMb: GATEWAY_MEMORY_MB,
       apiName: props.apiName,

@@ -179,6 +179,7 @@ describe('gateway', () => {
         'JOBS_PREFIX_INPUT',
         'JOBS_PREFIX_OUTPUT',
         'LOG_LEVEL',
+        'MODEL_INFO',
         'POWERTOOLS_METRICS_NAMESPACE',
         'POWERTOOLS_SERVICE_NAME',
         'QUOTA_GLOBAL_PER_DAY',
@@ -202,6 +203,16 @@ describe('gateway', () => {
       POWERTOOLS_SERVICE_NAME: 'gateway',
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       LOG_LEVEL: 'INFO',
+    });
+    // The model's defaults, read at synth from its folder as the engine reads them (tiny-sd: PNDM, 8 latent cells a side).
+    expect(JSON.parse(env.MODEL_INFO)).toEqual({
+      width: 64,
+      height: 64,
+      scheduler: 'pndm',
+      steps: 25,
+      guidance_scale: 7.5,
+      accepts_init_image: true,
+      accepts_negative_prompt: true,
     });
     // The site's CloudFront origin is always allowed.
     expect(JSON.stringify(env.ALLOWED_ORIGINS)).toMatch(/https:\/\/.*ServerlessDiffusion-Front:ExportsOutputFnGetAttSiteDistribution/);

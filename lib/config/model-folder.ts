@@ -1,0 +1,67 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import {
+  GENERATION_DEFAULTS_FILE,
+  modelCapabilities,
+  modelInfoOf,
+  parseGenerationDefaults,
+  resolveModelDefaults,
+} from '../../contract/model-defaults';
+import type { ModelInfo } from '../../contract/model-info';
+
+/** Pixels per latent cell of the SD 1.x VAE: a UNet `sample_size` of 64 is a 512-pixel image. */
+const VAE_SCALE_FACTOR = 8;
+
+/**
+ * What a local model folder's engine will report on `/ping`, read at synth from the same files
+ * and by the same rules (`contract/model-defaults.ts`): `generation_defaults.json`, the scheduler
+ * config's `_class_name`, `unet/config.json`'s `sample_size` and `time_cond_proj_dim` (an
+ * LCM-distilled UNet), and whether there is a VAE encoder. The gateway passes it on in
+ * `/v1/status` in the modes whose engine it cannot ask.
+ * @throws Error naming the file when one is missing or invalid
+ */
+export function readModelInfo(folder: string): ModelInfo {
+  const schedulerConfig = readJsonObject(folder, 'scheduler/scheduler_config.json');
+  const unetConfig = existsSync(path.join(folder, 'unet/config.json')) ? readJsonObject(folder, 'unet/config.json') : {};
+  const generationDefaults = existsSync(path.join(folder, GENERATION_DEFAULTS_FILE))
+    ? parseGenerationDefaults(readJsonObject(folder, GENERATION_DEFAULTS_FILE), GENERATION_DEFAULTS_FILE)
+    : undefined;
+  const sampleSize = positiveNumber(unetConfig.sample_size, 'unet/config.json', 'sample_size');
+  const traits = {
+    schedulerConfig,
+    nativeSize: sampleSize === undefined ? undefined : sampleSize * VAE_SCALE_FACTOR,
+    distilled: positiveNumber(unetConfig.time_cond_proj_dim, 'unet/config.json', 'time_cond_proj_dim') !== undefined,
+    hasVaeEncoder: existsSync(path.join(folder, 'vae_encoder/model.onnx')),
+    generationDefaults,
+  };
+  return modelInfoOf(resolveModelDefaults(traits), modelCapabilities(traits));
+}
+
+/** Bytes of every file under `folder`. */
+export function folderBytes(folder: string): number {
+  let total = 0;
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    const full = path.join(folder, entry.name);
+    total += entry.isDirectory() ? folderBytes(full) : statSync(full).size;
+  }
+  return total;
+}
+
+function readJsonObject(folder: string, relative: string): Record<string, unknown> {
+  const file = path.join(folder, relative);
+  if (!existsSync(file)) throw new Error(`${file} is missing`);
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${file} must hold a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+function positiveNumber(value: unknown, file: string, key: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !(value > 0)) throw new Error(`${file}: ${key} must be a positive number but is ${JSON.stringify(value)}`);
+  return value;
+}
