@@ -212,8 +212,11 @@ export function usageCost(settings: CostSettings, usage: Usage): UsageCost {
   const { imagesPerDay } = usage;
   const requests = imagesPerDay * A.apiRequestsPerImage;
   const items: Record<string, number> = {};
+  // Wake-ups that would add up to more than every instance all day overlap: the GPU just stays up.
   const gpuMinutesPerDay =
-    settings.mode === 'async' ? usage.wakeUpsPerDay * wakeUpCost(settings).gpuMinutes + (imagesPerDay * settings.secondsPerImage) / 60 : 0;
+    settings.mode === 'async'
+      ? Math.min(settings.maxInstances * 24 * 60, usage.wakeUpsPerDay * wakeUpCost(settings).gpuMinutes + (imagesPerDay * settings.secondsPerImage) / 60)
+      : 0;
   if (settings.mode === 'async') {
     items['GPU instance time'] = (gpuMinutesPerDay / 60) * settings.gpuHourlyPriceUsd;
   } else if (settings.mode === 'serverless') {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -9,6 +9,8 @@ import { DeploymentConfigError, parseDeploymentConfig } from '../../lib/config/d
 import { REPO_ROOT } from '../../lib/paths';
 import { cdkJsonContext } from './support/synth';
 
+/** A model's info as the engine reports it on /ping. */
+const MODEL_INFO = { width: 512, height: 512, scheduler: 'lcm', steps: 4, guidance_scale: 1, accepts_init_image: true, accepts_negative_prompt: true };
 const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-1111-2222-333344445555';
 
 describe('defaults', () => {
@@ -29,8 +31,18 @@ describe('defaults', () => {
         hourlyPriceUsd: 0.736,
         serverlessMemoryMb: 6144,
         serverlessMaxConcurrency: 2,
+        lambdaMemoryMb: 10240,
+        lambdaArchitecture: 'x86_64',
+        lambdaSecondsPerStep: 3.5,
+        lambdaSecondsPerDecode: 5,
+        // 4 images of 50 steps at 3.5 s would take longer than Lambda's 15 minutes allow.
+        lambdaTimeoutSeconds: 900,
       },
-      model: { kind: 'local', path: path.join(REPO_ROOT, 'test/fixtures/oracle/models/tiny-sd') },
+      model: {
+        kind: 'local',
+        path: path.join(REPO_ROOT, 'test/fixtures/oracle/models/tiny-sd'),
+        info: { width: 64, height: 64, scheduler: 'pndm', steps: 25, guidance_scale: 7.5, accepts_init_image: true, accepts_negative_prompt: true },
+      },
       api: {
         allowedOrigins: [],
         throttlingRateLimit: 10,
@@ -66,6 +78,39 @@ describe('defaults', () => {
     const config = parseDeploymentConfig({ appName: 'MyImages', model: { s3Uri: 's3://my-models/sd-1.5/' } });
     expect(config.model).toEqual({ kind: 's3', s3Uri: 's3://my-models/sd-1.5/' });
     expect(config.endpointName).toBe('my-images');
+  });
+
+  test("a model in S3 may state its info, which the engine would report; it is checked by the contract's schema", () => {
+    expect(parseDeploymentConfig({ model: { s3Uri: 's3://my-models/lcm/', info: MODEL_INFO } }).model).toEqual({
+      kind: 's3',
+      s3Uri: 's3://my-models/lcm/',
+      info: MODEL_INFO,
+    });
+  });
+});
+
+describe('lambda mode', () => {
+  test('waits by its own cold start and seconds per image unless they are set', () => {
+    expect(parseDeploymentConfig({ backend: { mode: 'lambda' } }).backend).toMatchObject({ coldStartSeconds: 60, secondsPerImage: 20 });
+    expect(parseDeploymentConfig({ backend: { mode: 'lambda', coldStartSeconds: 45, secondsPerImage: 12 } }).backend).toMatchObject({
+      coldStartSeconds: 45,
+      secondsPerImage: 12,
+    });
+    // The GPU modes keep theirs.
+    expect(parseDeploymentConfig({ backend: { mode: 'serverless' } }).backend).toMatchObject({ coldStartSeconds: 300, secondsPerImage: 8 });
+  });
+
+  test("sizes the function's timeout from the cold start and the longest request, within Lambda's 15 minutes", () => {
+    const timeout = (backend: Record<string, unknown>) => parseDeploymentConfig({ backend: { mode: 'lambda', ...backend } }).backend.lambdaTimeoutSeconds;
+    // (cold start + 4 images × (50 steps × seconds per step + decode)) × 1.2
+    expect(timeout({ lambdaSecondsPerStep: 0.5 })).toBe(Math.ceil((60 + 4 * (50 * 0.5 + 5)) * 1.2));
+    expect(timeout({ lambdaSecondsPerStep: 0.5, lambdaSecondsPerDecode: 2, coldStartSeconds: 30 })).toBe(Math.ceil((30 + 4 * (25 + 2)) * 1.2));
+    expect(timeout({})).toBe(900);
+  });
+
+  test('is chosen on the command line as -c serverlessDiffusion.backend.mode=lambda', () => {
+    const app = new App({ context: { ...cdkJsonContext(), 'serverlessDiffusion.backend.mode': 'lambda', 'serverlessDiffusion.backend.lambdaArchitecture': 'arm64' } });
+    expect(deploymentConfigFromContext(app.node).backend).toMatchObject({ mode: 'lambda', lambdaArchitecture: 'arm64', lambdaMemoryMb: 10240 });
   });
 });
 
@@ -110,9 +155,38 @@ describe('invalid configuration fails naming the key', () => {
     ['retention of zero days', { jobs: { retentionDays: 0 } }, /jobs\.retentionDays: /],
     ['negative budget', { budget: { monthlyLimitUsd: -5 } }, /budget\.monthlyLimitUsd: /],
     ['wrong type', { backend: { maxInstances: '2' } }, /backend\.maxInstances: /],
+    ['engine function below 1 GB', { backend: { mode: 'lambda', lambdaMemoryMb: 512 } }, /serverlessDiffusion\.backend\.lambdaMemoryMb: /],
+    ['engine function above Lambda\'s maximum', { backend: { lambdaMemoryMb: 10241 } }, /serverlessDiffusion\.backend\.lambdaMemoryMb: /],
+    ['unknown architecture', { backend: { lambdaArchitecture: 'arm' } }, /serverlessDiffusion\.backend\.lambdaArchitecture: /],
+    ['step time of zero', { backend: { lambdaSecondsPerStep: 0 } }, /serverlessDiffusion\.backend\.lambdaSecondsPerStep: /],
+    ['model info for a local folder', { model: { info: MODEL_INFO } }, /serverlessDiffusion\.model\.info: is for a model\.s3Uri model only/],
+    [
+      'model info outside the contract',
+      { model: { s3Uri: 's3://my-models/sd/', info: { ...MODEL_INFO, scheduler: 'heun' } } },
+      /serverlessDiffusion\.model\.info\.scheduler: /,
+    ],
+    ['model info missing a key', { model: { s3Uri: 's3://my-models/sd/', info: { width: 512 } } }, /serverlessDiffusion\.model\.info\.height: /],
   ])('%s', (_name, input, message) => {
     expect(() => parseDeploymentConfig(input)).toThrow(DeploymentConfigError);
     expect(() => parseDeploymentConfig(input)).toThrow(message);
+  });
+
+  test('a local model folder whose defaults the engine could not read is refused, naming the key and the file', () => {
+    const scratch = mkdtempSync(path.join(tmpdir(), 'sd-model-'));
+    try {
+      const model = path.join(scratch, 'model');
+      cpSync(path.join(REPO_ROOT, 'test/fixtures/oracle/models/tiny-sd'), model, { recursive: true });
+      writeFileSync(path.join(model, 'generation_defaults.json'), JSON.stringify({ num_inference_steps: 0 }));
+      expect(() => parseDeploymentConfig({ model: { localPath: model } })).toThrow(
+        /serverlessDiffusion\.model\.localPath: generation_defaults\.json: num_inference_steps must be an integer from 1 to 50 but is 0/,
+      );
+      writeFileSync(path.join(model, 'generation_defaults.json'), JSON.stringify({ scheduler: 'ddim', num_inference_steps: 8 }));
+      expect(parseDeploymentConfig({ model: { localPath: model } }).model.info).toMatchObject({ scheduler: 'ddim', steps: 8, guidance_scale: 7.5 });
+      rmSync(path.join(model, 'scheduler'), { recursive: true });
+      expect(() => parseDeploymentConfig({ model: { localPath: model } })).toThrow(/serverlessDiffusion\.model\.localPath: .*scheduler_config\.json is missing/);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   test('every problem is reported at once', () => {

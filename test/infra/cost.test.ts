@@ -8,12 +8,16 @@ import {
   idleMonthlyFloorFreeTier,
   usageCost,
   wakeUpCost,
+  worstCaseEngineFunctionUsdPerDay,
   worstCaseGpuMinutesPerDay,
 } from '../../lib/cost/cost-model';
 import { REPO_ROOT } from '../../lib/paths';
 import { cdkJsonContext } from './support/synth';
 
 const G4DN = 0.736;
+/** Lambda list prices per GB-second, us-east-1. */
+const X86_GB_SECOND = 0.0000166667;
+const ARM_GB_SECOND = 0.0000133334;
 
 describe('cost model', () => {
   const asyncSettings = costSettings(parseDeploymentConfig({}));
@@ -85,6 +89,8 @@ describe('cost model', () => {
     expect(usage.items['API Gateway']).toBeCloseTo(0.00525, 10);
     expect(usage.perImageUsd).toBeCloseTo(usage.perDayUsd / 100, 12);
     expect(usage.perMonthUsd).toBeCloseTo(idleMonthlyFloor(asyncSettings).totalUsd + 30 * usage.perDayUsd, 10);
+    // 200 wake-ups of 12 minutes would be more than a day: they overlap, and one GPU stays up all day.
+    expect(usageCost(asyncSettings, { imagesPerDay: 1000, wakeUpsPerDay: 200 }).gpuMinutesPerDay).toBe(24 * 60);
     const idle = usageCost(asyncSettings, { imagesPerDay: 0, wakeUpsPerDay: 0 });
     expect(idle.perDayUsd).toBe(0);
     expect(idle.perImageUsd).toBe(0);
@@ -110,6 +116,66 @@ describe('cost model', () => {
   test('a configured GPU price replaces the table price', () => {
     const settings = costSettings(parseDeploymentConfig({ backend: { instanceType: 'ml.g6e.xlarge', hourlyPriceUsd: 2 } }));
     expect(wakeUpCost(settings).usd).toBeCloseTo((12 / 60) * 2, 10);
+  });
+});
+
+describe('lambda mode', () => {
+  const settings = costSettings(parseDeploymentConfig({ backend: { mode: 'lambda' } }));
+
+  test('the idle floor has no endpoint and no instance-count publisher, and stores the CPU image', () => {
+    const floor = idleMonthlyFloor(settings);
+    expect(floor.items['Instance-count publisher']).toBeUndefined();
+    expect(floor.items['ECR engine image']).toBeCloseTo(0.5 * 0.1, 10);
+    // The engine function's errors, queue wait and duration, besides the two every mode has.
+    expect(floor.items['CloudWatch alarms']).toBeCloseTo(5 * 0.1, 10);
+    // Without WAF and on CloudWatch's free tier, what is left is the secret, the image and the model.
+    const cheapest = idleMonthlyFloorFreeTier(costSettings(parseDeploymentConfig({ backend: { mode: 'lambda' }, waf: { enabled: false } })));
+    expect(cheapest.totalUsd).toBeCloseTo(0.4 + 0.05 + cheapest.items['S3 model files'], 10);
+  });
+
+  test('a cold start bills its seconds at the function memory; an image its seconds and a request', () => {
+    // 60 s of 10 GB at the x86 price.
+    expect(wakeUpCost(settings)).toEqual({ usd: expect.closeTo(60 * 10 * X86_GB_SECOND, 12), gpuMinutes: 0 });
+    const usage = usageCost(settings, { imagesPerDay: 100, wakeUpsPerDay: 20 });
+    expect(usage.items['Engine function']).toBeCloseTo(100 * 20 * 10 * X86_GB_SECOND + 100 * 0.2e-6, 12);
+    expect(usage.items['Engine cold starts']).toBeCloseTo(20 * 60 * 10 * X86_GB_SECOND, 12);
+    expect(usage.items['GPU instance time']).toBeUndefined();
+    expect(usage.gpuMinutesPerDay).toBe(0);
+  });
+
+  test('memory, architecture and the seconds per image set the price', () => {
+    const arm = costSettings(parseDeploymentConfig({ backend: { mode: 'lambda', lambdaArchitecture: 'arm64', lambdaMemoryMb: 4096, secondsPerImage: 30 } }));
+    expect(arm.lambdaPerGbSecondUsd).toBe(ARM_GB_SECOND);
+    expect(usageCost(arm, { imagesPerDay: 10, wakeUpsPerDay: 0 }).items['Engine function']).toBeCloseTo(10 * 30 * 4 * ARM_GB_SECOND + 10 * 0.2e-6, 12);
+  });
+
+  test('the worst day is every job to the timeout, at most every reserved slot all day', () => {
+    // 500 jobs of 900 s exceed a day: one slot all day.
+    expect(worstCaseEngineFunctionUsdPerDay(settings)).toBeCloseTo(86_400 * 10 * X86_GB_SECOND + 500 * 0.2e-6, 10);
+    const few = costSettings(
+      parseDeploymentConfig({ backend: { mode: 'lambda', maxInstances: 4, lambdaSecondsPerStep: 0.5 }, quotas: { perIpPerDay: 5, globalPerDay: 50 } }),
+    );
+    expect(worstCaseEngineFunctionUsdPerDay(few)).toBeCloseTo(50 * 216 * 10 * X86_GB_SECOND + 50 * 0.2e-6, 10);
+    expect(worstCaseEngineFunctionUsdPerDay(costSettings(parseDeploymentConfig({})))).toBe(0);
+  });
+});
+
+describe('--set backend.mode="lambda"', () => {
+  test('prints the engine function, a cold start, the first-image wait and the worst day', () => {
+    const report = costReport(['--set', 'backend.mode="lambda"', '--images-per-day', '100']);
+    expect(report.firstImageWaitSeconds).toBe(80);
+    const text = formatCostReport(report);
+    expect(text).toMatch(/^serverless-diffusion cost estimate: engine function on Lambda, 10240 MB at \$0\.0000166667\/GB-second/);
+    expect(text).toContain('One cold start: $0.0100 (the model staged from S3');
+    expect(text).toContain('First image from a sleeping engine: about 80 s');
+    expect(text).toMatch(/Engine function\s+\$0\.3334/);
+    expect(text).toContain(`Worst case, quotas.globalPerDay jobs each running to the timeout, at most backend.maxInstances at once all day: $14.40/day`);
+    expect(text).not.toContain('GPU');
+    const json = costReportJson(report);
+    expect(json).toMatchObject({ mode: 'lambda', first_image_wait_seconds: 80, per_wake_up_usd: report.wakeUpUsd, gpu_budget_minutes_per_day: 0 });
+    expect(json.worst_case_engine_function_usd_per_day).toBeCloseTo(14.4, 2);
+    // The GPU mode's first image waits for the instance: 300 s and 8 s.
+    expect(costReport([]).firstImageWaitSeconds).toBe(308);
   });
 });
 
