@@ -20,7 +20,8 @@ const VAE_SCALE_FACTOR = 8;
  * `/v1/status` in the modes whose engine it cannot ask.
  * @throws Error naming the file when one is missing or invalid
  */
-export function readModelInfo(folder: string): ModelInfo {
+export function readModelInfo(requestedFolder: string): ModelInfo {
+  const folder = modelRoot(requestedFolder);
   const schedulerConfig = readJsonObject(folder, 'scheduler/scheduler_config.json');
   const unetConfig = existsSync(path.join(folder, 'unet/config.json')) ? readJsonObject(folder, 'unet/config.json') : {};
   const generationDefaults = existsSync(path.join(folder, GENERATION_DEFAULTS_FILE))
@@ -35,6 +36,17 @@ export function readModelInfo(folder: string): ModelInfo {
     generationDefaults,
   };
   return modelInfoOf(resolveModelDefaults(traits), modelCapabilities(traits));
+}
+
+/**
+ * The engine's rule (`locateModelRoot` in container/src/engine/model/model-folder.ts): a folder
+ * packed as `tar czf model.tar.gz my-model/` holds the model in its single subfolder.
+ */
+function modelRoot(folder: string): string {
+  if (existsSync(path.join(folder, 'unet'))) return folder;
+  const subfolders = readdirSync(folder, { withFileTypes: true }).filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'));
+  if (subfolders.length === 1 && existsSync(path.join(folder, subfolders[0].name, 'unet'))) return path.join(folder, subfolders[0].name);
+  return folder;
 }
 
 /** Bytes of every file under `folder`. */

@@ -40,6 +40,14 @@ const folders: Array<[string, () => string]> = [
     'a folder with generation_defaults.json',
     () => copyWith(TINY_LCM, 'with-defaults', { 'generation_defaults.json': { num_inference_steps: 6, width: 96 } }),
   ],
+  [
+    'a folder that holds the model in its one subfolder (an unpacked tarball)',
+    () => {
+      const dir = join(scratch, 'unpacked');
+      cpSync(TINY_LCM, join(dir, 'my-model'), { recursive: true });
+      return dir;
+    },
+  ],
 ];
 
 test.each(folders)('%s: the deploy reads what the engine reports', async (_name, folder) => {
