@@ -16,8 +16,9 @@ export interface ModelDataProps {
 }
 
 /**
- * The engine's model folder as an S3 prefix that SageMaker copies, file by file, to /opt/ml/model
- * (uncompressed model data: no tarball to build or unpack for gigabytes of ONNX weights).
+ * The engine's model folder as an S3 prefix that SageMaker copies, file by file, to /opt/ml/model,
+ * or that the engine function stages to its ephemeral storage at cold start (lambda mode):
+ * uncompressed model data, no tarball to build or unpack for gigabytes of ONNX weights.
  * A local folder is uploaded by the deploy under a prefix named after its content hash, so a new
  * model yields a new SageMaker Model instead of mutating the files of a running one.
  */
@@ -66,11 +67,11 @@ export class ModelData extends Construct {
     this.ready = [upload];
   }
 
-  /** Lets SageMaker list and read the model files, and nothing else in the bucket. */
+  /** Lets the engine's role list and read the model files, and nothing else in the bucket. */
   grantRead(role: iam.Role): void {
     const files = `${this.bucketArn}/${this.keyPrefix}*`;
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [files] }));
-    acknowledgeWildcardResources(role, [files], 'SageMaker copies every file of the model folder; the grant is limited to that prefix.');
+    acknowledgeWildcardResources(role, [files], 'The engine (SageMaker, or the engine function at cold start) copies every file of the model folder; the grant is limited to that prefix.');
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],

@@ -99,7 +99,7 @@ export class OperationsAlarms extends Construct {
       }),
       EngineFunctionErrors: () => ({
         alarmDescription:
-          "The engine function crashed or ran out of memory (Lambda's Errors; the on-failure recorder failed the job): see its log group.",
+          "The engine function crashed, ran out of memory or was stopped at its timeout (Lambda's Errors; the on-failure recorder failed the job): see its log group.",
         metric: engineMetric('Errors', cloudwatch.Stats.SUM, Duration.minutes(15)),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
