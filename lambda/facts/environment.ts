@@ -28,6 +28,8 @@ export const GATEWAY_ENVIRONMENT = {
   jobsPrefixInput: 'JOBS_PREFIX_INPUT',
   jobsPrefixOutput: 'JOBS_PREFIX_OUTPUT',
   jobsPrefixFailure: 'JOBS_PREFIX_FAILURE',
+  /** Where the gateway stores the images it hands out, apart from the engine's raw outputs. */
+  jobsPrefixImage: 'JOBS_PREFIX_IMAGE',
   quotasAndJobsTable: 'QUOTAS_AND_JOBS_TABLE',
   secretArn: 'SECRET_ARN',
 } as const;

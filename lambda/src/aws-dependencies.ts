@@ -125,7 +125,7 @@ export function createAwsDependencies(
   metrics: GatewayMetrics,
 ): GatewayDependencies {
   const secrets = secretsManagerSource(new SecretsProvider({ awsSdkV3Client: clients.secretsManager }), resources.secretArn);
-  const images = new S3ImageStore(clients.s3, resources.jobsBucket, resources.outputPrefix);
+  const images = new S3ImageStore(clients.s3, resources.jobsBucket, resources.imagePrefix);
   const backend = createBackend(resources, clients, images, secrets, logger);
   const counters = new DynamoDbCounterStore(clients.dynamo, resources.quotasAndJobsTable);
   const status = new StatusCache(() => backend.status());

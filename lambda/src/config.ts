@@ -184,8 +184,10 @@ export interface AwsResourcesConfig {
   readonly endpointName?: string;
   readonly jobsBucket: string;
   readonly inputPrefix: string;
-  /** Where the gateway stores each finished image (beside SageMaker's own outputs). */
+  /** Where the engine function writes its results and progress, for `lambda`. */
   readonly outputPrefix: string;
+  /** Where the gateway stores each finished image, apart from the engine's raw outputs. */
+  readonly imagePrefix: string;
   /** The one DynamoDB table of daily quota counters and job records. */
   readonly quotasAndJobsTable: string;
   readonly secretArn: string;
@@ -233,6 +235,7 @@ export function readAwsResourcesConfig(env: Environment): AwsResourcesConfig {
     jobsBucket: requireEnv(env, ENV.jobsBucket),
     inputPrefix: prefixEnv(env, ENV.jobsPrefixInput, 'inputs/'),
     outputPrefix: prefixEnv(env, ENV.jobsPrefixOutput, 'outputs/'),
+    imagePrefix: prefixEnv(env, ENV.jobsPrefixImage, 'images/'),
     quotasAndJobsTable: requireEnv(env, ENV.quotasAndJobsTable),
     secretArn: requireEnv(env, ENV.secretArn),
     externalUrl,

@@ -79,7 +79,8 @@ export interface GatewayGpuBudget {
 
 /**
  * The gateway Lambda from `lambda/src/handler.ts` with the Lambda contract's environment and a role
- * that reaches exactly this endpoint (or engine function), this bucket's job prefixes, this table
+ * that reaches exactly this endpoint (or engine function), this bucket's job prefixes (each with
+ * only the actions the gateway takes on it), this table
  * and this secret.
  */
 export class GatewayFunction extends Construct {
@@ -104,6 +105,7 @@ export class GatewayFunction extends Construct {
         [ENV.jobsBucket]: props.jobsBucket.bucketName,
         [ENV.jobsPrefixInput]: JOB_PREFIXES.input,
         [ENV.jobsPrefixOutput]: JOB_PREFIXES.output,
+        [ENV.jobsPrefixImage]: JOB_PREFIXES.image,
         ...(backend.mode === 'lambda'
           ? {
               [ENV.engineFunctionName]: backend.functionName,
@@ -141,7 +143,7 @@ export class GatewayFunction extends Construct {
     this.function = node.function;
     this.role = node.role;
 
-    this.grantJobObjects(node.role, props.jobsBucket);
+    this.grantJobObjects(node.role, props.jobsBucket, backend.mode);
     node.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
@@ -153,27 +155,43 @@ export class GatewayFunction extends Construct {
     if (backend.mode === 'lambda') this.grantEngineFunction(node.role, backend.functionName);
   }
 
-  private grantJobObjects(role: iam.Role, bucket: s3.IBucket): void {
-    const prefixes = Object.values(JOB_PREFIXES);
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject', 's3:PutObject'],
-        resources: prefixes.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
-      }),
-    );
-    // Without ListBucket, S3 answers a missing key with 403 instead of 404, and the gateway could
-    // not tell "not finished yet" from "forbidden" when it polls for a result.
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': prefixes.map((prefix) => `${prefix}*`) } },
-      }),
-    );
+  /**
+   * Each prefix with only the actions the gateway takes on it in this mode: it writes requests (and,
+   * for the engine function, cancel markers) but never reads them back, so it cannot list everyone's
+   * prompts; it reads the engine's results and failures but never writes them; it writes and
+   * presigns its own images. Serverless and external engines answer in the response, so those modes
+   * touch the images only.
+   */
+  private grantJobObjects(role: iam.Role, bucket: s3.IBucket, mode: GatewayBackend['mode']): void {
+    const objects = (prefix: string) => bucket.arnForObjects(`${prefix}*`);
+    const queued = mode === 'async' || mode === 'lambda';
+    const grants: { readonly actions: string[]; readonly prefixes: string[] }[] = [
+      { actions: ['s3:GetObject', 's3:PutObject'], prefixes: [JOB_PREFIXES.image] },
+      ...(queued
+        ? [
+            { actions: ['s3:PutObject'], prefixes: [JOB_PREFIXES.input] },
+            { actions: ['s3:GetObject'], prefixes: [JOB_PREFIXES.output, JOB_PREFIXES.failure] },
+          ]
+        : []),
+    ];
+    for (const grant of grants) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: grant.actions, resources: grant.prefixes.map(objects) }));
+    }
+    if (queued) {
+      // Without ListBucket, S3 answers a missing key with 403 instead of 404, and the gateway could
+      // not tell "not finished yet" from "forbidden" when it polls for a result.
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [JOB_PREFIXES.output, JOB_PREFIXES.failure].map((prefix) => `${prefix}*`) } },
+        }),
+      );
+    }
     acknowledgeWildcardResources(
       role,
-      prefixes.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
-      'Job objects have generated keys; access is limited to the job prefixes of this bucket.',
+      grants.flatMap((grant) => grant.prefixes.map(objects)),
+      'Job objects have generated keys; each grant is limited to one action set on the job prefixes this mode uses.',
     );
   }
 

@@ -4,17 +4,23 @@ import { Construct } from 'constructs';
 import { JOB_RETENTION } from '../../lambda/facts/retention';
 import { PRIVATE_BUCKET } from './private-bucket';
 
-/** Key prefixes of the jobs bucket (the Lambda contract's JOBS_PREFIX_* defaults). */
+/**
+ * Key prefixes of the jobs bucket (the Lambda contract's JOBS_PREFIX_* defaults). Each has one
+ * writer: the gateway writes requests and cancel markers under `input` and the images it hands out
+ * under `image`; the engine (SageMaker or the engine function) writes raw results under `output`
+ * and failures under `failure`. Separate prefixes let each role's grant name exactly what it writes.
+ */
 export const JOB_PREFIXES = {
   input: 'inputs/',
   output: 'outputs/',
   failure: 'failures/',
+  image: 'images/',
 } as const;
 
 export interface JobsBucketProps {
   /** Physical name; the backend stack addresses the bucket by it. */
   readonly bucketName: string;
-  /** Days before inputs, outputs and failures are deleted; at least the gateway's result retention. */
+  /** Days before inputs, outputs, failures and images are deleted; at least the gateway's result retention. */
   readonly retentionDays: number;
   /** Origins whose pages fetch result images from presigned URLs. */
   readonly corsOrigins: readonly string[];

@@ -29,6 +29,7 @@ describe('gateway configuration', () => {
       jobsBucket: 'jobs-bucket',
       inputPrefix: 'inputs/',
       outputPrefix: 'outputs/',
+      imagePrefix: 'images/',
       quotasAndJobsTable: 'quota-table',
       secretArn: aws.SECRET_ARN,
       externalUrl: undefined,

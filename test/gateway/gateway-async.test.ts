@@ -148,10 +148,10 @@ describe('GET /v1/images/{id} on the SageMaker async backend', () => {
       expect(image).toMatchObject({ width: 64, height: 64, seed: 1000 + index, format: 'png' });
       const url = new URL(image.url);
       expect(url.hostname).toBe('jobs-bucket.s3.us-east-1.amazonaws.com');
-      expect(url.pathname).toBe(`/outputs/${id}/${index}.png`);
+      expect(url.pathname).toBe(`/images/${id}/${index}.png`);
       expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
       expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
-      const stored = bucket.get(`jobs-bucket/outputs/${id}/${index}.png`)!;
+      const stored = bucket.get(`jobs-bucket/images/${id}/${index}.png`)!;
       expect(stored.contentType).toBe('image/png');
       expect(stored.body.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
     }

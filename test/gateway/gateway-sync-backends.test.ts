@@ -33,7 +33,7 @@ describe('SageMaker real-time / serverless backend', () => {
     const call = mocks.runtime.commandCalls(InvokeEndpointCommand)[0].args[0].input;
     expect(call).toMatchObject({ EndpointName: 'sd-endpoint', ContentType: 'application/json', Accept: 'application/json', InferenceId: job.id });
     expect(JSON.parse(String(call.Body))).toEqual({ prompt: 'a small house', width: 64, height: 64 });
-    expect(bucket.has(`jobs-bucket/outputs/${job.id}/0.png`)).toBe(true);
+    expect(bucket.has(`jobs-bucket/images/${job.id}/0.png`)).toBe(true);
     const polled = await gateway(apiEvent({ method: 'GET', path: `/v1/images/${job.id}` }));
     expect(body(polled).status).toBe('succeeded');
     expect(mocks.runtime.commandCalls(InvokeEndpointCommand)).toHaveLength(1);

@@ -117,6 +117,19 @@ test('the engine role reads its inputs and model, writes outputs and failures, a
   expect(grants(backend, 'EngineFailureRecorderRole').filter((grant) => grant.startsWith('s3:'))).toEqual([`s3:PutObject ${jobs}/failures/*`]);
 });
 
+test('the gateway writes requests and cancel markers, reads the engine\'s outputs and failures, and keeps its images apart', () => {
+  const jobs = '{JobsBucket}';
+  const s3 = grants(gateway, 'GatewayHandlerRole').filter((grant) => grant.startsWith('s3:'));
+  expect(s3.map((grant) => grant.replace(/\{JobsBucket\w+\.Arn\}/, jobs))).toEqual([
+    `s3:GetObject ${jobs}/failures/*`,
+    `s3:GetObject ${jobs}/images/*`,
+    `s3:GetObject ${jobs}/outputs/*`,
+    `s3:ListBucket ${jobs} {"StringLike":{"s3:prefix":["outputs/*","failures/*"]}}`,
+    `s3:PutObject ${jobs}/images/*`,
+    `s3:PutObject ${jobs}/inputs/*`,
+  ]);
+});
+
 test('no SageMaker endpoint, scaling or instance-count publisher anywhere', () => {
   for (const template of Object.values(app.raw)) {
     const types = Object.values(template.Resources).map((resource) => resource.Type);

@@ -68,6 +68,16 @@ test('the gateway invokes the endpoint in real time', () => {
   const actions = JSON.stringify(gateway.findResources('AWS::IAM::Policy'));
   expect(actions).not.toContain('InvokeEndpointAsync');
   expect(actions).not.toContain('cloudwatch:GetMetricData');
+  // The endpoint answers in the response: the gateway touches only its own images, and no one's prompts.
+  const s3 = Object.values(gateway.findResources('AWS::IAM::Policy'))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+    .filter((statement: any) => [statement.Action].flat().some((action: string) => action.startsWith('s3:')));
+  expect(s3).toEqual([
+    expect.objectContaining({
+      Action: ['s3:GetObject', 's3:PutObject'],
+      Resource: { 'Fn::Join': ['', [expect.anything(), '/images/*']] },
+    }),
+  ]);
 });
 
 test('WAF blocks the block list first, lets the allow list through, then rate limits; no managed groups', () => {

@@ -6,7 +6,7 @@ import { mimeType, type ImageStore } from './image-store';
 /** Long enough to load and download the image after a poll, short enough that a shared link dies. */
 export const PRESIGNED_URL_SECONDS = 15 * 60;
 
-/** Images in the jobs bucket under the output prefix, handed out as presigned GET URLs. */
+/** Images in the jobs bucket under the gateway's image prefix, handed out as presigned GET URLs. */
 export class S3ImageStore implements ImageStore {
   constructor(
     private readonly s3: S3Client,
