@@ -1,4 +1,6 @@
-import { App, Environment, Tags } from 'aws-cdk-lib';
+import { App, Aspects, Environment, Tags } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { ProviderLogGroups } from './aspects/provider-log-groups';
 import type { DeploymentConfig } from './config/deployment-config';
 import { resourceNames, stackName, type StackPart } from './config/resource-names';
 import { BackendStack } from './stacks/backend-stack';
@@ -60,6 +62,8 @@ export function addServerlessDiffusionStacks(app: App, config: DeploymentConfig)
   backend?.addStackDependency(gateway);
   site.addStackDependency(front);
   if (backend) operations.addStackDependency(backend);
+  // Every log group keeps its events a month, the custom resource handlers' included.
+  Aspects.of(app).add(new ProviderLogGroups(logs.RetentionDays.ONE_MONTH));
   // cfn-lint's schemas reject Tags on these two types, although CDK would render them.
   Tags.of(app).add('app', 'serverless-diffusion', {
     excludeResourceTypes: ['AWS::ApplicationAutoScaling::ScalableTarget', 'AWS::CloudWatch::Dashboard'],

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { LIMITS } from '../../contract/limits';
 import { modelInfoSchema, type ModelInfo } from '../../contract/model-info';
 import { BACKEND_MODES } from '../../lambda/facts/environment';
+import { JOB_RETENTION } from '../../lambda/facts/retention';
 import { LAMBDA_STATUS_DEFAULTS, STATUS_DEFAULTS } from '../../lambda/facts/status-defaults';
 import { sagemakerHourlyPrice } from '../cost/prices';
 import { REPO_ROOT } from '../paths';
@@ -210,8 +211,17 @@ const configSchema = z
     quotas: quotasSchema,
     jobs: z
       .strictObject({
-        /** Days before inputs, outputs and failures are deleted. */
-        retentionDays: z.number().int().min(1).max(365).default(7),
+        /**
+         * Days before inputs, outputs, failures and images are deleted. By default as long as the
+         * gateway remembers a job (it serves results for a day and forgets the job after two), so
+         * no prompt or image outlives the job that the API still answers for.
+         */
+        retentionDays: z
+          .number()
+          .int()
+          .min(1)
+          .max(365)
+          .default(Math.ceil(JOB_RETENTION.recordSeconds / 86400)),
       })
       .prefault({}),
     budget: z

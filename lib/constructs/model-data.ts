@@ -1,5 +1,6 @@
 import { Arn, ArnFormat, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
@@ -60,6 +61,8 @@ export class ModelData extends Construct {
       memoryLimit: 2048,
       ephemeralStorageSize: Size.gibibytes(10),
       prune: false,
+      // Without its own group, the copy function's logs would stay two years (CDK's managed default).
+      logGroup: new logs.LogGroup(this, 'CopyLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
     });
     acknowledgeBucketDeploymentHandler(this, { sources: [files.bucket], destination: bucket, invalidatesCdn: false });
     this.bucketArn = bucket.bucketArn;

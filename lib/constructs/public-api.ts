@@ -88,8 +88,10 @@ export class PublicApi extends Construct {
     this.stageName = props.stageName ?? 'prod';
     const createImage = ROUTES.find((route) => route.name === 'createImage')!;
     const policy = props.sourceIpLists ? sourceIpPolicy(props.sourceIpLists) : undefined;
+    // The access log is the one place that keeps visitors' raw addresses (the quotas hash them): long
+    // enough to find and block an abusive address after an alert, no longer.
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
-      retention: logs.RetentionDays.ONE_MONTH,
+      retention: logs.RetentionDays.THREE_DAYS,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.api = new apigateway.RestApi(this, 'Api', {
@@ -125,6 +127,15 @@ export class PublicApi extends Construct {
         maxAge: Duration.hours(1),
       },
     });
+
+    // API Gateway writes execution logs to this group by name and would create it on first use without
+    // a retention; created here first (and before the stage that logs to it), it has one.
+    const executionLogs = new logs.LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${this.stageName}`,
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.api.deploymentStage.node.addDependency(executionLogs);
 
     // A resource policy takes effect only with a new deployment, which CDK makes only when the
     // deployment's logical id changes: a changed block list in cdk.json must change it too.

@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { TABLE_KEYS } from '../../lambda/facts/table-keys';
@@ -14,8 +14,16 @@ export class QuotasAndJobsTable extends Construct {
       timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
       // On demand: an idle site pays nothing for throughput.
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Off on purpose: job records carry prompts and expire within two days (JOB_RETENTION), and a
+      // restore would bring back what the API promised to forget. Losing the table costs only today's
+      // quota counters and the jobs in flight.
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: false },
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.table).acknowledge({
+      id: 'AwsSolutions-DDB3',
+      reason:
+        'Point-in-time recovery would keep prompts up to 35 days after the job record expires (48 h); the table holds only daily counters and short-lived jobs, nothing worth restoring.',
     });
   }
 }

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { DockerImage } from 'aws-cdk-lib';
+import { DockerImage, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
@@ -54,6 +55,8 @@ export class SiteDeployment extends Construct {
       distributionPaths: ['/*'],
       prune: true,
       memoryLimit: 512,
+      // Without its own group, the copy function's logs would stay two years (CDK's managed default).
+      logGroup: new logs.LogGroup(this, 'CopyLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
     });
     acknowledgeBucketDeploymentHandler(this, { sources: [site.bucket], destination: props.bucket, invalidatesCdn: true });
   }

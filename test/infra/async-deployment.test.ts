@@ -73,6 +73,40 @@ describe('checks on every template', () => {
   });
 });
 
+describe('retention: nothing is kept longer than the API promises or the operator needs', () => {
+  test('every log group has a retention of at most a month, and every function logs to one of them', () => {
+    for (const [stackName, template] of Object.entries(app.raw)) {
+      const groups = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::Logs::LogGroup');
+      for (const [id, group] of groups) expect({ stackName, id, days: group.Properties?.RetentionInDays }).toEqual({ stackName, id, days: expect.any(Number) });
+      expect(groups.filter(([, group]) => (group.Properties!.RetentionInDays as number) > 30).map(([id]) => id)).toEqual([]);
+      const groupIds = new Set(groups.map(([id]) => id));
+      for (const [id, fn] of Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')) {
+        const target = (fn.Properties?.LoggingConfig as { LogGroup?: { Ref?: string } } | undefined)?.LogGroup?.Ref;
+        expect({ stackName, id, logsTo: target && groupIds.has(target) }).toEqual({ stackName, id, logsTo: true });
+      }
+    }
+  });
+
+  test('API Gateway execution logs go to a group created before the stage, with a retention', () => {
+    const [[groupId, group]] = Object.entries(gateway.findResources('AWS::Logs::LogGroup')).filter(([, g]) =>
+      JSON.stringify(g.Properties.LogGroupName ?? '').includes('API-Gateway-Execution-Logs_'),
+    );
+    expect(group.Properties).toMatchObject({
+      LogGroupName: { 'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: expect.stringMatching(/^Api/) }, '/prod']] },
+      RetentionInDays: 30,
+    });
+    const [stage] = Object.values(gateway.findResources('AWS::ApiGateway::Stage'));
+    expect(stage.DependsOn).toContain(groupId);
+  });
+
+  test('raw addresses stay three days in the access log; the table has no point-in-time recovery', () => {
+    const [stage] = resourcesOf(gateway, 'AWS::ApiGateway::Stage');
+    const [accessLogsId] = JSON.stringify(stage.AccessLogSetting.DestinationArn).match(/ApiAccessLogs\w+/)!;
+    expect(gateway.findResources('AWS::Logs::LogGroup')[accessLogsId].Properties.RetentionInDays).toBe(3);
+    gateway.hasResourceProperties('AWS::DynamoDB::Table', { PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false } });
+  });
+});
+
 describe('front', () => {
   test('site bucket is private, TLS-only and encrypted', () => {
     front.hasResourceProperties('AWS::S3::Bucket', {
@@ -275,7 +309,7 @@ describe('gateway', () => {
       },
       LifecycleConfiguration: {
         Rules: Match.arrayWith(
-          ['inputs/', 'outputs/', 'failures/', 'images/'].map((prefix) => Match.objectLike({ Prefix: prefix, ExpirationInDays: 7, Status: 'Enabled' })),
+          ['inputs/', 'outputs/', 'failures/', 'images/'].map((prefix) => Match.objectLike({ Prefix: prefix, ExpirationInDays: 2, Status: 'Enabled' })),
         ),
       },
       CorsConfiguration: { CorsRules: [Match.objectLike({ AllowedMethods: ['GET', 'HEAD'] })] },

@@ -61,7 +61,7 @@ describe('defaults', () => {
         managedRules: { anonymousIp: true, ipReputation: false, common: false, knownBadInputs: false },
       },
       quotas: { perIpPerDay: 20, globalPerDay: 500, gpuMinutesPerDay: 120 },
-      jobs: { retentionDays: 7 },
+      jobs: { retentionDays: 2 },
       budget: { monthlyLimitUsd: 30 },
       alerts: { emails: [] },
       logLevel: 'INFO',
