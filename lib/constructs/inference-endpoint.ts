@@ -56,9 +56,10 @@ export class InferenceEndpoint extends Construct {
   public readonly endpoint: sagemaker.CfnEndpoint;
   public readonly endpointName: string;
   public readonly role: iam.Role;
-  /** Async only: SageMaker publishes the inference id and output location here on success. */
-  public readonly successTopic?: sns.Topic;
-  /** Async only: SageMaker publishes here when an inference fails. */
+  /**
+   * Async only: SageMaker publishes here when an inference fails; the failure alarm counts its
+   * messages. No success topic: the gateway polls the output location, so nothing would consume one.
+   */
   public readonly errorTopic?: sns.Topic;
 
   constructor(scope: Construct, id: string, props: InferenceEndpointProps) {
@@ -86,7 +87,8 @@ export class InferenceEndpoint extends Construct {
     image.repository.grantPull(this.role);
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ecr:GetAuthorizationToken supports no resource-level permissions; pulling is limited to the image repository.',
+      reason:
+        "ecr:GetAuthorizationToken supports no resource-level permissions. Pulls are limited to the CDK bootstrap's container-assets repository, which every CDK app of this account and region shares: bootstrap this app with its own qualifier (cdk bootstrap --qualifier) to keep other apps' images out of this role's reach.",
     });
     props.modelData.grantRead(this.role);
     this.grantEndpointLogs(props.endpointName);
@@ -114,7 +116,6 @@ export class InferenceEndpoint extends Construct {
 
     let config: sagemaker.CfnEndpointConfig;
     if (variant.kind === 'async') {
-      this.successTopic = this.notificationTopic('Succeeded');
       this.errorTopic = this.notificationTopic('Failed');
       this.grantAsyncJobs(variant);
       config = new sagemaker.CfnEndpointConfig(this, 'Config', {
@@ -136,10 +137,7 @@ export class InferenceEndpoint extends Construct {
           outputConfig: {
             s3OutputPath: variant.jobsBucket.s3UrlForObject(variant.outputPrefix),
             s3FailurePath: variant.jobsBucket.s3UrlForObject(variant.failurePrefix),
-            notificationConfig: {
-              successTopic: this.successTopic.topicArn,
-              errorTopic: this.errorTopic.topicArn,
-            },
+            notificationConfig: { errorTopic: this.errorTopic.topicArn },
           },
           clientConfig: { maxConcurrentInvocationsPerInstance: MAX_CONCURRENT_INVOCATIONS_PER_INSTANCE },
         },
@@ -158,7 +156,9 @@ export class InferenceEndpoint extends Construct {
     Validations.of(config).acknowledge({
       id: 'AwsSolutions-SM2',
       reason:
-        'SageMaker rejects a KMS key for instance types with local NVMe storage (ml.g4dn, ml.g5) and for serverless variants; their storage is encrypted by the platform.',
+        variant.kind === 'async'
+          ? `SageMaker rejects a storage KMS key for instance types with local NVMe instance storage, which every accepted family has (${describeGpuHostFamilies()}); that storage is encrypted by the platform.`
+          : 'A serverless variant has no storage volume of its own to encrypt with a KMS key; SageMaker manages and encrypts its storage.',
     });
 
     this.endpoint = new sagemaker.CfnEndpoint(this, 'Endpoint', {
@@ -168,7 +168,9 @@ export class InferenceEndpoint extends Construct {
     Validations.of(model).acknowledge({
       id: 'AwsSolutions-SM1',
       reason:
-        'A VPC would need NAT or interface endpoints (about $7+/month each) on a deployment meant to idle near $0; the async model runs with network isolation instead.',
+        variant.kind === 'async'
+          ? 'A VPC would need NAT or interface endpoints (about $7+/month each) on a deployment meant to idle near $0; the async model runs with network isolation instead, so the container reaches no network at all.'
+          : 'Serverless endpoints support neither a VPC nor network isolation, so this container can reach the internet; its execution role can only pull its image, read the model and write its own log group, and the engine makes no outbound calls.',
     });
   }
 
@@ -178,7 +180,7 @@ export class InferenceEndpoint extends Construct {
     Validations.of(topic).acknowledge({
       id: 'AwsSolutions-SNS2',
       reason:
-        'Notifications carry only the inference id and S3 locations (no prompts, no images). A customer managed KMS key would cost $1/month, a large share of the idle floor.',
+        'The topic has no subscriber (the failure alarm counts its messages), so SNS delivers each message nowhere and keeps none at rest. A message carries the inference id, which is the job id, and S3 locations: a future subscriber must be trusted with job ids, or this topic encrypted with a customer managed KMS key ($1/month).',
     });
     return topic;
   }

@@ -43,8 +43,13 @@ export function acknowledgeBucketDeploymentHandler(scope: IConstruct, buckets: B
     );
     acknowledgeWildcardResources(
       handler,
-      [...buckets.sources, buckets.destination].map((bucket) => bucket.arnForObjects('*')),
-      'The copy function reads the uploaded asset and writes every file of the destination; both are limited to their buckets.',
+      buckets.sources.map((bucket) => bucket.arnForObjects('*')),
+      "aws-cdk-lib grants its copy function the whole CDK bootstrap staging bucket, not the one uploaded asset, and every CDK app of this account and region stages its assets there; the function runs only during deployments. Bootstrap this app with its own qualifier (cdk bootstrap --qualifier) to narrow it to this app's assets.",
+    );
+    acknowledgeWildcardResources(
+      handler,
+      [buckets.destination.arnForObjects('*')],
+      'The copy function writes (and for the site, prunes) every file of the destination bucket, which holds only what it deploys.',
     );
   }
 }

@@ -45,6 +45,18 @@ describe('checks on every template', () => {
     expect(acknowledged.filter(({ reason }) => reason.length < 40)).toEqual([]);
   });
 
+  test('the acknowledgements say what holds in this mode: network isolation, NVMe storage, the shared bootstrap resources', () => {
+    const reasons = (id: string) => acknowledgements(app.app).filter((entry) => entry.id.endsWith(id)).map((entry) => entry.reason);
+    expect(reasons('AwsSolutions-SM1')).toEqual([expect.stringMatching(/runs with network isolation instead/)]);
+    expect(reasons('AwsSolutions-SM2')).toEqual([expect.stringMatching(/local NVMe instance storage.*ml\.g4dn\.\*, ml\.g5\.\*, ml\.g6\.\*, ml\.g6e\.\*/)]);
+    expect(reasons('AwsSolutions-SNS2').filter((reason) => /inference id/.test(reason))).toEqual([expect.stringMatching(/which is the job id/)]);
+    expect(reasons('AwsSolutions-SNS2').join(' ')).not.toMatch(/only the inference id/);
+    const bootstrap = acknowledgements(app.app).filter((entry) => /cdk bootstrap --qualifier/.test(entry.reason));
+    // The engine role's ECR pull, and the staging bucket of the site's and the model's copy functions.
+    expect(bootstrap.filter((entry) => entry.id.endsWith('AwsSolutions-IAM5[Resource::*]') && /ecr:GetAuthorizationToken/.test(entry.reason))).toHaveLength(1);
+    expect(bootstrap.filter((entry) => /Custom::CDKBucketDeployment/.test(entry.path))).toHaveLength(2);
+  });
+
   test('cfn-lint reports no errors on any synthesized template', () => {
     const findings = cfnLint(app.outdir, Object.keys(app.raw));
     const errors = findings.filter((finding) => finding.Level === 'Error');
@@ -464,10 +476,10 @@ describe('backend', () => {
     const jobs = (prefix: string) => ({ 'Fn::Join': ['', ['s3://serverless-diffusion-jobs-', { Ref: 'AWS::AccountId' }, `-us-east-1/${prefix}`]] });
     expect(async.OutputConfig.S3OutputPath).toEqual(jobs('outputs/'));
     expect(async.OutputConfig.S3FailurePath).toEqual(jobs('failures/'));
+    // Only the failure topic, which the failure alarm counts: nothing would consume a success topic.
     const topics = Object.keys(backend.findResources('AWS::SNS::Topic'));
-    expect(topics).toHaveLength(2);
+    expect(topics).toHaveLength(1);
     expect(async.OutputConfig.NotificationConfig).toEqual({
-      SuccessTopic: { Ref: expect.stringMatching(/^EngineSucceeded/) },
       ErrorTopic: { Ref: expect.stringMatching(/^EngineFailed/) },
     });
     backend.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: ENDPOINT });

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { costSettings } from '../../lib/cost/cost-model';
-import { cfnLint, synthesize, type Synthesized } from './support/synth';
+import { acknowledgements, cfnLint, synthesize, type Synthesized } from './support/synth';
 
 /**
  * The CPU serverless backend with the optional features on: custom domain in a Route 53 zone,
@@ -52,6 +52,14 @@ test('the endpoint is serverless on the CPU, with no async queue and no scaling 
   backend.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
   backend.resourceCountIs('AWS::SNS::Topic', 0);
   operations.resourceCountIs('AWS::Events::Rule', 0);
+});
+
+test('the acknowledgements say that this container runs without a VPC and without network isolation', () => {
+  const reasons = (id: string) => acknowledgements(app.app).filter((entry) => entry.id.endsWith(id)).map((entry) => entry.reason);
+  expect(reasons('AwsSolutions-SM1')).toEqual([expect.stringMatching(/neither a VPC nor network isolation, so this container can reach the internet/)]);
+  expect(reasons('AwsSolutions-SM1').join(' ')).not.toMatch(/network isolation instead/);
+  expect(reasons('AwsSolutions-SM2')).toEqual([expect.stringMatching(/serverless variant/)]);
+  expect(reasons('AwsSolutions-SNS2').filter((reason) => /inference id/.test(reason))).toEqual([]);
 });
 
 test('the gateway invokes the endpoint in real time', () => {
