@@ -19,19 +19,28 @@ export interface ServerlessDiffusionStacks {
 
 /**
  * Adds the deployment's stacks in dependency order: front (bucket, CDN) -> gateway (needs the
- * site origin) -> backend (needs the jobs bucket; the gateway names the endpoint or the engine
+ * site origin; with a custom domain the gateway comes first and the front names the API's host) -> backend (needs the jobs bucket; the gateway names the endpoint or the engine
  * function by its fixed name) -> site files (need the API URL) and operations (need everything).
  */
 export function addServerlessDiffusionStacks(app: App, config: DeploymentConfig): ServerlessDiffusionStacks {
   const env: Environment = { account: config.account ?? process.env.CDK_DEFAULT_ACCOUNT, region: config.region };
   const name = (part: StackPart) => stackName(config, part);
-  const front = new FrontStack(app, name('Front'), { env, config, description: 'serverless-diffusion: site bucket and CDN' });
-  const gateway = new GatewayStack(app, name('Gateway'), {
-    env,
-    config,
-    siteOrigin: front.hosting.siteOrigin,
-    description: 'serverless-diffusion: public API, WAF, gateway function',
-  });
+  // With a custom domain the site's origin is known before any stack exists: the gateway comes first
+  // and the site's CSP names the API's exact host. Without one, the gateway needs the distribution's
+  // random host for CORS, so the front comes first and the CSP allows the region's API hosts.
+  const addGateway = (siteOrigin: string) =>
+    new GatewayStack(app, name('Gateway'), { env, config, siteOrigin, description: 'serverless-diffusion: public API, WAF, gateway function' });
+  const addFront = (apiHost?: string) =>
+    new FrontStack(app, name('Front'), { env, config, apiHost, description: 'serverless-diffusion: site bucket and CDN' });
+  let front: FrontStack;
+  let gateway: GatewayStack;
+  if (config.domain) {
+    gateway = addGateway(`https://${config.domain.name}`);
+    front = addFront(gateway.api.host);
+  } else {
+    front = addFront();
+    gateway = addGateway(front.hosting.siteOrigin);
+  }
   const backend =
     config.backend.mode === 'external'
       ? undefined

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -80,6 +80,8 @@ export class PublicApi extends Construct {
   public readonly api: apigateway.RestApi;
   /** The URL that clients prefix routes with, ending in the stage name and a slash. */
   public readonly url: string;
+  /** The API's host name, `<id>.execute-api.<region>.<suffix>`. */
+  public readonly host: string;
   public readonly stageName: string;
 
   constructor(scope: Construct, id: string, props: PublicApiProps) {
@@ -176,6 +178,7 @@ export class PublicApi extends Construct {
       },
     );
     this.url = this.api.url;
+    this.host = `${this.api.restApiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`;
   }
 
   private addErrorResponse(type: apigateway.ResponseType, code: GatewayErrorCode, corsOrigin: string, statusCode?: number): void {

@@ -8,6 +8,11 @@ import { siteRemoteOrigins } from '../security/site-remote-origins';
 
 export interface FrontStackProps extends StackProps {
   readonly config: DeploymentConfig;
+  /**
+   * The API's exact host, for the page's CSP; known when the gateway stack comes first (custom domain).
+   * @default - any API Gateway host of the region
+   */
+  readonly apiHost?: string;
 }
 
 /** Where the site is served from. Its files are published by the site stack once the API exists. */
@@ -18,7 +23,14 @@ export class FrontStack extends Stack {
     super(scope, id, props);
     this.hosting = new SiteHosting(this, 'Site', {
       bucketName: resourceNames(props.config, this).siteBucketName,
-      contentSecurityPolicy: siteContentSecurityPolicy({ remoteOrigins: siteRemoteOrigins(props.config.region), upgradeInsecureRequests: true }),
+      contentSecurityPolicy: siteContentSecurityPolicy({
+        remoteOrigins: siteRemoteOrigins({
+          region: props.config.region,
+          jobsBucketName: resourceNames(props.config, this).jobsBucketName,
+          apiHost: props.apiHost,
+        }),
+        upgradeInsecureRequests: true,
+      }),
       domain: props.config.domain,
     });
     new CfnOutput(this, 'SiteUrl', { value: `${this.hosting.siteOrigin}/`, description: 'The public site' });

@@ -30,6 +30,15 @@ beforeAll(() => {
 });
 afterAll(() => app?.cleanup());
 
+/** A string that may hold references, as text: `Fn::Join` flattened, `{Ref}`, `{Import:Export}`. */
+function flatten(value: any): string {
+  if (typeof value === 'string') return value;
+  if (value.Ref) return `{${value.Ref}}`;
+  if (value['Fn::ImportValue']) return `{Import:${value['Fn::ImportValue']}}`;
+  if (value['Fn::Join']) return value['Fn::Join'][1].map(flatten).join(value['Fn::Join'][0]);
+  throw new Error(`cannot flatten ${JSON.stringify(value)}`);
+}
+
 function resourcesOf(template: Template, type: string): Array<Record<string, any>> {
   return Object.values(template.findResources(type)).map((resource) => resource.Properties ?? {});
 }
@@ -166,14 +175,19 @@ describe('front', () => {
   test('responses carry a strict CSP and the other security headers', () => {
     const [policy] = resourcesOf(front, 'AWS::CloudFront::ResponseHeadersPolicy');
     const headers = policy.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
-    const csp: string = headers.ContentSecurityPolicy.ContentSecurityPolicy;
+    const csp = flatten(headers.ContentSecurityPolicy.ContentSecurityPolicy);
     const directives = Object.fromEntries(csp.split('; ').map((d) => [d.split(' ')[0], d.split(' ').slice(1)]));
     expect(directives['default-src']).toEqual(["'none'"]);
     expect(directives['script-src']).toEqual(["'self'"]);
     expect(directives['style-src']).toEqual(["'self'"]);
     expect(directives['frame-ancestors']).toEqual(["'none'"]);
     expect(directives['object-src']).toEqual(["'none'"]);
-    expect(directives['connect-src']).toEqual(expect.arrayContaining(["'self'", 'https://*.execute-api.us-east-1.amazonaws.com']));
+    // The jobs bucket's exact host (both forms of us-east-1), never any bucket; without a custom
+    // domain the API is created after the distribution, so its host is the region's wildcard.
+    const jobsHosts = ['https://serverless-diffusion-jobs-{AWS::AccountId}-us-east-1.s3.us-east-1.amazonaws.com', 'https://serverless-diffusion-jobs-{AWS::AccountId}-us-east-1.s3.amazonaws.com'];
+    expect(directives['connect-src']).toEqual(["'self'", 'https://*.execute-api.us-east-1.amazonaws.com', ...jobsHosts]);
+    expect(directives['img-src']).toEqual(["'self'", 'data:', 'blob:', 'https://*.execute-api.us-east-1.amazonaws.com', ...jobsHosts]);
+    expect(csp).not.toMatch(/\*\.s3/);
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
     expect(headers.ContentSecurityPolicy.Override).toBe(true);
     expect(headers.StrictTransportSecurity).toMatchObject({ AccessControlMaxAgeSec: expect.any(Number), Override: true });

@@ -126,6 +126,16 @@ test('the custom domain gets the certificate, TLS 1.2 and alias records', () => 
   front.hasOutput('SiteUrl', { Value: 'https://pics.example.com/' });
 });
 
+test('with a custom domain the gateway comes first, and the CSP names the exact API and jobs-bucket hosts', () => {
+  const [policy] = Object.values(front.findResources('AWS::CloudFront::ResponseHeadersPolicy'));
+  const csp = JSON.stringify(policy.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig.ContentSecurityPolicy.ContentSecurityPolicy);
+  // The API's id comes from the gateway stack; nothing is a wildcard host.
+  expect(csp).toMatch(/connect-src 'self' https:\/\/",\{"Fn::ImportValue":"Pics-Gateway:ExportsOutputRefApi\w+"\},".execute-api.us-east-1.",\{"Ref":"AWS::URLSuffix"\}," https:\/\/pics-jobs-",\{"Ref":"AWS::AccountId"\},"-us-east-1.s3.us-east-1.amazonaws.com https:\/\/pics-jobs-/);
+  expect(csp).not.toContain('*');
+  const stacks = app.app.node.children.map((child) => child.node.id);
+  expect(stacks.indexOf('Pics-Gateway')).toBeLessThan(stacks.indexOf('Pics-Front'));
+});
+
 test('buckets and the budget are named after the app', () => {
   gateway.hasResourceProperties('AWS::S3::Bucket', {
     BucketName: { 'Fn::Join': ['', ['pics-jobs-', { Ref: 'AWS::AccountId' }, '-us-east-1']] },
