@@ -12,5 +12,6 @@ export const PATHS = {
   gatewayHandler: path.join(REPO_ROOT, 'lambda', 'src', 'handler.ts'),
   instanceCountHandler: path.join(REPO_ROOT, 'lambda', 'instance-count', 'handler.ts'),
   engineFailureHandler: path.join(REPO_ROOT, 'lambda', 'engine-failure', 'handler.ts'),
+  budgetActionHandler: path.join(REPO_ROOT, 'lambda', 'budget-action', 'handler.ts'),
   lockFile: path.join(REPO_ROOT, 'package-lock.json'),
 } as const;

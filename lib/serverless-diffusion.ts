@@ -62,6 +62,8 @@ export function addServerlessDiffusionStacks(app: App, config: DeploymentConfig)
     config,
     gateway: gateway.gateway,
     apiName: gateway.api.api.restApiName,
+    restApiId: gateway.api.api.restApiId,
+    stageName: gateway.api.stageName,
     webAclName: gateway.firewall?.webAclName,
     distributionId: front.hosting.distribution.distributionId,
     endpointErrorTopic: backend?.endpoint?.errorTopic,

@@ -1,4 +1,5 @@
 import * as budgets from 'aws-cdk-lib/aws-budgets';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 
 export interface MonthlyBudgetProps {
@@ -6,6 +7,11 @@ export interface MonthlyBudgetProps {
   readonly limitUsd: number;
   /** Who is e-mailed when actual cost passes 80 % or forecast cost passes 100 %. */
   readonly emails: readonly string[];
+  /**
+   * Told when actual cost passes 100 %, to act on it (BudgetAction).
+   * @default - no action
+   */
+  readonly actionTopic?: sns.ITopic;
   /** @default 'serverless-diffusion' */
   readonly budgetName?: string;
 }
@@ -21,10 +27,14 @@ export class MonthlyBudget extends Construct {
     super(scope, id);
     if (!(props.limitUsd > 0)) throw new Error(`limitUsd must be positive but is ${props.limitUsd}`);
     const subscribers = props.emails.map((address) => ({ subscriptionType: 'EMAIL', address }));
-    const notify = (notificationType: 'ACTUAL' | 'FORECASTED', threshold: number) => ({
+    const notify = (notificationType: 'ACTUAL' | 'FORECASTED', threshold: number, to = subscribers) => ({
       notification: { notificationType, comparisonOperator: 'GREATER_THAN', threshold, thresholdType: 'PERCENTAGE' },
-      subscribers,
+      subscribers: to,
     });
+    const notifications = [
+      ...(subscribers.length > 0 ? [notify('ACTUAL', 80), notify('FORECASTED', 100)] : []),
+      ...(props.actionTopic ? [notify('ACTUAL', 100, [...subscribers, { subscriptionType: 'SNS', address: props.actionTopic.topicArn }])] : []),
+    ];
     this.budget = new budgets.CfnBudget(this, 'Budget', {
       budget: {
         budgetName: props.budgetName ?? 'serverless-diffusion',
@@ -32,7 +42,7 @@ export class MonthlyBudget extends Construct {
         timeUnit: 'MONTHLY',
         budgetLimit: { amount: props.limitUsd, unit: 'USD' },
       },
-      notificationsWithSubscribers: subscribers.length > 0 ? [notify('ACTUAL', 80), notify('FORECASTED', 100)] : undefined,
+      notificationsWithSubscribers: notifications.length > 0 ? notifications : undefined,
     });
   }
 }

@@ -7,6 +7,7 @@ import { AlertTopic } from '../constructs/alert-topic';
 import { CostDashboard } from '../constructs/cost-dashboard';
 import { GATEWAY_MEMORY_MB, GatewayFunction } from '../constructs/gateway-function';
 import { InstanceCountPublisher } from '../constructs/instance-count-publisher';
+import { BudgetAction } from '../constructs/budget-action';
 import { MonthlyBudget } from '../constructs/monthly-budget';
 import { OperationsAlarms } from '../constructs/operations-alarms';
 import { costSettings, idleMonthlyFloor, wakeUpCost } from '../cost/cost-model';
@@ -19,6 +20,9 @@ export interface OperationsStackProps extends StackProps {
   /** Absent without WAF. */
   readonly webAclName?: string;
   readonly distributionId: string;
+  /** The REST API and stage that the budget action throttles to zero. */
+  readonly restApiId: string;
+  readonly stageName: string;
   /** The async endpoint's error topic (async mode only). */
   readonly endpointErrorTopic?: sns.ITopic;
 }
@@ -57,10 +61,18 @@ export class OperationsStack extends Stack {
           : undefined,
       engineFunction: mode === 'lambda' ? { functionName: engineFunctionName, timeoutSeconds: config.backend.lambdaTimeoutSeconds } : undefined,
     });
+    // Past the budget, new work stops whether or not anyone reads the e-mails.
+    const budgetAction = new BudgetAction(this, 'BudgetAction', {
+      restApiId: props.restApiId,
+      stageName: props.stageName,
+      engineFunctionName: mode === 'lambda' ? engineFunctionName : undefined,
+      logLevel: config.logLevel,
+    });
     new MonthlyBudget(this, 'Budget', {
       budgetName: `${config.appName}-monthly`,
       limitUsd: config.budget.monthlyLimitUsd,
       emails: config.alerts.emails,
+      actionTopic: budgetAction.topic,
     });
     const dashboardName = `${config.appName}-cost`;
     this.dashboard = new CostDashboard(this, 'Dashboard', {

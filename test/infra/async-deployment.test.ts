@@ -653,7 +653,42 @@ describe('operations', () => {
           Subscribers: [{ SubscriptionType: 'EMAIL', Address: 'ops@example.com' }],
         }),
         Match.objectLike({ Notification: Match.objectLike({ NotificationType: 'FORECASTED', Threshold: 100 }) }),
+        Match.objectLike({
+          Notification: Match.objectLike({ NotificationType: 'ACTUAL', Threshold: 100 }),
+          Subscribers: [
+            { SubscriptionType: 'EMAIL', Address: 'ops@example.com' },
+            { SubscriptionType: 'SNS', Address: { Ref: Match.stringLikeRegexp('^BudgetActionTopic') } },
+          ],
+        }),
       ],
     });
+  });
+
+  test('past the budget, AWS Budgets tells a function that throttles this API stage to zero, and nothing else', () => {
+    const [topicId] = Object.keys(operations.findResources('AWS::SNS::Topic')).filter((id) => id.startsWith('BudgetActionTopic'));
+    operations.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'sns:Publish',
+            Principal: { Service: 'budgets.amazonaws.com' },
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          }),
+        ]),
+      },
+    });
+    const [[fnId, fn]] = Object.entries(operations.findResources('AWS::Lambda::Function')).filter(([id]) => id.startsWith('BudgetActionHandler'));
+    operations.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'lambda', TopicArn: { Ref: topicId }, Endpoint: { 'Fn::GetAtt': [fnId, 'Arn'] } });
+    const env = fn.Properties.Environment.Variables;
+    expect(env).toMatchObject({ REST_API_ID: { 'Fn::ImportValue': expect.stringMatching(/^ServerlessDiffusion-Gateway:ExportsOutputRefApi/) }, STAGE_NAME: 'prod' });
+    // SageMaker scales in by itself once no request arrives: no engine to stop in async mode.
+    expect(env.ENGINE_FUNCTION_NAME).toBeUndefined();
+    const statements = Object.values(operations.findResources('AWS::IAM::Policy'))
+      .filter((policy) => policy.Properties.Roles.some((role: { Ref: string }) => role.Ref.startsWith('BudgetActionHandlerRole')))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+    expect(statements.map((statement: any) => [statement.Action].flat().join('+')).sort()).toEqual(['apigateway:GET+apigateway:PATCH', 'logs:CreateLogStream+logs:PutLogEvents']);
+    const stageArn = JSON.stringify(statements.find((statement: any) => [statement.Action].flat().includes('apigateway:PATCH')).Resource);
+    expect(stageArn).toMatch(/^\{"Fn::Join":\["",\["arn:aws:apigateway:us-east-1::\/restapis\/",\{"Fn::ImportValue":"[^"]+"\},"\/stages\/prod"\]\]\}$/);
   });
 });

@@ -36,6 +36,7 @@ function arn(value: unknown): string {
   const node = value as Record<string, any>;
   if (node.Ref) return `{${node.Ref}}`;
   if (node['Fn::GetAtt']) return `{${node['Fn::GetAtt'].join('.')}}`;
+  if (node['Fn::ImportValue']) return `{Import:${node['Fn::ImportValue']}}`;
   if (node['Fn::Join']) return node['Fn::Join'][1].map(arn).join(node['Fn::Join'][0]);
   throw new Error(`not an ARN: ${JSON.stringify(value)}`);
 }
@@ -127,6 +128,14 @@ test('the gateway writes requests and cancel markers, reads the engine\'s output
     `s3:ListBucket ${jobs} {"StringLike":{"s3:prefix":["outputs/*","failures/*"]}}`,
     `s3:PutObject ${jobs}/images/*`,
     `s3:PutObject ${jobs}/inputs/*`,
+  ]);
+});
+
+test('past the budget, the budget action also sets the engine function\'s concurrency to zero', () => {
+  const [fn] = Object.values(operations.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.STAGE_NAME);
+  expect(fn.Properties.Environment.Variables.ENGINE_FUNCTION_NAME).toBe(FUNCTION_NAME);
+  expect(grants(operations, 'BudgetActionHandlerRole').filter((grant) => grant.startsWith('lambda:'))).toEqual([
+    'lambda:PutFunctionConcurrency arn:aws:lambda:us-east-1:{AWS::AccountId}:function:serverless-diffusion-engine',
   ]);
 });
 

@@ -142,7 +142,13 @@ test('buckets and the budget are named after the app', () => {
   });
   operations.hasResourceProperties('AWS::Budgets::Budget', {
     Budget: Match.objectLike({ BudgetName: 'Pics-monthly' }),
-    NotificationsWithSubscribers: Match.absent(),
+    // No e-mails here: the budget action is told all the same, and nobody else.
+    NotificationsWithSubscribers: [
+      {
+        Notification: { NotificationType: 'ACTUAL', ComparisonOperator: 'GREATER_THAN', Threshold: 100, ThresholdType: 'PERCENTAGE' },
+        Subscribers: [{ SubscriptionType: 'SNS', Address: { Ref: Match.stringLikeRegexp('^BudgetActionTopic') } }],
+      },
+    ],
   });
 });
 
