@@ -131,7 +131,9 @@ export class PublicApi extends Construct {
     });
 
     // API Gateway writes execution logs to this group by name and would create it on first use without
-    // a retention; created here first (and before the stage that logs to it), it has one.
+    // a retention; created here first (and before the stage that logs to it), it has one. A stage
+    // deployed before this group existed may have logged an error already: CloudFormation cannot
+    // adopt that group, so delete it (or import it with `cdk import`) before the next deploy.
     const executionLogs = new logs.LogGroup(this, 'ExecutionLogs', {
       logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${this.stageName}`,
       retention: logs.RetentionDays.ONE_MONTH,
