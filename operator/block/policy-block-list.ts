@@ -63,6 +63,11 @@ function withBlocked(policy: PolicyDocument, cidrs: readonly string[]): PolicyDo
 export interface ResourcePolicyBlockListOptions {
   /** Rounds of read, change, write and check when other writers keep coming first. @default 10 */
   readonly maxAttempts?: number;
+  /**
+   * How long a change that held is watched before it counts: a writer that read the policy before
+   * this one wrote lands its older copy within about one API round trip. @default 2000
+   */
+  readonly settleMs?: number;
 }
 
 /**
@@ -76,6 +81,7 @@ export class ResourcePolicyBlockList implements BlockList {
   readonly kind = 'resource-policy';
   readonly resource: string;
   private readonly maxAttempts: number;
+  private readonly settleMs: number;
 
   constructor(
     private readonly client: APIGatewayClient,
@@ -85,6 +91,7 @@ export class ResourcePolicyBlockList implements BlockList {
   ) {
     this.resource = `${restApiId}/${stageName}`;
     this.maxAttempts = options.maxAttempts ?? 10;
+    this.settleMs = options.settleMs ?? 2000;
   }
 
   async list(): Promise<string[]> {
@@ -110,7 +117,10 @@ export class ResourcePolicyBlockList implements BlockList {
           patchOperations: [{ op: 'replace', path: '/policy', value: JSON.stringify(withBlocked(policy, cidrs)) }],
         }),
       );
-      // Written: does it still hold? If not, a concurrent write won; go again on top of it.
+      // Written: does it still hold, also after a concurrent writer's older copy would have landed?
+      // If not, that write won; go again on top of it.
+      if (changedList(blockedOf(await this.read()), action, cidr)) continue;
+      await new Promise((resolve) => setTimeout(resolve, this.settleMs));
       if (changedList(blockedOf(await this.read()), action, cidr)) continue;
       const deployment = await this.client.send(
         new CreateDeploymentCommand({

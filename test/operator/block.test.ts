@@ -195,7 +195,8 @@ function fakeRestApi(initialBlocked: string[] = []) {
   });
   let deployments = 0;
   apiGateway.on(CreateDeploymentCommand).callsFake(async () => ({ id: `deployment-${++deployments}` }));
-  const list = () => new ResourcePolicyBlockList(new APIGatewayClient({ region: 'us-east-1' }), 'abc123', 'prod');
+  // Settles well past the fake's round trips (5 ms of jitter a call).
+  const list = () => new ResourcePolicyBlockList(new APIGatewayClient({ region: 'us-east-1' }), 'abc123', 'prod', { settleMs: 50 });
   return { state, list, resource };
 }
 
