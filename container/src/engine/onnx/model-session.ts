@@ -123,14 +123,15 @@ export class ModelSession {
 }
 
 /**
- * onnxruntime's CPU defaults trade memory for speed: the arena keeps every block it ever handed
- * out for the session's life, so each session holds its own high-water mark, and memory patterns
- * keep a pre-planned block per input shape. Bounded memory turns both off, so a run's activations
- * go back to the system when it ends and the process peaks at the largest single run, not at the
- * sum over sessions. Measured on a full-size SD 1.5 UNet: tools/full-size-model/README.md.
+ * onnxruntime's CPU arena keeps every block it ever handed out for the session's life, so each
+ * session holds its own high-water mark and the process peaks at their sum. Bounded memory turns
+ * the arena off: a run's activations go back to the system when it ends. Memory patterns stay on:
+ * they plan a run's activations into one block, and without them every large tensor is page-faulted
+ * in afresh on every run (the full-size UNet took 40% longer per call for a higher peak). Figures:
+ * tools/full-size-model/README.md.
  */
-export function memorySessionOptions(memory: MemoryMode): Pick<ort.InferenceSession.SessionOptions, 'enableCpuMemArena' | 'enableMemPattern'> {
-  return memory === 'bounded' ? { enableCpuMemArena: false, enableMemPattern: false } : {};
+export function memorySessionOptions(memory: MemoryMode): Pick<ort.InferenceSession.SessionOptions, 'enableCpuMemArena'> {
+  return memory === 'bounded' ? { enableCpuMemArena: false } : {};
 }
 
 export function isSupportedType(type: string): type is ElementType {
