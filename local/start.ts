@@ -3,14 +3,14 @@
  * and tests can read it) and the model, and stops cleanly on Ctrl-C or SIGTERM.
  *
  * PORT (default 8787, 0 = any free port), HOST (default 127.0.0.1), MODEL_DIR (default the bundled
- * tiny model), LOCAL_DATA_DIR (default `.local/`), and the gateway's QUOTA_PER_IP_PER_DAY,
+ * demo model, models/shapes-demo), LOCAL_DATA_DIR (default `.local/`), and the gateway's QUOTA_PER_IP_PER_DAY,
  * QUOTA_GLOBAL_PER_DAY, COLD_START_SECONDS, SECONDS_PER_IMAGE, LOG_LEVEL.
  */
 import { resolve } from 'node:path';
+import { DEMO_MODEL_DIR } from '../container/src/cli/default-model';
 import { startLocalStack } from './local-stack';
 
 const REPOSITORY = resolve(__dirname, '..');
-const DEFAULT_MODEL = resolve(REPOSITORY, 'test/fixtures/oracle/models/tiny-sd');
 const DEFAULT_PORT = 8787;
 
 function portFrom(text: string | undefined): number {
@@ -21,7 +21,7 @@ function portFrom(text: string | undefined): number {
 }
 
 async function main(): Promise<void> {
-  const modelDir = resolve(process.env.MODEL_DIR || DEFAULT_MODEL);
+  const modelDir = resolve(process.env.MODEL_DIR || DEMO_MODEL_DIR);
   const stack = await startLocalStack({
     modelDir,
     port: portFrom(process.env.PORT),

@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { maxAbsDiff, oracleCases, ORACLE_DIR, readFloat32, readReference, TINY_SD } from '../support/oracle';
+import { DEMO_MODEL, maxAbsDiff, oracleCases, ORACLE_DIR, readFloat32, readReference, TINY_SD } from '../support/oracle';
 import { pngSize } from '../support/http';
 import { runNpmScript } from '../support/run-command';
 
@@ -43,7 +43,6 @@ describe('npm run generate', () => {
   });
 
   it.each([
-    [['--prompt', 'x'], /--model is required/],
     [['--model', TINY_SD], /--prompt is required/],
     [['--model', TINY_SD, '--prompt', 'x', '--steps', 'ten'], /--steps must be an integer but is "ten"/],
     [['--model', TINY_SD, '--prompt', 'x', '--width', '100'], /--width must be a multiple of 8 but is 100/],
@@ -56,6 +55,16 @@ describe('npm run generate', () => {
     expect(result.code).toBe(2);
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(message);
+  });
+
+  it('paints with the bundled demo model at its own defaults when no --model is given', async () => {
+    const out = join(scratch, 'demo.png');
+    const result = await runNpmScript('generate', ['--prompt', 'a yellow circle on a blue background', '--seed', '3', '--out', out]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(join('models', 'shapes-demo'));
+    const demoDefaults = JSON.parse(readFileSync(join(DEMO_MODEL, 'generation_defaults.json'), 'utf8'));
+    expect(JSON.parse(result.stdout.trim())).toMatchObject({ file: out, width: demoDefaults.width, height: demoDefaults.height, steps: demoDefaults.num_inference_steps });
+    expect(pngSize(readFileSync(out))).toEqual({ width: demoDefaults.width, height: demoDefaults.height });
   });
 
   it('exits 1 naming the problem when the model folder is unusable', async () => {
@@ -74,6 +83,13 @@ describe('npm run generate', () => {
 });
 
 describe('npm run tokenize', () => {
+  it('uses the bundled demo model\'s tokenizer (the real CLIP one) when no --model is given', async () => {
+    const [reference] = (readReference('tokenizer.json') as { cases: Array<{ prompt: string; input_ids: number[] }> }).cases;
+    const result = await runNpmScript('tokenize', ['--prompt', reference.prompt]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual(reference.input_ids);
+  });
+
   it('prints the 77 ids as a JSON array', async () => {
     const reference = readReference('tokenizer.json') as { cases: Array<{ prompt: string; input_ids: number[] }> };
     const c = reference.cases[1];

@@ -55,9 +55,9 @@ describe('npm start (local mode), end to end', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('prints the URL and the model it loads', () => {
+  it('prints the URL and the model it loads: the bundled demo model', () => {
     expect(output).toMatch(/running at http:\/\/127\.0\.0\.1:\d+/);
-    expect(output).toContain(join('test', 'fixtures', 'oracle', 'models', 'tiny-sd'));
+    expect(output).toContain(join('models', 'shapes-demo'));
   });
 
   it('serves the front, its runtime config, and the API on one origin', async () => {

@@ -107,7 +107,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, help="default: generation_defaults.json")
     p.add_argument("--guidance", type=float, help="default: generation_defaults.json")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    p.add_argument("--all-combos", action="store_true", help="judge all 168 combos instead of the 24 prompts")
+    p.add_argument("--cases", choices=["eval", "project", "all"], default="eval",
+                   help="eval: 12 held-out + 12 seen combos; project: the 24 of the project's test; all: 168")
     p.add_argument("--samples", type=Path, help="write the first --num-samples images as PNGs here")
     p.add_argument("--num-samples", type=int, default=4)
     p.add_argument("--grid", type=Path, help="write every image, 4x enlarged, into one PNG")
@@ -123,7 +124,7 @@ def main() -> None:
     size = defaults["width"]
     pipe = Pipeline(model, scheduler)
 
-    combos = shapes.all_combos() if args.all_combos else shapes.eval_combos()
+    combos = {"eval": shapes.eval_combos, "project": shapes.project_test_combos, "all": shapes.all_combos}[args.cases]()
     held = set(shapes.HELD_OUT)
     results, images = [], []
     for seed in args.seeds:
@@ -147,7 +148,7 @@ def main() -> None:
     fills = {s: [r["fill_ratio"] for r in results if r["shape"] == s and r["colours_ok"] and r["fill_ratio"]]
              for s in shapes.SHAPES}
     summary = {
-        "scheduler": scheduler, "num_inference_steps": steps, "guidance_scale": guidance,
+        "cases_set": args.cases, "seeds": args.seeds, "scheduler": scheduler, "num_inference_steps": steps, "guidance_scale": guidance,
         "cases": n, "colours_passed": ok, "colour_accuracy": round(ok / n, 4),
         "failures": dict(failures),
         "held_out": f"{sum(r['colours_ok'] for r in held_res)}/{len(held_res)}",

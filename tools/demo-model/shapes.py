@@ -76,6 +76,11 @@ def eval_combos() -> list[Combo]:
     return HELD_OUT + seen
 
 
+def project_test_combos() -> list[Combo]:
+    """The 24 cases of the project's own test (test/demo-model/semantics.test.ts)."""
+    return [(COLOURS[i % 8], SHAPES[i % 3], COLOURS[(i + 1 + (i // 8) * 2) % 8]) for i in range(24)]
+
+
 def draw(fg: str, shape: str, bg: str, rng: np.random.Generator, size: int = IMAGE_SIZE) -> np.ndarray:
     """Draw one picture as uint8 HWC RGB. Position and extent are drawn from `rng`."""
     scale = size / IMAGE_SIZE

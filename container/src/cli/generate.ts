@@ -1,5 +1,5 @@
 /**
- * npm run generate -- --model DIR --prompt TEXT [--negative-prompt TEXT] [--scheduler NAME]
+ * npm run generate -- [--model DIR] --prompt TEXT [--negative-prompt TEXT] [--scheduler NAME]
  *   [--steps N] [--guidance-scale G] [--width W] [--height H] [--seed S] [--num-images K]
  *   [--init-image FILE [--strength S] [--encoder-noise FILE]]
  *   [--initial-noise FILE] [--step-noise FILE] [--out FILE.png] [--raw-out FILE] [--execution-provider cpu|cuda|auto]
@@ -13,9 +13,11 @@ import { InvalidGenerationInputError, StableDiffusionPipeline, type GenerateOpti
 import { encodeImage } from '../engine/image-encoding';
 import { optionalChoice, optionalInteger, optionalNumber, parseArguments, requireString } from './arguments';
 import { runCli, UsageError } from './cli-errors';
+import { DEMO_MODEL_DIR } from './default-model';
 import { ProgressReporter } from './progress';
 
-const USAGE = `Usage: npm run generate -- --model DIR --prompt TEXT [options]
+const USAGE = `Usage: npm run generate -- [--model DIR] --prompt TEXT [options]
+  --model DIR              an SD 1.x ONNX export (default: the bundled demo model, models/shapes-demo)
   --negative-prompt TEXT   what to steer away from
   --scheduler NAME         ${SCHEDULER_NAMES.join(' | ')} (default: the model's own)
   --steps N                denoising steps (default: the model's; 25, or 4 for LCM models)
@@ -61,7 +63,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const modelDir = requireString(args.model, '--model');
+  const modelDir = args.model ?? DEMO_MODEL_DIR;
   const prompt = requireString(args.prompt, '--prompt');
   const out = args.out ?? 'image.png';
   const format = formatForFile(out);
