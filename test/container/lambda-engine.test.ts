@@ -81,7 +81,7 @@ describe('the Lambda engine function', () => {
     expect(text(event.failure_location)).toBeUndefined();
   });
 
-  it('makes the images of a request one at a time with the same seeds, so memory holds one image whatever num_images says', async () => {
+  it('makes the images of a request in bounded memory with the same seeds and pixels as the batched path', async () => {
     const batched = await EngineService.load({ modelDir: TINY_SD, executionProvider: 'cpu', maxQueuedRequests: 0 });
     try {
       const request = { prompt: 'a blue square', width: 64, height: 64, steps: 2, num_images: 2, seed: 11 };

@@ -10,8 +10,7 @@ import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider'
 import { modelInfoOf } from '../../../contract/model-defaults';
 import type { ModelInfo } from '../../../contract/model-info';
 import { decodeBase64Image } from '../engine/init-image';
-import { seedForImage } from '../engine/noise/noise-sources';
-import { StableDiffusionPipeline, type GenerateOptions, type GenerateResult } from '../engine/pipeline';
+import { StableDiffusionPipeline, type GenerateOptions, type GenerateResult, type MemoryMode } from '../engine/pipeline';
 import { GenerationQueue } from './generation-queue';
 
 export interface EngineServiceOptions {
@@ -19,12 +18,12 @@ export interface EngineServiceOptions {
   readonly executionProvider: ExecutionProviderChoice;
   readonly maxQueuedRequests: number;
   /**
-   * `bounded` makes the images of a request one after the other instead of as one batch, and the
-   * pipeline runs every UNet call as a batch of one without onnxruntime's CPU arena, so a request's
-   * peak memory is one image's whatever `num_images` and guidance say (the Lambda engine, whose
-   * memory is capped). Image i still uses seed + i: the results are the same. @default 'default'
+   * `bounded`: the pipeline runs every UNet call as a batch of one image (guidance halves one
+   * after the other) without onnxruntime's CPU arena, so a request's peak memory is one image's
+   * whatever `num_images` and guidance say (the Lambda engine, whose memory is capped). The
+   * results are the same as the batched path. @default 'default'
    */
-  readonly memory?: 'default' | 'bounded';
+  readonly memory?: MemoryMode;
 }
 
 export interface Invocation {
@@ -55,7 +54,7 @@ export class EngineService {
 
   static async load(options: EngineServiceOptions): Promise<EngineService> {
     const pipeline = await StableDiffusionPipeline.load(options.modelDir, { executionProvider: options.executionProvider, memory: options.memory });
-    const service = new EngineService(pipeline, new GenerationQueue(options.maxQueuedRequests), options.memory ?? 'default');
+    const service = new EngineService(pipeline, new GenerationQueue(options.maxQueuedRequests));
     await service.warmUp();
     return service;
   }
@@ -63,7 +62,6 @@ export class EngineService {
   private constructor(
     readonly pipeline: StableDiffusionPipeline,
     readonly queue: GenerationQueue,
-    private readonly memory: 'default' | 'bounded',
   ) {}
 
   async invoke(invocation: Invocation): Promise<InvocationResult> {
@@ -134,38 +132,7 @@ export class EngineService {
       signal,
       onStep: ({ step, totalSteps }) => onProgress({ step, steps: totalSteps }),
     };
-    const count = request.num_images ?? DEFAULTS.numImages;
-    return this.memory === 'bounded' && count > 1 ? this.generateOneByOne(options, count, onProgress) : this.pipeline.generate(options);
-  }
-
-  /** The images of one request made one at a time, reported as if made together. */
-  private async generateOneByOne(options: GenerateOptions, count: number, onProgress: (progress: InvocationProgress) => void): Promise<GenerateResult> {
-    const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
-    const results: GenerateResult[] = [];
-    for (let index = 0; index < count; index++) {
-      results.push(
-        await this.pipeline.generate({
-          ...options,
-          seed: seedForImage(seed, index),
-          numImages: 1,
-          onStep: ({ step, totalSteps }) => onProgress({ step: index * totalSteps + step, steps: count * totalSteps }),
-        }),
-      );
-    }
-    const [first] = results;
-    const total = (pick: (timings: GenerateResult['timings']) => number) => results.reduce((sum, result) => sum + pick(result.timings), 0);
-    return {
-      ...first,
-      images: results.flatMap((result) => result.images),
-      parameters: { ...first.parameters, seed, numImages: count },
-      timings: {
-        encodePromptMs: total((t) => t.encodePromptMs),
-        encodeImageMs: total((t) => t.encodeImageMs),
-        denoiseMs: total((t) => t.denoiseMs),
-        decodeMs: total((t) => t.decodeMs),
-        totalMs: total((t) => t.totalMs),
-      },
-    };
+    return this.pipeline.generate(options);
   }
 
   /** How far the invocation with this id is, while it runs; undefined before its first step and after. */
