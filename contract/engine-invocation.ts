@@ -8,7 +8,8 @@ const s3Uri = z.string().regex(/^s3:\/\/[^/]+\/.+$/, { error: 'must be an s3://b
  * async, so the gateway reads both backends' results one way.
  */
 export const engineInvocationSchema = z.strictObject({
-  job_id: z.string().min(1).max(128),
+  /** The job's reference (never its id, which is the caller's credential): the function logs it. */
+  job_ref: z.string().min(1).max(128),
   /** The generation request as JSON (the public schema). */
   input_location: s3Uri,
   /** The engine's JSON response, once it succeeded. */

@@ -20,7 +20,7 @@ export interface LocalEngineBackendProps {
   readonly maxQueued?: number;
   readonly now?: () => Date;
   /**
-   * The engine's own step count for a request id (the job id goes out as `X-Request-Id`).
+   * The engine's own step count for a request id (the job's reference goes out as `X-Request-Id`; the engine logs it).
    * @default - no progress is reported
    */
   readonly engineProgress?: (requestId: string) => { readonly step: number; readonly steps: number } | undefined;
@@ -59,7 +59,7 @@ export class LocalEngineBackend implements GenerationBackend {
   private running = false;
   private idle: Promise<void> = Promise.resolve();
   /** The job being generated now and how to stop it. */
-  private current?: { readonly id: string; readonly abort: AbortController };
+  private current?: { readonly ref: string; readonly abort: AbortController };
   private loadedModel?: ModelInfo;
 
   constructor(private readonly props: LocalEngineBackendProps) {
@@ -75,15 +75,15 @@ export class LocalEngineBackend implements GenerationBackend {
       });
     }
     this.queue.push({ job, request });
-    this.outcomes.set(job.id, job);
+    this.outcomes.set(job.ref, job);
     if (!this.running) this.idle = this.drain();
     return job;
   }
 
   async refresh(job: JobRecord): Promise<JobRecord> {
-    const known = this.outcomes.get(job.id);
+    const known = this.outcomes.get(job.ref);
     if (known?.status === 'running') {
-      const progress = this.progressOf(job.id);
+      const progress = this.progressOf(job.ref);
       return progress ? { ...known, progress } : known;
     }
     if (known) return known;
@@ -100,13 +100,13 @@ export class LocalEngineBackend implements GenerationBackend {
 
   /** A queued job is taken out of the queue and never runs; the running one is stopped between steps. */
   async cancel(job: JobRecord): Promise<CancelOutcome> {
-    const index = this.queue.findIndex((queued) => queued.job.id === job.id);
+    const index = this.queue.findIndex((queued) => queued.job.ref === job.ref);
     if (index >= 0) {
       this.queue.splice(index, 1);
-      this.outcomes.delete(job.id);
+      this.outcomes.delete(job.ref);
       return 'dropped';
     }
-    if (this.current?.id === job.id) {
+    if (this.current?.ref === job.ref) {
       this.current.abort.abort();
       return 'stopped';
     }
@@ -140,10 +140,10 @@ export class LocalEngineBackend implements GenerationBackend {
         const { job, request } = next;
         if (this.stopping.signal.aborted) break;
         const running: JobRecord = { ...job, status: 'running', started_at: this.now().toISOString() };
-        this.outcomes.set(job.id, running);
-        this.current = { id: job.id, abort: new AbortController() };
+        this.outcomes.set(job.ref, running);
+        this.current = { ref: job.ref, abort: new AbortController() };
         try {
-          this.outcomes.set(job.id, await this.run(running, request, AbortSignal.any([this.stopping.signal, this.current.abort.signal])));
+          this.outcomes.set(job.ref, await this.run(running, request, AbortSignal.any([this.stopping.signal, this.current.abort.signal])));
         } finally {
           this.current = undefined;
         }
@@ -159,7 +159,7 @@ export class LocalEngineBackend implements GenerationBackend {
     const deadline = Date.parse(job.created_at) + JOB_RETENTION.pendingSeconds * 1000;
     for (let attempt = 0; ; attempt++) {
       try {
-        const response = await this.props.client.invoke(engineRequestOf(job, request), signal, job.id);
+        const response = await this.props.client.invoke(engineRequestOf(job, request), signal, job.ref);
         return await succeededJob(job, response, this.props.images, this.now());
       } catch (error) {
         const retryable =
@@ -171,14 +171,14 @@ export class LocalEngineBackend implements GenerationBackend {
         }
         if (signal.aborted && !this.stopping.signal.aborted) return failedJob(job, CANCELED, this.now());
         if (error instanceof EngineHttpError) return failedJob(job, engineErrorOf(error.body), this.now());
-        this.props.logger.error('local job failed', { job_id: job.id, error: error as Error });
+        this.props.logger.error('local job failed', { job_ref: job.ref, error: error as Error });
         return failedJob(job, GENERIC_FAILURE, this.now());
       }
     }
   }
 
-  private progressOf(id: string): JobProgress | undefined {
-    const progress = this.props.engineProgress?.(id);
+  private progressOf(ref: string): JobProgress | undefined {
+    const progress = this.props.engineProgress?.(ref);
     if (!progress || progress.steps < 1) return undefined;
     return { step: progress.step, steps: progress.steps, fraction: Math.min(1, progress.step / progress.steps) };
   }

@@ -18,5 +18,5 @@ export async function handler(record: AsyncFailureRecord): Promise<void> {
   }
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(failure.invocation.failure_location)!;
   await s3.send(new PutObjectCommand({ Bucket: match[1], Key: match[2], Body: JSON.stringify(failure.body), ContentType: 'application/json' }));
-  logger.info('failure recorded', { job_id: failure.invocation.job_id, code: failure.body.error.code, condition: record.requestContext?.condition });
+  logger.info('failure recorded', { job_ref: failure.invocation.job_ref, code: failure.body.error.code, condition: record.requestContext?.condition });
 }

@@ -7,7 +7,8 @@
 export const TABLE_KEYS = {
   partitionKey: 'pk',
   ttlAttribute: 'expires_at',
-  job: (id: string) => `job#${id}`,
+  /** By the job's reference, never its id (the id is the caller's credential). */
+  job: (ref: string) => `job#${ref}`,
   quota: (scope: string, day: string) => `quota#${scope}#${day}`,
   /** One counter per scope, client and window; `windowStart` in epoch seconds. */
   rate: (scope: string, client: string, windowStart: number) => `rate#${scope}#${client}#${windowStart}`,

@@ -180,7 +180,7 @@ export class InferenceEndpoint extends Construct {
     Validations.of(topic).acknowledge({
       id: 'AwsSolutions-SNS2',
       reason:
-        'The topic has no subscriber (the failure alarm counts its messages), so SNS delivers each message nowhere and keeps none at rest. A message carries the inference id, which is the job id, and S3 locations: a future subscriber must be trusted with job ids, or this topic encrypted with a customer managed KMS key ($1/month).',
+        'The topic has no subscriber (the failure alarm counts its messages), so SNS delivers each message nowhere and keeps none at rest. A message carries the inference id, which is the job’s reference (an HMAC of the job id that leads nobody back to it), and S3 locations of the engine’s raw answer, which only the gateway’s and the endpoint’s roles may read: nothing in it lets a reader fetch a job or its images, so the default SNS encryption in transit is enough.',
     });
     return topic;
   }

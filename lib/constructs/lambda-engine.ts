@@ -87,7 +87,7 @@ export class LambdaEngine extends Construct {
     acknowledgeWildcardResources(
       this.role,
       [objects(props.inputPrefix), objects(props.outputPrefix), objects(props.failurePrefix)],
-      'One object per job under each prefix, named by job id: the prefix is the narrowest fixed resource.',
+      'One object per job under each prefix, named by the job’s reference: the prefix is the narrowest fixed resource.',
     );
     props.modelData.grantRead(this.role);
 

@@ -42,7 +42,7 @@ const put = (uri: string, value: unknown) => objects.set(uri.replace('s3://', ''
 
 function invocation(id: string): EngineInvocation {
   return {
-    job_id: id,
+    job_ref: id,
     input_location: `s3://jobs/inputs/${id}.json`,
     output_location: `s3://jobs/outputs/${id}.out`,
     failure_location: `s3://jobs/failures/${id}-error.out`,

@@ -2,7 +2,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { openApiDocument } from '../../contract/openapi';
 import { createJobId } from '../../lambda/src/jobs/job-id';
 import { JOB_RETENTION } from '../../lambda/facts/retention';
-import { awsGateway, putObject, resetAws, SIGNING_KEY, table } from './support/aws-fakes';
+import { awsGateway, putObject, resetAws, SIGNING_KEY, table, refOf } from './support/aws-fakes';
 import { engineResponse } from './support/engine-output';
 import { apiEvent, postImages } from './support/events';
 import { openApiResponseValidator } from './support/openapi-validator';
@@ -18,7 +18,7 @@ beforeEach(() => resetAws());
 
 async function submitted(gateway: ReturnType<typeof awsGateway>['gateway'], request: object = { prompt: 'a red fox', num_images: 2 }) {
   const job = body(await gateway(postImages(request)));
-  const item = table.get(`job#${job.id}`) as any;
+  const item = table.get(`job#${refOf(job.id)}`) as any;
   return { id: job.id as string, output: item.job.backend_ref.output_location as string };
 }
 
@@ -87,7 +87,7 @@ describe('DELETE /v1/images/{id} on SageMaker async', () => {
       const { id, output } = await submitted(gateway);
       putObject(output, JSON.stringify(await engineResponse(2, 64)));
       const [polled, canceled] = await Promise.all([gateway(poll(id)), gateway(cancel(id))]);
-      const stored = (table.get(`job#${id}`) as any).job.status;
+      const stored = (table.get(`job#${refOf(id)}`) as any).job.status;
       expect(['succeeded', 'canceled']).toContain(stored);
       if (stored === 'canceled') {
         expect(canceled.statusCode).toBe(200);

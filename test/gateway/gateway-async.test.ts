@@ -6,7 +6,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { openApiDocument } from '../../contract/openapi';
-import { awsGateway, bucket, captureStdout, mocks, putObject, resetAws, SIGNING_KEY, SITE_ORIGIN, table } from './support/aws-fakes';
+import { awsGateway, bucket, captureStdout, mocks, putObject, resetAws, SIGNING_KEY, SITE_ORIGIN, table, refOf } from './support/aws-fakes';
 import { engineResponse } from './support/engine-output';
 import { apiEvent, postImages } from './support/events';
 import { openApiResponseValidator } from './support/openapi-validator';
@@ -27,7 +27,7 @@ function conforms(method: string, template: string, result: APIGatewayProxyResul
 beforeEach(() => resetAws());
 
 describe('POST /v1/images on the SageMaker async backend', () => {
-  it('writes the request to S3, invokes the endpoint with the job id, stores the job and answers 202', async () => {
+  it('writes the request to S3, invokes the endpoint with the job’s reference, stores the job and answers 202', async () => {
     const { gateway } = awsGateway();
     const request = { prompt: 'a lighthouse at dusk', steps: 20, num_images: 2 };
     const result = await gateway(postImages(request));
@@ -38,19 +38,19 @@ describe('POST /v1/images on the SageMaker async backend', () => {
     expect(job.id).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(new Date(job.created_at).toISOString()).toBe(job.created_at);
 
-    const input = bucket.get(`jobs-bucket/inputs/${job.id}.json`);
+    const input = bucket.get(`jobs-bucket/inputs/${refOf(job.id)}.json`);
     expect(JSON.parse(input!.body.toString())).toEqual(request);
     expect(input!.contentType).toBe('application/json');
     expect(mocks.runtime.commandCalls(InvokeEndpointAsyncCommand)[0].args[0].input).toEqual({
       EndpointName: 'sd-endpoint',
-      InputLocation: `s3://jobs-bucket/inputs/${job.id}.json`,
-      InferenceId: job.id,
+      InputLocation: `s3://jobs-bucket/inputs/${refOf(job.id)}.json`,
+      InferenceId: refOf(job.id),
       ContentType: 'application/json',
       Accept: 'application/json',
       RequestTTLSeconds: 21600,
     });
-    const item = table.get(`job#${job.id}`) as any;
-    expect(item.job).toMatchObject({ id: job.id, status: 'queued', backend_ref: { output_location: 's3://jobs-bucket/outputs/1-uuid.out' } });
+    const item = table.get(`job#${refOf(job.id)}`) as any;
+    expect(item.job).toMatchObject({ ref: refOf(job.id), status: 'queued', backend_ref: { output_location: 's3://jobs-bucket/outputs/1-uuid.out' } });
     expect(item.expires_at).toBe(Math.floor(Date.parse(job.created_at) / 1000) + 2 * 86400);
   });
 
@@ -121,7 +121,7 @@ describe('POST /v1/images on the SageMaker async backend', () => {
 describe('GET /v1/images/{id} on the SageMaker async backend', () => {
   async function submit(gateway: ReturnType<typeof awsGateway>['gateway'], request: object = { prompt: 'a red fox', num_images: 2 }) {
     const job = body(await gateway(postImages(request)));
-    const item = table.get(`job#${job.id}`) as any;
+    const item = table.get(`job#${refOf(job.id)}`) as any;
     return { id: job.id as string, output: item.job.backend_ref.output_location, failure: item.job.backend_ref.failure_location };
   }
 
@@ -148,10 +148,10 @@ describe('GET /v1/images/{id} on the SageMaker async backend', () => {
       expect(image).toMatchObject({ width: 64, height: 64, seed: 1000 + index, format: 'png' });
       const url = new URL(image.url);
       expect(url.hostname).toBe('jobs-bucket.s3.us-east-1.amazonaws.com');
-      expect(url.pathname).toBe(`/images/${id}/${index}.png`);
+      expect(url.pathname).toBe(`/images/${refOf(id)}/${index}.png`);
       expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
       expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
-      const stored = bucket.get(`jobs-bucket/images/${id}/${index}.png`)!;
+      const stored = bucket.get(`jobs-bucket/images/${refOf(id)}/${index}.png`)!;
       expect(stored.contentType).toBe('image/png');
       expect(stored.body.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
     }

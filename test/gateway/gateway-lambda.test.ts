@@ -3,7 +3,7 @@ import { InvokeCommand } from '@aws-sdk/client-lambda';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { engineInvocationSchema } from '../../contract/engine-invocation';
 import { openApiDocument } from '../../contract/openapi';
-import { awsGateway, bucket, mocks, putObject, resetAws, table } from './support/aws-fakes';
+import { awsGateway, bucket, mocks, putObject, resetAws, table, refOf } from './support/aws-fakes';
 import { engineResponse } from './support/engine-output';
 import { apiEvent, postImages } from './support/events';
 import { openApiResponseValidator } from './support/openapi-validator';
@@ -37,15 +37,16 @@ describe('the lambda backend', () => {
     const { id } = body(result);
     const { input, event } = invocationOf();
     expect(input).toMatchObject({ FunctionName: 'sd-engine', InvocationType: 'Event' });
+    const ref = refOf(id);
     expect(event).toEqual({
-      job_id: id,
-      input_location: `s3://jobs-bucket/inputs/${id}.json`,
-      output_location: `s3://jobs-bucket/outputs/${id}.out`,
-      failure_location: `s3://jobs-bucket/failures/${id}-error.out`,
-      progress_location: `s3://jobs-bucket/outputs/${id}.progress.json`,
-      cancel_location: `s3://jobs-bucket/inputs/${id}.canceled`,
+      job_ref: ref,
+      input_location: `s3://jobs-bucket/inputs/${ref}.json`,
+      output_location: `s3://jobs-bucket/outputs/${ref}.out`,
+      failure_location: `s3://jobs-bucket/failures/${ref}-error.out`,
+      progress_location: `s3://jobs-bucket/outputs/${ref}.progress.json`,
+      cancel_location: `s3://jobs-bucket/inputs/${ref}.canceled`,
     });
-    expect(JSON.parse(bucket.get(`jobs-bucket/inputs/${id}.json`)!.body.toString())).toEqual(request);
+    expect(JSON.parse(bucket.get(`jobs-bucket/inputs/${ref}.json`)!.body.toString())).toEqual(request);
   });
 
   it('reads progress while the function runs, then the answer from the output location, like SageMaker async', async () => {
@@ -92,7 +93,7 @@ describe('the lambda backend', () => {
     expect(quotaUsed()).toBe(2);
     const canceled = await gateway(apiEvent({ method: 'DELETE', path: `/v1/images/${id}` }));
     expect(body(canceled).status).toBe('canceled');
-    expect(bucket.has(`jobs-bucket/inputs/${id}.canceled`)).toBe(true);
+    expect(bucket.has(`jobs-bucket/inputs/${refOf(id)}.canceled`)).toBe(true);
     expect(quotaUsed()).toBe(0);
   });
 
@@ -102,7 +103,7 @@ describe('the lambda backend', () => {
     putObject(invocationOf().event.progress_location, JSON.stringify({ started_at: new Date().toISOString(), step: 2, steps: 4 }));
     expect(body(await gateway(poll(id))).status).toBe('running');
     expect(body(await gateway(apiEvent({ method: 'DELETE', path: `/v1/images/${id}` }))).status).toBe('canceled');
-    expect(bucket.has(`jobs-bucket/inputs/${id}.canceled`)).toBe(true);
+    expect(bucket.has(`jobs-bucket/inputs/${refOf(id)}.canceled`)).toBe(true);
     expect(quotaUsed()).toBe(1);
   });
 

@@ -5,7 +5,7 @@ import { InvokeEndpointCommand, ModelError, ModelNotReadyException } from '@aws-
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { openApiDocument } from '../../contract/openapi';
-import { awsGateway, bucket, mocks, resetAws, SIGNING_KEY } from './support/aws-fakes';
+import { awsGateway, bucket, mocks, resetAws, SIGNING_KEY, refOf } from './support/aws-fakes';
 import { engineResponse } from './support/engine-output';
 import { apiEvent, postImages } from './support/events';
 import { openApiResponseValidator } from './support/openapi-validator';
@@ -31,9 +31,9 @@ describe('SageMaker real-time / serverless backend', () => {
     expect(job).toMatchObject({ status: 'succeeded', images: [{ width: 64, height: 64, format: 'png', seed: 1000 }] });
     expect(job.started_at).toEqual(expect.any(String));
     const call = mocks.runtime.commandCalls(InvokeEndpointCommand)[0].args[0].input;
-    expect(call).toMatchObject({ EndpointName: 'sd-endpoint', ContentType: 'application/json', Accept: 'application/json', InferenceId: job.id });
+    expect(call).toMatchObject({ EndpointName: 'sd-endpoint', ContentType: 'application/json', Accept: 'application/json', InferenceId: refOf(job.id) });
     expect(JSON.parse(String(call.Body))).toEqual({ prompt: 'a small house', width: 64, height: 64 });
-    expect(bucket.has(`jobs-bucket/images/${job.id}/0.png`)).toBe(true);
+    expect(bucket.has(`jobs-bucket/images/${refOf(job.id)}/0.png`)).toBe(true);
     const polled = await gateway(apiEvent({ method: 'GET', path: `/v1/images/${job.id}` }));
     expect(body(polled).status).toBe('succeeded');
     expect(mocks.runtime.commandCalls(InvokeEndpointCommand)).toHaveLength(1);

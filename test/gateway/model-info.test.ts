@@ -3,7 +3,7 @@ import { DescribeEndpointCommand } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointAsyncCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { openApiDocument } from '../../contract/openapi';
 import { readGatewayConfig } from '../../lambda/src/config';
-import { awsGateway, BASE_ENV, mocks, resetAws, table } from './support/aws-fakes';
+import { awsGateway, BASE_ENV, mocks, resetAws, table, refOf } from './support/aws-fakes';
 import { apiEvent, postImages } from './support/events';
 import { openApiResponseValidator } from './support/openapi-validator';
 
@@ -48,7 +48,7 @@ describe('the deployed model, as the configuration states it', () => {
     const accepting = awsGateway({ MODEL_INFO: JSON.stringify(LCM_MODEL) }).gateway;
     const accepted = body(await accepting(postImages({ prompt: 'a cat', init_image: 'iVBORw0KGgo=', strength: 0.6 })));
     expect(accepted.parameters).toEqual({ prompt: 'a cat', strength: 0.6 });
-    expect((table.get(`job#${accepted.id}`) as any).job.parameters.init_image).toBeUndefined();
+    expect((table.get(`job#${refOf(accepted.id)}`) as any).job.parameters.init_image).toBeUndefined();
   });
 
   it('fails the cold start on a MODEL_INFO that is not the contract\'s shape, naming it', () => {

@@ -58,7 +58,7 @@ describe('checks on every template', () => {
     const reasons = (id: string) => acknowledgements(app.app).filter((entry) => entry.id.endsWith(id)).map((entry) => entry.reason);
     expect(reasons('AwsSolutions-SM1')).toEqual([expect.stringMatching(/runs with network isolation instead/)]);
     expect(reasons('AwsSolutions-SM2')).toEqual([expect.stringMatching(/local NVMe instance storage.*ml\.g4dn\.\*, ml\.g5\.\*, ml\.g6\.\*, ml\.g6e\.\*/)]);
-    expect(reasons('AwsSolutions-SNS2').filter((reason) => /inference id/.test(reason))).toEqual([expect.stringMatching(/which is the job id/)]);
+    expect(reasons('AwsSolutions-SNS2').filter((reason) => /inference id/.test(reason))).toEqual([expect.stringMatching(/which is the job’s reference/)]);
     expect(reasons('AwsSolutions-SNS2').join(' ')).not.toMatch(/only the inference id/);
     const bootstrap = acknowledgements(app.app).filter((entry) => /cdk bootstrap --qualifier/.test(entry.reason));
     // The engine role's ECR pull, and the staging bucket of the site's and the model's copy functions.

@@ -27,6 +27,8 @@ describe('npm start (local mode), end to end', () => {
         // Per client 4, whole site 3: lets one client hit the spend guard first, then its own limit.
         QUOTA_PER_IP_PER_DAY: '4',
         QUOTA_GLOBAL_PER_DAY: '3',
+        // Every request's log line, the gateway's and the engine's, so the test can read them.
+        LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group, so the test can signal npm, tsx and the launcher together, as a
@@ -96,7 +98,7 @@ describe('npm start (local mode), end to end', () => {
     }
     expect(job).toMatchObject({ id, status: 'succeeded', parameters: { prompt: 'a tiny red square', seed: 42, width: 64, height: 64 } });
     expect([...seen].every((status) => ['queued', 'running', 'succeeded'].includes(status))).toBe(true);
-    expect(job.images).toEqual([{ url: expect.stringMatching(new RegExp(`^${url}/local-images/${id}/0\\.png$`)), width: 64, height: 64, seed: 42, format: 'png' }]);
+    expect(job.images).toEqual([{ url: expect.stringMatching(new RegExp(`^${url}/local-images/[A-Za-z0-9_-]{22}/0\\.png$`)), width: 64, height: 64, seed: 42, format: 'png' }]);
 
     const png = await httpCall(job.images[0].url);
     expect(png.status).toBe(200);
@@ -125,6 +127,9 @@ describe('npm start (local mode), end to end', () => {
     }
     expect((await httpCall(`${url}/local-images/..%2Fgateway-secret.json`)).status).toBe(404);
     expect((await httpCall(`${url}/local-images/${tampered}/0.png`)).status).toBe(404);
+    // The gateway's and the engine's logs name the job by its reference, never by the id.
+    expect(output).toContain('"job_ref"');
+    expect(output).not.toContain(id);
   }, 120_000);
 
   it('stops cleanly on SIGTERM: says so, closes the port, leaves no process behind', async () => {

@@ -15,7 +15,7 @@ import { FileJobStore } from '../../lambda/src/jobs/file-job-store';
 import type { JobRecord } from '../../lambda/src/jobs/job';
 import { engineResponse } from '../gateway/support/engine-output';
 
-const job = (id: string, prompt = 'p'): JobRecord => ({ id, status: 'queued', created_at: new Date().toISOString(), parameters: { prompt } });
+const job = (id: string, prompt = 'p'): JobRecord => ({ id, ref: `ref-${id}`, status: 'queued', created_at: new Date().toISOString(), parameters: { prompt } });
 
 describe('static files', () => {
   it('never resolve outside the root', () => {
@@ -90,9 +90,12 @@ describe('local secret and job files', () => {
     expect(await jobs.transition('queued', { ...job('job-a'), status: 'running' })).toBe(true);
     expect(await jobs.transition('queued', { ...job('job-a'), status: 'failed' })).toBe(false);
     const restarted = new FileJobStore(join(dir, 'jobs'));
-    expect((await restarted.get('job-a'))?.status).toBe('running');
-    expect(JSON.parse(readFileSync(join(dir, 'jobs', 'job-a.json'), 'utf8')).status).toBe('running');
-    expect(await restarted.get('job-b')).toBeUndefined();
+    expect(await restarted.get(job('job-a'))).toMatchObject({ id: 'job-a', ref: 'ref-job-a', status: 'running' });
+    // On disk by reference, and without the id (the caller's credential).
+    const onDisk = readFileSync(join(dir, 'jobs', 'ref-job-a.json'), 'utf8');
+    expect(JSON.parse(onDisk).status).toBe('running');
+    expect(onDisk).not.toContain('"job-a"');
+    expect(await restarted.get(job('job-b'))).toBeUndefined();
   });
 });
 
@@ -156,7 +159,7 @@ describe('LocalEngineBackend', () => {
     expect(first.status).toBe('queued');
     const done = await settle(local, second);
     expect(done.status).toBe('succeeded');
-    expect((await settle(local, first)).images?.[0]).toMatchObject({ key: 'one/0.png', width: 64 });
+    expect((await settle(local, first)).images?.[0]).toMatchObject({ key: 'ref-one/0.png', width: 64 });
     expect(prompts).toEqual(['first', 'first', 'second']);
     await local.close();
   });

@@ -47,13 +47,13 @@ export async function runInvocation(event: unknown, deps: InvocationDependencies
   const startedAt = now().toISOString();
   const fail = async (body: ErrorBody): Promise<InvocationOutcome> => {
     await writeJson(deps.s3, invocation.failure_location, body);
-    deps.log('error', 'generation failed', { job_id: invocation.job_id, code: body.error.code });
+    deps.log('error', 'generation failed', { job_ref: invocation.job_ref, code: body.error.code });
     return 'failed';
   };
 
   await writeProgress(deps.s3, invocation, { started_at: startedAt, step: 0, steps: 0 });
   if ((await readText(deps.s3, invocation.cancel_location)) !== undefined) {
-    deps.log('info', 'canceled before it started', { job_id: invocation.job_id });
+    deps.log('info', 'canceled before it started', { job_ref: invocation.job_ref });
     return 'canceled';
   }
 
@@ -86,21 +86,21 @@ export async function runInvocation(event: unknown, deps: InvocationDependencies
     }).catch((error: unknown) => deps.log('error', 'progress write failed', { error: String(error) }));
   };
   try {
-    const result = await engine.invoke({ id: invocation.job_id, request: request.request, signal: controller.signal, onProgress });
+    const result = await engine.invoke({ id: invocation.job_ref, request: request.request, signal: controller.signal, onProgress });
     await writing;
     await writeJson(deps.s3, invocation.output_location, result.response);
-    deps.log('info', 'generation succeeded', { job_id: invocation.job_id, ...result.response.timings });
+    deps.log('info', 'generation succeeded', { job_ref: invocation.job_ref, ...result.response.timings });
     return 'succeeded';
   } catch (error) {
     await writing;
     const reason = controller.signal.reason;
     if (reason instanceof Canceled) {
-      deps.log('info', 'canceled while running', { job_id: invocation.job_id });
+      deps.log('info', 'canceled while running', { job_ref: invocation.job_ref });
       return 'canceled';
     }
     if (reason instanceof OutOfTime) return fail(errorBody('timeout', 'the generation ran past the time limit of the image generator'));
     if (error instanceof InvalidGenerationInputError) return fail(errorBody('invalid_request', error.message, error.field));
-    deps.log('error', 'engine error', { job_id: invocation.job_id, error: (error as Error).message });
+    deps.log('error', 'engine error', { job_ref: invocation.job_ref, error: (error as Error).message });
     return fail(errorBody('internal_error', 'the image could not be generated'));
   } finally {
     clearTimeout(deadline);

@@ -32,13 +32,13 @@ export function parseEngineResponse(text: string): GenerationResponse {
 
 /** Decodes each image of the engine's answer and stores it as its own object. */
 export async function storeGeneratedImages(
-  jobId: string,
+  jobRef: string,
   response: GenerationResponse,
   store: ImageStore,
 ): Promise<StoredImage[]> {
   return Promise.all(
     response.images.map(async (image, index) => {
-      const key = imageKey(jobId, index, image.format);
+      const key = imageKey(jobRef, index, image.format);
       await store.put(key, Buffer.from(image.data, 'base64'), image.format);
       return { key, width: image.width, height: image.height, seed: image.seed, format: image.format };
     }),
@@ -59,7 +59,7 @@ export async function succeededJob(
   store: ImageStore,
   completedAt: Date,
 ): Promise<JobRecord> {
-  const images = await storeGeneratedImages(job.id, response, store);
+  const images = await storeGeneratedImages(job.ref, response, store);
   return {
     ...job,
     status: 'succeeded',

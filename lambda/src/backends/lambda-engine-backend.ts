@@ -57,14 +57,14 @@ export class LambdaEngineBackend implements GenerationBackend {
   async submit(job: JobRecord, request?: GenerationRequest): Promise<JobRecord> {
     const { bucket } = this.props;
     const invocation: EngineInvocation = {
-      job_id: job.id,
-      input_location: `s3://${bucket}/${this.inputPrefix}${job.id}.json`,
-      output_location: `s3://${bucket}/${this.outputPrefix}${job.id}.out`,
-      failure_location: `s3://${bucket}/${this.failurePrefix}${job.id}-error.out`,
-      progress_location: `s3://${bucket}/${this.outputPrefix}${job.id}.progress.json`,
-      cancel_location: `s3://${bucket}/${this.cancelKey(job.id)}`,
+      job_ref: job.ref,
+      input_location: `s3://${bucket}/${this.inputPrefix}${job.ref}.json`,
+      output_location: `s3://${bucket}/${this.outputPrefix}${job.ref}.out`,
+      failure_location: `s3://${bucket}/${this.failurePrefix}${job.ref}-error.out`,
+      progress_location: `s3://${bucket}/${this.outputPrefix}${job.ref}.progress.json`,
+      cancel_location: `s3://${bucket}/${this.cancelKey(job.ref)}`,
     };
-    await this.put(`${this.inputPrefix}${job.id}.json`, JSON.stringify(engineRequestOf(job, request)));
+    await this.put(`${this.inputPrefix}${job.ref}.json`, JSON.stringify(engineRequestOf(job, request)));
     const invoked = await this.props.lambda.send(
       new InvokeCommand({ FunctionName: this.props.functionName, InvocationType: 'Event', Payload: JSON.stringify(invocation) }),
     );
@@ -112,7 +112,7 @@ export class LambdaEngineBackend implements GenerationBackend {
    * back to the quota.
    */
   async cancel(job: JobRecord): Promise<CancelOutcome> {
-    await this.put(this.cancelKey(job.id), JSON.stringify({ canceled_at: this.now().toISOString() }));
+    await this.put(this.cancelKey(job.ref), JSON.stringify({ canceled_at: this.now().toISOString() }));
     const progressLocation = job.backend_ref?.progress_location;
     const started = progressLocation ? await readEngineProgress(this.props.s3, progressLocation) : undefined;
     return started ? 'stopped' : 'dropped';
@@ -122,8 +122,8 @@ export class LambdaEngineBackend implements GenerationBackend {
     return this.props.status();
   }
 
-  private cancelKey(jobId: string): string {
-    return `${this.inputPrefix}${jobId}.canceled`;
+  private cancelKey(jobRef: string): string {
+    return `${this.inputPrefix}${jobRef}.canceled`;
   }
 
   private async put(key: string, body: string): Promise<void> {

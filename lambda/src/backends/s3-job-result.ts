@@ -28,7 +28,7 @@ export async function refreshFromS3Result(job: JobRecord, reader: S3JobResultRea
     } catch (error) {
       if (!(error instanceof EngineOutputError)) throw error;
       // Polling again would read the same bytes: the job is over.
-      reader.logger.error('engine output unreadable', { job_id: job.id, reason: error.message });
+      reader.logger.error('engine output unreadable', { job_ref: job.ref, reason: error.message });
       return failedJob(job, GENERIC_FAILURE, reader.now());
     }
   }

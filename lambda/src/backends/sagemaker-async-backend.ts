@@ -37,7 +37,7 @@ export class SageMakerAsyncBackend implements GenerationBackend {
   }
 
   async submit(job: JobRecord, request?: GenerationRequest): Promise<JobRecord> {
-    const key = `${this.inputPrefix}${job.id}.json`;
+    const key = `${this.inputPrefix}${job.ref}.json`;
     await this.props.s3.send(
       new PutObjectCommand({
         Bucket: this.props.bucket,
@@ -50,8 +50,9 @@ export class SageMakerAsyncBackend implements GenerationBackend {
       new InvokeEndpointAsyncCommand({
         EndpointName: this.props.endpointName,
         InputLocation: `s3://${this.props.bucket}/${key}`,
-        // The job id doubles as SageMaker's inference id, so its logs and ours line up.
-        InferenceId: job.id,
+        // The reference, not the id: SageMaker logs it and its SNS notifications carry it. It is
+        // also our logs' job_ref, so the two line up.
+        InferenceId: job.ref,
         ContentType: 'application/json',
         Accept: 'application/json',
         RequestTTLSeconds: JOB_RETENTION.pendingSeconds,

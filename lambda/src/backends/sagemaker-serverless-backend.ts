@@ -35,7 +35,7 @@ export class SageMakerServerlessBackend implements GenerationBackend {
           Body: JSON.stringify(engineRequestOf(job, request)),
           ContentType: 'application/json',
           Accept: 'application/json',
-          InferenceId: job.id,
+          InferenceId: job.ref,
         }),
       );
       body = result.Body;

@@ -8,9 +8,12 @@ export interface ImageStore {
   url(key: string, maxSeconds: number): Promise<string>;
 }
 
-/** `<job id>/<index>.<format>`: the job id is unguessable, so the key is too. */
-export function imageKey(jobId: string, index: number, format: OutputFormat): string {
-  return `${jobId}/${index}.${format}`;
+/**
+ * `<job ref>/<index>.<format>`: named by the job's reference, so S3's access logs never carry the id
+ * (a key opens nothing by itself: in AWS images are handed out as presigned URLs).
+ */
+export function imageKey(jobRef: string, index: number, format: OutputFormat): string {
+  return `${jobRef}/${index}.${format}`;
 }
 
 export function mimeType(format: OutputFormat): string {

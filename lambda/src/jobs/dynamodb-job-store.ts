@@ -1,13 +1,13 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { JobStatus } from '../../../contract/job';
-import type { JobRecord } from './job';
+import { toStoredJob, type JobKey, type JobRecord, type StoredJob } from './job';
 import type { JobStore } from './job-store';
 import { recordExpiry } from './retention';
 import { isConditionalCheckFailure } from '../quota/dynamodb-counter-store';
 import { TABLE_KEYS } from '../../facts/table-keys';
 
 /**
- * Jobs as items of the gateway's table (`pk` = `job#<id>`), beside the quota counters, so the
+ * Jobs as items of the gateway's table (`pk` = `job#<ref>`, the record without its id), beside the quota counters, so the
  * gateway needs one on-demand table. The record sits in one map attribute: it is always read and
  * written whole, and a transition is a conditional put on its status.
  */
@@ -28,16 +28,17 @@ export class DynamoDbJobStore implements JobStore {
     );
   }
 
-  async get(id: string): Promise<JobRecord | undefined> {
+  async get(key: JobKey): Promise<JobRecord | undefined> {
     const result = await this.client.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: { [TABLE_KEYS.partitionKey]: TABLE_KEYS.job(id) },
+        Key: { [TABLE_KEYS.partitionKey]: TABLE_KEYS.job(key.ref) },
         // A poll right after the submit must see the job.
         ConsistentRead: true,
       }),
     );
-    return result.Item?.job as JobRecord | undefined;
+    const stored = result.Item?.job as StoredJob | undefined;
+    return stored && { ...stored, id: key.id };
   }
 
   async transition(from: JobStatus, job: JobRecord): Promise<boolean> {
@@ -60,9 +61,9 @@ export class DynamoDbJobStore implements JobStore {
 
   private item(job: JobRecord): Record<string, unknown> {
     return {
-      [TABLE_KEYS.partitionKey]: TABLE_KEYS.job(job.id),
+      [TABLE_KEYS.partitionKey]: TABLE_KEYS.job(job.ref),
       [TABLE_KEYS.ttlAttribute]: recordExpiry(job),
-      job,
+      job: toStoredJob(job),
     };
   }
 }

@@ -1,13 +1,13 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobStatus } from '../../../contract/job';
-import type { JobRecord } from './job';
+import { toStoredJob, type JobKey, type JobRecord, type StoredJob } from './job';
 import { MemoryJobStore } from './job-store';
 
 /**
  * Local mode's job store: memory is the truth while the process runs (so transitions stay atomic),
- * and every change is written to `<dir>/<id>.json` so jobs can be inspected and survive a restart.
- * Ids reach this class only after their signature was checked, so they are safe file names.
+ * and every change is written to `<dir>/<ref>.json` so jobs can be inspected and survive a restart.
+ * References are base64url HMACs, so they are safe file names.
  */
 export class FileJobStore extends MemoryJobStore {
   constructor(private readonly dir: string) {
@@ -20,18 +20,17 @@ export class FileJobStore extends MemoryJobStore {
     this.persist(job);
   }
 
-  override async get(id: string): Promise<JobRecord | undefined> {
-    const known = await super.get(id);
+  override async get(key: JobKey): Promise<JobRecord | undefined> {
+    const known = await super.get(key);
     if (known) return known;
     let text: string;
     try {
-      text = readFileSync(this.file(id), 'utf8');
+      text = readFileSync(this.file(key.ref), 'utf8');
     } catch {
       return undefined;
     }
-    const job = JSON.parse(text) as JobRecord;
-    if (!this.jobs.has(id)) this.jobs.set(id, job);
-    return this.jobs.get(id);
+    if (!this.jobs.has(key.ref)) this.jobs.set(key.ref, JSON.parse(text) as StoredJob);
+    return super.get(key);
   }
 
   override async transition(from: JobStatus, job: JobRecord): Promise<boolean> {
@@ -40,14 +39,14 @@ export class FileJobStore extends MemoryJobStore {
     return moved;
   }
 
-  private file(id: string): string {
-    return join(this.dir, `${id}.json`);
+  private file(ref: string): string {
+    return join(this.dir, `${ref}.json`);
   }
 
   private persist(job: JobRecord): void {
     // Write then rename, so a crash never leaves half a job on disk.
-    const temporary = `${this.file(job.id)}.tmp`;
-    writeFileSync(temporary, JSON.stringify(job, null, 2));
-    renameSync(temporary, this.file(job.id));
+    const temporary = `${this.file(job.ref)}.tmp`;
+    writeFileSync(temporary, JSON.stringify(toStoredJob(job), null, 2));
+    renameSync(temporary, this.file(job.ref));
   }
 }

@@ -27,3 +27,15 @@ export function isAuthenticJobId(id: string, signingKey: string): boolean {
   const random = bytes.subarray(0, RANDOM_BYTES);
   return timingSafeEqual(bytes.subarray(RANDOM_BYTES), signature(signingKey, random));
 }
+
+const REFERENCE_BYTES = 16;
+
+/**
+ * The name logs, storage keys and backends know a job by: an HMAC of its id under a label of its
+ * own, so it is stable for the job and leads nobody back to the id. The id is the only credential
+ * for a job's prompt and images; whoever reads logs, S3 keys or SageMaker's notifications must not
+ * be handed it. 22 characters, so it cannot be mistaken for (or accepted as) an id.
+ */
+export function jobReference(id: string, signingKey: string): string {
+  return createHmac('sha256', signingKey).update('job-reference\0').update(id).digest().subarray(0, REFERENCE_BYTES).toString('base64url');
+}

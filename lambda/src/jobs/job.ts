@@ -19,9 +19,15 @@ export interface StoredImage {
  */
 export type JobParameters = Omit<GenerationRequest, 'init_image'>;
 
-/** A job as the gateway keeps it. Timestamps are ISO-8601 UTC. */
+/**
+ * A job as the gateway handles it. Timestamps are ISO-8601 UTC. The id is the caller's credential
+ * and lives only in memory and in the answer; everything stored, logged or sent to a backend names
+ * the job by `ref` (see `jobReference`).
+ */
 export interface JobRecord {
   readonly id: string;
+  /** The job's reference: its storage keys, log field and backend request id. */
+  readonly ref: string;
   readonly status: JobStatus;
   readonly created_at: string;
   readonly started_at?: string;
@@ -37,6 +43,17 @@ export interface JobRecord {
   readonly generation_seconds?: number;
   /** Where a backend finds the job's result, e.g. SageMaker's output and failure S3 URIs. */
   readonly backend_ref?: Readonly<Record<string, string>>;
+}
+
+/** What a job store finds a job by: the reference is the key, the id is handed back with the record. */
+export type JobKey = Pick<JobRecord, 'id' | 'ref'>;
+
+/** A job as a store keeps it: without its id. */
+export type StoredJob = Omit<JobRecord, 'id'>;
+
+export function toStoredJob(job: JobRecord): StoredJob {
+  const { id: _id, ...stored } = job;
+  return stored;
 }
 
 /** A job as `GET /v1/images/{id}` answers it: the record without its internals, images as URLs. */

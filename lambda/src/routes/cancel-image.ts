@@ -35,7 +35,7 @@ export async function cancelImage(context: RouteContext): Promise<APIGatewayProx
   context.annotate({ cancel: outcome });
   if (outcome === 'dropped' && job.quota) {
     await deps.quota.refund(job.quota).catch((error: unknown) => {
-      deps.logger.warn('quota refund failed', { request_id: context.requestId, job_id: job.id, error: error as Error });
+      deps.logger.warn('quota refund failed', { request_id: context.requestId, job_ref: job.ref, error: error as Error });
     });
   }
   deps.metrics.canceled(job.parameters.num_images ?? 1);

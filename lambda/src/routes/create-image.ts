@@ -6,7 +6,7 @@ import { GatewayError, toGatewayError } from '../http/errors';
 import { bodyBytes, clientIp, header, isJsonContentType } from '../http/request';
 import { jsonResponse } from '../http/responses';
 import type { JobParameters, JobRecord } from '../jobs/job';
-import { createJobId } from '../jobs/job-id';
+import { createJobId, jobReference } from '../jobs/job-id';
 import { clientKey, type QuotaReservation } from '../quota/quota-guard';
 import { publicJob, recordOutcome } from './job-view';
 
@@ -81,14 +81,16 @@ export async function createImage(context: RouteContext): Promise<APIGatewayProx
     reservation = await deps.quota.reserve(clientKey(ip, secrets.idSigningKey), images, now);
     // After the quota, which refunds: a GPU-time charge is never given back.
     await deps.gpuTime?.admit(images, now);
+    const id = createJobId(secrets.idSigningKey);
     const job: JobRecord = {
-      id: createJobId(secrets.idSigningKey),
+      id,
+      ref: jobReference(id, secrets.idSigningKey),
       status: 'queued',
       created_at: now.toISOString(),
       parameters: withoutInitImage(request),
       quota: reservation.ticket,
     };
-    context.annotate({ job_id: job.id, images });
+    context.annotate({ job_ref: job.ref, images });
     // Recorded before the backend sees it: a job that may run always has a record, never an orphan
     // that spent the quota and the GPU while the caller got an error and no id.
     await deps.jobs.create(job);
@@ -105,7 +107,7 @@ export async function createImage(context: RouteContext): Promise<APIGatewayProx
   deps.metrics.accepted(images);
   if (!(await deps.jobs.transition('queued', submitted))) {
     // Canceled while the backend had it: the cancel was recorded first, and its answer stands.
-    const recorded = await deps.jobs.get(submitted.id);
+    const recorded = await deps.jobs.get(submitted);
     return jsonResponse(202, await publicJob(recorded ?? submitted, deps.images, now));
   }
   recordOutcome(deps.metrics, submitted);

@@ -1,6 +1,6 @@
 import { GatewayError } from '../http/errors';
 import type { JobRecord } from '../jobs/job';
-import { isAuthenticJobId } from '../jobs/job-id';
+import { isAuthenticJobId, jobReference } from '../jobs/job-id';
 import type { RouteContext } from './route-context';
 
 /** The same answer for ids we never issued and ids we no longer know: neither reveals anything. */
@@ -11,8 +11,9 @@ export async function findJob(context: RouteContext): Promise<JobRecord> {
   const id = context.params[0];
   const secrets = await context.deps.secrets();
   if (!isAuthenticJobId(id, secrets.idSigningKey)) throw notFound();
-  context.annotate({ job_id: id });
-  const stored = await context.deps.jobs.get(id);
+  const ref = jobReference(id, secrets.idSigningKey);
+  context.annotate({ job_ref: ref });
+  const stored = await context.deps.jobs.get({ id, ref });
   if (!stored) throw notFound();
   return stored;
 }

@@ -18,7 +18,7 @@ export async function getImage(context: RouteContext): Promise<APIGatewayProxyRe
         job = refreshed;
       } else {
         // A concurrent poll or a cancel recorded a change first; report what it recorded.
-        job = (await deps.jobs.get(job.id)) ?? refreshed;
+        job = (await deps.jobs.get(job)) ?? refreshed;
       }
     } else if (refreshed.progress) {
       // Progress is reported, not stored: the next poll asks the backend again.

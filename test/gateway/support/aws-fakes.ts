@@ -15,6 +15,7 @@ import { readAwsResourcesConfig, readGatewayConfig, type Environment } from '../
 import type { GatewayDependencies } from '../../../lambda/src/dependencies';
 import { createGateway } from '../../../lambda/src/gateway';
 import { GatewayMetrics } from '../../../lambda/src/metrics';
+import { jobReference } from '../../../lambda/src/jobs/job-id';
 
 // The SDK needs a region and credentials to build (and presign) requests; nothing is sent.
 process.env.AWS_REGION = 'us-east-1';
@@ -22,6 +23,8 @@ process.env.AWS_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
 export const SIGNING_KEY = 'test-signing-key-0123456789abcdef0123456789';
+/** The reference storage, logs and backends know a job by, under the test key. */
+export const refOf = (id: string) => jobReference(id, SIGNING_KEY);
 export const SITE_ORIGIN = 'https://site.example.com';
 
 export const BASE_ENV: Environment = {
