@@ -6,11 +6,10 @@ import { caption, COLOURS, paintsWhatWasAsked, SHAPES, type Colour } from '../su
 /**
  * The bundled demo model paints what it is asked, through the real engine at the model's own
  * defaults (its generation_defaults.json): for every case the most frequent palette colour must
- * be the named background and the next the named foreground. The goal is 90% of cases; the
- * committed weights measure 42 of 48 (87.5%), so the test holds them to 85% until a better
- * training run lands (see tools/demo-model/README.md).
+ * be the named background and the next the named foreground, in at least 90% of cases. The
+ * committed weights measure 45 of 48 (93.8%); tools/demo-model/README.md has the other sets.
  */
-const REQUIRED_ACCURACY = 0.85;
+const REQUIRED_ACCURACY = 0.9;
 const SEEDS = [11, 29];
 
 /** 24 combinations: every colour as foreground and as background three times, every shape eight. */
@@ -35,7 +34,7 @@ describe('the bundled demo model', () => {
     expect(pipeline.defaults.width).toBe(64);
   });
 
-  it('paints the named background and shape colours in most cases (goal 90%, floor 85%)', async () => {
+  it('paints the named background and shape colours in at least 90% of cases', async () => {
     const all = cases();
     expect(new Set(all.map((c) => c.foreground)).size).toBe(COLOURS.length);
     expect(new Set(all.map((c) => c.background)).size).toBe(COLOURS.length);

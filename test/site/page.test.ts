@@ -8,10 +8,14 @@ import { LIMITS } from '../../contract/limits';
 import { referencedFiles } from '../../site/bench';
 import { SITE_CONTENT_SECURITY_POLICY } from '../../site/content-security-policy';
 import { formatRetryDelay } from '../../site/src/wording';
+import { caption, colourRanking, type Colour } from '../support/shapes-palette';
 import { launchChromium } from './helpers/browser';
 import { startLocalStack, type LocalStack } from './helpers/local-stack';
 
 const OUTPUT_DIR = path.resolve(__dirname, '../../test-output');
+/** A prompt and seed for the demo model through the whole page; the engine's own semantic test covers many more. */
+const DEMO_CASE: { foreground: Colour; shape: string; background: Colour } = { foreground: 'red', shape: 'circle', background: 'blue' };
+const DEMO_SEED = 5;
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** Records what the page announced and every CSP violation, from before its own script runs. */
@@ -277,6 +281,29 @@ describe('the front page against the local stack', () => {
     expect(await page.locator('#init-image-section').isHidden()).toBe(!model.accepts_init_image);
     await context.close();
   });
+
+  it('paints what it is asked on the bundled demo model, at the defaults the page takes from it', async () => {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 1000 } });
+    const { page } = await openPage(context, stack.url);
+    await page.getByText('Advanced settings').click();
+    await page.getByLabel('Seed').fill(String(DEMO_SEED));
+    await page.getByText('Advanced settings').click();
+    await page.getByLabel('Describe the image').fill(caption(DEMO_CASE.foreground, DEMO_CASE.shape, DEMO_CASE.background));
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.locator('#status', { hasText: 'Done' }).waitFor({ timeout: 60_000 });
+    // The bytes the page shows, as a visitor saves them.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: /Download/ }).click()]);
+    const { data } = await sharp(await readFile((await download.path())!))
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const ranking = colourRanking(data);
+    expect(ranking.slice(0, 2)).toEqual([DEMO_CASE.background, DEMO_CASE.foreground]);
+    // The README's picture of the page.
+    await mkdir(OUTPUT_DIR, { recursive: true });
+    await page.screenshot({ path: path.join(OUTPUT_DIR, 'demo-page.png'), fullPage: true });
+    await context.close();
+  }, 90_000);
 
   it('starts from a picture: file picker, preview, strength from the keyboard, result, and a small copy in history', async () => {
     const context = await browser.newContext({ colorScheme: 'dark' });
