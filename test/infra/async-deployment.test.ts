@@ -126,6 +126,13 @@ describe('retention: nothing is kept longer than the API promises or the operato
     expect(gateway.findResources('AWS::Logs::LogGroup')[accessLogsId].Properties.RetentionInDays).toBe(3);
     gateway.hasResourceProperties('AWS::DynamoDB::Table', { PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false } });
   });
+
+  test('the access log records the route template, never the path with its job id', () => {
+    const [stage] = resourcesOf(gateway, 'AWS::ApiGateway::Stage');
+    const format = String(stage.AccessLogSetting.Format);
+    expect(format).toContain('$context.resourcePath');
+    expect(format).not.toMatch(/\$context\.path\b/);
+  });
 });
 
 describe('front', () => {

@@ -16,7 +16,7 @@ export interface LocalStack {
 }
 
 /**
- * Runs `npm start`, the real local stack (site, gateway, engine with the tiny model), on a free
+ * Runs `npm start`, the real local stack (site, gateway, engine with the bundled demo model), on a free
  * port with its own data folder, and waits until it serves the page and its engine is ready.
  */
 export async function startLocalStack(env: Readonly<Record<string, string>> = {}): Promise<LocalStack> {
