@@ -15,6 +15,11 @@ export function blockListNames(config: Pick<DeploymentConfig, 'endpointName'>): 
   return { IPV4: `${config.endpointName}-block-ipv4`, IPV6: `${config.endpointName}-block-ipv6` };
 }
 
+/** The engine function of the lambda mode (the preflight reads its reserved concurrency by it). */
+export function engineFunctionName(config: Pick<DeploymentConfig, 'endpointName'>): string {
+  return `${config.endpointName}-engine`;
+}
+
 /**
  * Physical names that more than one stack needs. They are derived from the configuration instead
  * of passed as cross-stack references, so a stack can address a resource of another stack without
@@ -27,7 +32,7 @@ export function resourceNames(config: DeploymentConfig, scope: IConstruct) {
   return {
     endpointName: config.endpointName,
     /** The engine function of the lambda mode. */
-    engineFunctionName: `${config.endpointName}-engine`,
+    engineFunctionName: engineFunctionName(config),
     jobsBucketName: bucket('jobs'),
     siteBucketName: bucket('site'),
   };

@@ -4,6 +4,7 @@
  * that hangs) is a warning that names what failed, never a crash of the whole preflight.
  */
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
@@ -30,6 +31,7 @@ export interface AwsClients {
   readonly serviceQuotas: ServiceQuotasClient;
   readonly cloudFormation: CloudFormationClient;
   readonly s3: S3Client;
+  readonly lambda: LambdaClient;
 }
 
 export interface PreflightContext {

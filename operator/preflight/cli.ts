@@ -1,6 +1,7 @@
 /** npm run preflight [-- -c key=value ...] [--toolkit-stack-name NAME] */
 import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
@@ -58,6 +59,7 @@ async function main(argv: string[]): Promise<void> {
       serviceQuotas: new ServiceQuotasClient({ region }),
       cloudFormation: new CloudFormationClient({ region }),
       s3: new S3Client({ region, followRegionRedirects: true }),
+      lambda: new LambdaClient({ region }),
     },
     run: runCommand,
     arch: process.arch,

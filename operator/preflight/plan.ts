@@ -5,19 +5,22 @@ import { alertEmails, monthlyBudget } from './checks/alerts-and-budget';
 import { cdkBootstrap } from './checks/cdk-bootstrap';
 import { docker } from './checks/docker';
 import { endpointQuota } from './checks/endpoint-quota';
+import { lambdaConcurrency } from './checks/lambda-concurrency';
 import { modelFolder, modelFolderInS3 } from './checks/model-folder';
 import { sagemakerRegion } from './checks/sagemaker-region';
 
 /** After the credentials check, which runs first and tells the others the account. */
 export function checksFor(config: DeploymentConfig): Check[] {
   const mode = config.backend.mode;
-  // `external` deploys no SageMaker backend: no image, no model, no GPU quota.
-  const sagemaker = mode !== 'external';
+  // `external` deploys no engine of ours: no image, no model, no quota; `lambda` deploys no SageMaker.
+  const sagemaker = mode === 'async' || mode === 'serverless';
+  const engine = mode !== 'external';
   return [
     cdkBootstrap,
     ...(sagemaker ? [sagemakerRegion] : []),
     ...(mode === 'async' ? [endpointQuota] : []),
-    ...(sagemaker ? [docker, config.model.kind === 's3' ? modelFolderInS3 : modelFolder] : []),
+    ...(mode === 'lambda' ? [lambdaConcurrency] : []),
+    ...(engine ? [docker, config.model.kind === 's3' ? modelFolderInS3 : modelFolder] : []),
     alertEmails,
     monthlyBudget,
   ];

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetAccountSettingsCommand, GetFunctionConcurrencyCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetBucketLocationCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { ListEndpointsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { ListAWSDefaultServiceQuotasCommand, ListServiceQuotasCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
@@ -22,6 +23,7 @@ const sagemaker = mockClient(SageMakerClient);
 const quotas = mockClient(ServiceQuotasClient);
 const cloudFormation = mockClient(CloudFormationClient);
 const s3 = mockClient(S3Client);
+const lambda = mockClient(LambdaClient);
 
 const ACCOUNT = '123456789012';
 const QUOTA = 'ml.g4dn.xlarge for endpoint usage';
@@ -46,13 +48,15 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** Every AWS answer a deployable account gives; tests change one at a time. */
 beforeEach(() => {
-  for (const mock of [sts, sagemaker, quotas, cloudFormation, s3]) mock.reset();
+  for (const mock of [sts, sagemaker, quotas, cloudFormation, s3, lambda]) mock.reset();
   sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/ops` });
   cloudFormation.on(DescribeStacksCommand).resolves({
     Stacks: [{ StackName: 'CDKToolkit', StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(0), Outputs: [{ OutputKey: 'BootstrapVersion', OutputValue: '27' }] }],
   });
   sagemaker.on(ListEndpointsCommand).resolves({ Endpoints: [] });
   quotas.on(ListServiceQuotasCommand).resolves({ Quotas: [{ QuotaName: QUOTA, QuotaCode: 'L-B67CFA0C', Value: 2 }] });
+  lambda.on(GetAccountSettingsCommand).resolves({ AccountLimit: { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 1000 } });
+  lambda.on(GetFunctionConcurrencyCommand).rejects(awsError('ResourceNotFoundException', 'Function not found'));
 });
 
 const READY: DeploymentConfigInput = { alerts: { emails: ['ops@example.com'] }, budget: { monthlyLimitUsd: 20 } };
@@ -70,6 +74,7 @@ function context(input: DeploymentConfigInput = READY, options: { commands?: Com
       serviceQuotas: new ServiceQuotasClient({ region: 'us-east-1' }),
       cloudFormation: new CloudFormationClient({ region: 'us-east-1' }),
       s3: new S3Client({ region: 'us-east-1' }),
+      lambda: new LambdaClient({ region: 'us-east-1' }),
     },
     run: async (command, args) => {
       const answer = commands[[command, ...args].join(' ')];
@@ -208,6 +213,56 @@ describe('GPU quota', () => {
     expect((await results())['GPU quota']).toMatchObject({ status: 'fail', message: `Service Quotas has no "${QUOTA}" in us-east-1: ml.g4dn.xlarge is not offered for endpoints there` });
     quotas.on(ListServiceQuotasCommand).rejects(awsError('AccessDeniedException', 'no servicequotas:ListServiceQuotas'));
     expect((await results())['GPU quota']).toMatchObject({ status: 'warn', message: 'could not check: ServiceQuotas ListServiceQuotas failed: AccessDeniedException: no servicequotas:ListServiceQuotas' });
+  });
+});
+
+describe('Lambda quota (lambda mode)', () => {
+  const LAMBDA: DeploymentConfigInput = { ...READY, backend: { mode: 'lambda' } };
+  const limits = (total: number, unreserved: number) =>
+    lambda.on(GetAccountSettingsCommand).resolves({ AccountLimit: { ConcurrentExecutions: total, UnreservedConcurrentExecutions: unreserved } });
+
+  test('lambda mode checks the concurrency the engine function reserves instead of a GPU quota', async () => {
+    const all = await runPreflight(context(LAMBDA));
+    expect(all.map((result) => result.name)).toEqual(['credentials', 'CDK bootstrap', 'Lambda quota', 'Docker', 'model', 'alerts', 'budget']);
+    expect(all.find((result) => result.name === 'Lambda quota')).toMatchObject({
+      status: 'pass',
+      message: '"Concurrent executions" is 1000 with 1000 unreserved: room for backend.maxInstances 1 and 100 for other functions',
+    });
+    expect(lambda.commandCalls(GetFunctionConcurrencyCommand)[0].args[0].input).toEqual({ FunctionName: 'serverless-diffusion-engine' });
+  });
+
+  test("a new account's quota of 10 fails with the quota request that makes room", async () => {
+    limits(10, 10);
+    expect((await results(context(LAMBDA)))['Lambda quota']).toEqual({
+      name: 'Lambda quota',
+      status: 'fail',
+      message:
+        '"Concurrent executions" is 10 in us-east-1 with 10 unreserved: reserving backend.maxInstances 1 for the engine function would leave 9, below the 100 Lambda keeps unreserved, so the deploy would fail',
+      fix: 'aws service-quotas request-service-quota-increase --service-code lambda --quota-code L-B99A9384 --desired-value 101 --region us-east-1',
+    });
+  });
+
+  test('a redeploy counts what the engine function already holds; more instances than that room fail', async () => {
+    limits(101, 100);
+    lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 1 });
+    expect((await results(context(LAMBDA)))['Lambda quota'].status).toBe('pass');
+    const more = (await results(context({ ...READY, backend: { mode: 'lambda', maxInstances: 3 } })))['Lambda quota'];
+    expect(more).toMatchObject({ status: 'fail', message: expect.stringContaining('would leave 98, below the 100') });
+    expect(more.fix).toBe(
+      'aws service-quotas request-service-quota-increase --service-code lambda --quota-code L-B99A9384 --desired-value 103 --region us-east-1 (or lower serverlessDiffusion.backend.maxInstances)',
+    );
+  });
+
+  test('Lambda refusing to answer warns, naming the API', async () => {
+    lambda.on(GetAccountSettingsCommand).rejects(awsError('AccessDeniedException', 'not allowed: lambda:GetAccountSettings'));
+    expect((await results(context(LAMBDA)))['Lambda quota']).toMatchObject({
+      status: 'warn',
+      message: 'could not check: Lambda GetAccountSettings failed: AccessDeniedException: not allowed: lambda:GetAccountSettings',
+      fix: 'allow Lambda GetAccountSettings to these credentials, or check this by hand',
+    });
+    lambda.on(GetAccountSettingsCommand).resolves({ AccountLimit: { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 1000 } });
+    lambda.on(GetFunctionConcurrencyCommand).rejects(awsError('AccessDeniedException', 'no'));
+    expect((await results(context(LAMBDA)))['Lambda quota']).toMatchObject({ status: 'warn', message: expect.stringContaining('Lambda GetFunctionConcurrency failed') });
   });
 });
 
