@@ -108,7 +108,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ALLOWED_ORIGINS: env.ALLOWED_ORIGINS ?? url,
   });
   const logger = new Logger({ serviceName: 'gateway', logLevel: logLevel.toUpperCase() as 'WARN' });
-  const images = new FileImageStore(join(dataDir, 'images'), () => url);
+  const secrets = loadOrCreateLocalSecrets(dataDir);
+  const images = new FileImageStore({ dir: join(dataDir, 'images'), baseUrl: () => url, signingKey: secrets.idSigningKey });
   const backend = new LocalEngineBackend({
     // Generation on a CPU can take minutes; the queue, not the HTTP call, bounds the wait.
     client: new EngineHttpClient({ baseUrl: engine.url, timeoutMs: 15 * 60 * 1000 }),
@@ -116,7 +117,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     logger,
     engineProgress: (requestId) => engine.progress(requestId),
   });
-  const secrets = loadOrCreateLocalSecrets(dataDir);
   const gateway = createGateway({
     config,
     backend,
@@ -133,7 +133,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const path = new URL(request.url ?? '/', 'http://local').pathname;
+    const requested = new URL(request.url ?? '/', 'http://local');
+    const path = requested.pathname;
     if (path.startsWith('/v1/') || path === '/v1') {
       let body: Buffer;
       try {
@@ -157,7 +158,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return;
     }
     if (path.startsWith(LOCAL_IMAGES_PATH)) {
-      const served = await sendFile(response, images.dir, path.slice(LOCAL_IMAGES_PATH.length), { 'Cache-Control': 'private, max-age=3600' }, method);
+      const key = path.slice(LOCAL_IMAGES_PATH.length);
+      const served = images.authorizes(key, requested.searchParams) && (await sendFile(response, images.dir, key, { 'Cache-Control': 'private, max-age=900' }, method));
       if (!served) sendError(response, new GatewayError('not_found', 'no such image'));
       return;
     }

@@ -27,7 +27,7 @@ const WARMUP = 500;
 /** Benchmark doubles: what SageMaker, S3 and DynamoDB would do, with no time spent doing it. */
 class InstantBackend implements GenerationBackend {
   async submit(job: JobRecord): Promise<JobRecord> {
-    return { ...job, backend_ref: { output_location: `s3://bench/outputs/${job.id}.out` } };
+    return { ...job, backend_ref: { output_location: `s3://bench/outputs/${job.ref}.out` } };
   }
   async refresh(job: JobRecord): Promise<JobRecord> {
     return job;

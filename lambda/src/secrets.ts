@@ -2,7 +2,7 @@ import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets'
 
 /** The gateway's secret, a JSON document in Secrets Manager. */
 export interface GatewaySecrets {
-  /** Signs job ids and keys the hashed client addresses of the quota counters. */
+  /** Signs job ids, derives their references (what logs and storage name a job by) and keys the hashed client addresses of the quota counters. */
   readonly idSigningKey: string;
   /** Bearer token of the external GPU provider (`BACKEND_MODE=external`). */
   readonly externalApiKey?: string;

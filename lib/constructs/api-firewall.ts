@@ -143,7 +143,10 @@ export class ApiFirewall extends Construct {
     const rules: wafv2.CfnWebACL.RuleProperty[] = [];
     const visibility = (name: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
       cloudWatchMetricsEnabled: true,
-      sampledRequestsEnabled: true,
+      // A sample keeps each request's full URI for three hours, and `GET /v1/images/{id}` carries
+      // the job id, the only credential for a job's images. The per-rule metrics still count, and
+      // the block list's own log says who was blocked and why.
+      sampledRequestsEnabled: false,
       metricName: `${metricPrefix}-${name}`,
     });
     const add = (rule: Omit<wafv2.CfnWebACL.RuleProperty, 'priority' | 'visibilityConfig'>) =>

@@ -86,6 +86,7 @@ describe('the raw job id never leaves the answer', () => {
       return submitted;
     });
     expect(bucket.has(`jobs-bucket/inputs/${refOf(id)}.canceled`)).toBe(true);
+    expect(lines.filter((line) => line.includes(`"job_ref":"${refOf(id)}"`)).length).toBeGreaterThanOrEqual(3);
     expectNoId([id], lines);
   });
 
@@ -97,6 +98,7 @@ describe('the raw job id never leaves the answer', () => {
     const job = body(result);
     expect(job.status).toBe('succeeded');
     expect(job.images.map((image: { url: string }) => new URL(image.url).pathname)).toEqual([0, 1].map((index) => `/images/${refOf(job.id)}/${index}.png`));
+    expect(lines.some((line) => line.includes(`"job_ref":"${refOf(job.id)}"`))).toBe(true);
     expectNoId([job.id], lines);
   });
 });

@@ -62,7 +62,7 @@ describe('StatusCache', () => {
 describe('retention', () => {
   const created = new Date('2026-03-14T12:00:00Z');
   const at = (seconds: number) => new Date(created.getTime() + seconds * 1000);
-  const base: JobRecord = { id: 'j', ref: 'r', status: 'succeeded', created_at: created.toISOString(), parameters: { prompt: 'p' }, images: [{ key: 'j/0.png', width: 8, height: 8, seed: 1, format: 'png' }] };
+  const base: JobRecord = { id: 'j', ref: 'r', status: 'succeeded', created_at: created.toISOString(), parameters: { prompt: 'p' }, images: [{ key: 'r/0.png', width: 8, height: 8, seed: 1, format: 'png' }] };
 
   it('keeps results for the retention period, then reports expired without images', () => {
     expect(applyRetention(base, at(JOB_RETENTION.resultsSeconds))).toBe(base);

@@ -60,6 +60,14 @@ describe('ApiFirewall', () => {
     expect(firewallRuleCount(FIREWALL)).toBe(5);
   });
 
+  test('keeps no sampled requests (their URIs carry job ids), but a metric for every rule and the ACL', () => {
+    const { template } = firewallTemplate({ managedRules: { anonymousIp: true, ipReputation: true, common: true, knownBadInputs: true } });
+    const [acl] = Object.values(template.findResources('AWS::WAFv2::WebACL'));
+    const configs = [acl.Properties.VisibilityConfig, ...acl.Properties.Rules.map((rule: { VisibilityConfig: unknown }) => rule.VisibilityConfig)];
+    expect(configs.length).toBeGreaterThan(5);
+    for (const config of configs) expect(config).toMatchObject({ SampledRequestsEnabled: false, CloudWatchMetricsEnabled: true });
+  });
+
   test('starts the block list with the configured CIDRs, by IP version, in sets that exist even when empty', () => {
     const { template } = firewallTemplate({ blockCidrs: ['192.0.2.0/24', '2001:db8:bad::/48', '203.0.113.7/32'] });
     const sets = Object.values(template.findResources('AWS::WAFv2::IPSet')).map((set) => [set.Properties.IPAddressVersion, set.Properties.Addresses]);

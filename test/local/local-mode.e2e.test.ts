@@ -98,7 +98,9 @@ describe('npm start (local mode), end to end', () => {
     }
     expect(job).toMatchObject({ id, status: 'succeeded', parameters: { prompt: 'a tiny red square', seed: 42, width: 64, height: 64 } });
     expect([...seen].every((status) => ['queued', 'running', 'succeeded'].includes(status))).toBe(true);
-    expect(job.images).toEqual([{ url: expect.stringMatching(new RegExp(`^${url}/local-images/[A-Za-z0-9_-]{22}/0\\.png$`)), width: 64, height: 64, seed: 42, format: 'png' }]);
+    expect(job.images).toEqual([
+      { url: expect.stringMatching(new RegExp(`^${url}/local-images/[A-Za-z0-9_-]{22}/0\\.png\\?expires=\\d+&signature=[A-Za-z0-9_-]{22}$`)), width: 64, height: 64, seed: 42, format: 'png' },
+    ]);
 
     const png = await httpCall(job.images[0].url);
     expect(png.status).toBe(200);
@@ -126,7 +128,12 @@ describe('npm start (local mode), end to end', () => {
       expect(result.json().error.code).toBe('not_found');
     }
     expect((await httpCall(`${url}/local-images/..%2Fgateway-secret.json`)).status).toBe(404);
-    expect((await httpCall(`${url}/local-images/${tampered}/0.png`)).status).toBe(404);
+    // The image's path alone (the job's reference, which the logs print) opens nothing.
+    const signed = new URL(job.images[0].url);
+    expect((await httpCall(`${url}${signed.pathname}`)).status).toBe(404);
+    const signature = signed.searchParams.get('signature')!;
+    signed.searchParams.set('signature', (signature.startsWith('A') ? 'B' : 'A') + signature.slice(1));
+    expect((await httpCall(signed.toString())).status).toBe(404);
     // The gateway's and the engine's logs name the job by its reference, never by the id.
     expect(output).toContain('"job_ref"');
     expect(output).not.toContain(id);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { EngineHttpClient } from '../../lambda/src/backends/engine-http-client';
 import { LocalEngineBackend } from '../../local/local-engine-backend';
 import { FileImageStore } from '../../lambda/src/images/file-image-store';
 import { FileJobStore } from '../../lambda/src/jobs/file-job-store';
+import { createJobId } from '../../lambda/src/jobs/job-id';
 import type { JobRecord } from '../../lambda/src/jobs/job';
 import { engineResponse } from '../gateway/support/engine-output';
 
@@ -97,6 +98,39 @@ describe('local secret and job files', () => {
     expect(onDisk).not.toContain('"job-a"');
     expect(await restarted.get(job('job-b'))).toBeUndefined();
   });
+
+  it('removes what an earlier version stored under raw job ids, and nothing else', () => {
+    const legacyId = createJobId('any key');
+    mkdirSync(join(dir, 'legacy', 'jobs'), { recursive: true });
+    mkdirSync(join(dir, 'legacy', 'images', legacyId), { recursive: true });
+    mkdirSync(join(dir, 'legacy', 'images', 'ref-kept'), { recursive: true });
+    writeFileSync(join(dir, 'legacy', 'jobs', `${legacyId}.json`), '{"id":"secret"}');
+    writeFileSync(join(dir, 'legacy', 'jobs', 'ref-kept.json'), '{}');
+    new FileJobStore(join(dir, 'legacy', 'jobs'));
+    new FileImageStore({ dir: join(dir, 'legacy', 'images'), baseUrl: () => '', signingKey: 'k' });
+    expect(existsSync(join(dir, 'legacy', 'jobs', `${legacyId}.json`))).toBe(false);
+    expect(existsSync(join(dir, 'legacy', 'images', legacyId))).toBe(false);
+    expect(existsSync(join(dir, 'legacy', 'jobs', 'ref-kept.json'))).toBe(true);
+    expect(existsSync(join(dir, 'legacy', 'images', 'ref-kept'))).toBe(true);
+  });
+
+  it('hands out image URLs signed for one key, which expire like presigned S3 URLs', async () => {
+    let now = new Date('2026-12-02T10:00:00Z');
+    const store = new FileImageStore({ dir: join(dir, 'signed'), baseUrl: () => 'http://local.test', signingKey: 'k', now: () => now });
+    const url = new URL(await store.url('ref-a/0.png', 60));
+    expect(url.pathname).toBe('/local-images/ref-a/0.png');
+    expect(url.searchParams.get('expires')).toBe(String(Date.parse('2026-12-02T10:01:00Z') / 1000));
+    expect(store.authorizes('ref-a/0.png', url.searchParams)).toBe(true);
+    expect(store.authorizes('ref-b/0.png', url.searchParams)).toBe(false);
+    expect(store.authorizes('ref-a/0.png', new URLSearchParams())).toBe(false);
+    const forged = new URLSearchParams(url.searchParams);
+    forged.set('expires', String(Number(url.searchParams.get('expires')) + 3600));
+    expect(store.authorizes('ref-a/0.png', forged)).toBe(false);
+    // At most 15 minutes, whatever the job's retention allows.
+    expect(new URL(await store.url('ref-a/0.png', 86400)).searchParams.get('expires')).toBe(String(Date.parse('2026-12-02T10:15:00Z') / 1000));
+    now = new Date('2026-12-02T10:01:01Z');
+    expect(store.authorizes('ref-a/0.png', url.searchParams)).toBe(false);
+  });
 });
 
 describe('LocalEngineBackend', () => {
@@ -136,7 +170,7 @@ describe('LocalEngineBackend', () => {
   const backend = (options: { maxQueued?: number; url?: string } = {}) =>
     new LocalEngineBackend({
       client: new EngineHttpClient({ baseUrl: options.url ?? engineUrl }),
-      images: new FileImageStore(join(dir, 'images'), () => 'http://local.test'),
+      images: new FileImageStore({ dir: join(dir, 'images'), baseUrl: () => 'http://local.test', signingKey: 'local-test-key' }),
       logger: new Logger({ logLevel: 'SILENT' }),
       maxQueued: options.maxQueued,
     });

@@ -247,7 +247,7 @@ describe('Lambda quota (lambda mode)', () => {
     lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 1 });
     expect((await results(context(LAMBDA)))['Lambda quota'].status).toBe('pass');
     const more = (await results(context({ ...READY, backend: { mode: 'lambda', maxInstances: 3 } })))['Lambda quota'];
-    expect(more).toMatchObject({ status: 'fail', message: expect.stringContaining('would leave 98, below the 100') });
+    expect(more).toMatchObject({ status: 'fail', message: expect.stringContaining('with 100 unreserved (and 1 the engine function already holds): reserving backend.maxInstances 3 for the engine function would leave 98, below the 100') });
     expect(more.fix).toBe(
       'aws service-quotas request-service-quota-increase --service-code lambda --quota-code L-B99A9384 --desired-value 103 --region us-east-1 (or lower serverlessDiffusion.backend.maxInstances)',
     );
@@ -263,6 +263,8 @@ describe('Lambda quota (lambda mode)', () => {
     lambda.on(GetAccountSettingsCommand).resolves({ AccountLimit: { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 1000 } });
     lambda.on(GetFunctionConcurrencyCommand).rejects(awsError('AccessDeniedException', 'no'));
     expect((await results(context(LAMBDA)))['Lambda quota']).toMatchObject({ status: 'warn', message: expect.stringContaining('Lambda GetFunctionConcurrency failed') });
+    lambda.on(GetAccountSettingsCommand).resolves({});
+    expect((await results(context(LAMBDA)))['Lambda quota']).toMatchObject({ status: 'warn', message: 'Lambda GetAccountSettings answered without the account\'s concurrency limits' });
   });
 });
 

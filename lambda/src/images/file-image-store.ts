@@ -1,19 +1,37 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { OutputFormat } from '../../../contract/limits';
 import type { ImageStore } from './image-store';
+import { PRESIGNED_URL_SECONDS } from './s3-image-store';
+import { JOB_ID_PATTERN } from '../jobs/job-id';
 
 /** URL path under which the local server serves the image folder. */
 export const LOCAL_IMAGES_PATH = '/local-images/';
 
-/** Local mode's images: files under a folder, served by the local server next to the API. */
+export interface FileImageStoreProps {
+  readonly dir: string;
+  /** The local server's origin; known only once it listens. */
+  readonly baseUrl: () => string;
+  /** Signs image URLs (under a label of their own), as S3 presigns them in AWS. */
+  readonly signingKey: string;
+  readonly now?: () => Date;
+}
+
+/**
+ * Local mode's images: files under a folder, served by the local server next to the API through
+ * signed, expiring URLs like S3's presigned ones. The key alone (the job's reference, which the
+ * logs print) opens nothing.
+ */
 export class FileImageStore implements ImageStore {
-  constructor(
-    readonly dir: string,
-    /** The local server's origin; known only once it listens. */
-    private readonly baseUrl: () => string,
-  ) {
-    mkdirSync(dir, { recursive: true });
+  readonly dir: string;
+  private readonly now: () => Date;
+
+  constructor(private readonly props: FileImageStoreProps) {
+    this.dir = props.dir;
+    this.now = props.now ?? (() => new Date());
+    mkdirSync(this.dir, { recursive: true });
+    removeIdNamedFolders(this.dir);
   }
 
   async put(key: string, bytes: Uint8Array, _format: OutputFormat): Promise<void> {
@@ -22,7 +40,29 @@ export class FileImageStore implements ImageStore {
     writeFileSync(file, bytes);
   }
 
-  async url(key: string): Promise<string> {
-    return `${this.baseUrl()}${LOCAL_IMAGES_PATH}${key}`;
+  async url(key: string, maxSeconds: number): Promise<string> {
+    const lifetime = Math.max(1, Math.min(PRESIGNED_URL_SECONDS, Math.floor(maxSeconds)));
+    const expires = Math.floor(this.now().getTime() / 1000) + lifetime;
+    return `${this.props.baseUrl()}${LOCAL_IMAGES_PATH}${key}?expires=${expires}&signature=${this.signature(key, expires)}`;
+  }
+
+  /** Whether a request for `key` carries a signature of ours that has not expired. */
+  authorizes(key: string, query: URLSearchParams): boolean {
+    const expires = Number(query.get('expires'));
+    const given = Buffer.from(query.get('signature') ?? '', 'base64url');
+    if (!Number.isSafeInteger(expires) || expires < this.now().getTime() / 1000) return false;
+    const expected = Buffer.from(this.signature(key, expires), 'base64url');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  private signature(key: string, expires: number): string {
+    return createHmac('sha256', this.props.signingKey).update('local-image\0').update(`${key}\0${expires}`).digest().subarray(0, 16).toString('base64url');
+  }
+}
+
+/** Images an earlier version stored under the raw job id; no URL can reach them any more. */
+function removeIdNamedFolders(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory() && JOB_ID_PATTERN.test(entry.name)) rmSync(join(dir, entry.name), { recursive: true, force: true });
   }
 }

@@ -10,7 +10,8 @@ export interface ImageStore {
 
 /**
  * `<job ref>/<index>.<format>`: named by the job's reference, so S3's access logs never carry the id
- * (a key opens nothing by itself: in AWS images are handed out as presigned URLs).
+ * (a key opens nothing by itself: images are handed out as expiring signed URLs, S3's presigned
+ * ones in AWS and the file store's own locally).
  */
 export function imageKey(jobRef: string, index: number, format: OutputFormat): string {
   return `${jobRef}/${index}.${format}`;

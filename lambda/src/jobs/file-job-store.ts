@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobStatus } from '../../../contract/job';
 import { toStoredJob, type JobKey, type JobRecord, type StoredJob } from './job';
+import { JOB_ID_PATTERN } from './job-id';
 import { MemoryJobStore } from './job-store';
 
 /**
@@ -13,6 +14,10 @@ export class FileJobStore extends MemoryJobStore {
   constructor(private readonly dir: string) {
     super();
     mkdirSync(dir, { recursive: true });
+    // An earlier version named records by the raw id and kept it inside: the credential on disk.
+    for (const name of readdirSync(dir)) {
+      if (name.endsWith('.json') && JOB_ID_PATTERN.test(name.slice(0, -'.json'.length))) rmSync(join(dir, name), { force: true });
+    }
   }
 
   override async create(job: JobRecord): Promise<void> {

@@ -21,8 +21,11 @@ export const lambdaConcurrency: Check = {
     const { maxInstances } = context.config.backend;
     const { region } = context.config;
     const settings = await callAws('Lambda GetAccountSettings', () => context.aws.lambda.send(new GetAccountSettingsCommand({})));
-    const total = settings.AccountLimit?.ConcurrentExecutions ?? 0;
-    const unreserved = settings.AccountLimit?.UnreservedConcurrentExecutions ?? 0;
+    const total = settings.AccountLimit?.ConcurrentExecutions;
+    const unreserved = settings.AccountLimit?.UnreservedConcurrentExecutions;
+    if (total === undefined || unreserved === undefined) {
+      return { status: 'warn', message: 'Lambda GetAccountSettings answered without the account\'s concurrency limits', fix: 'check "Concurrent executions" in Service Quotas (AWS Lambda) by hand' };
+    }
     // A redeploy keeps what the engine function already holds: it counts as free for this check.
     const held = await reservedByEngine(context);
     const left = unreserved + held - maxInstances;
@@ -31,7 +34,7 @@ export const lambdaConcurrency: Check = {
       return {
         status: 'fail',
         message:
-          `"Concurrent executions" is ${total} in ${region} with ${unreserved} unreserved: reserving backend.maxInstances ${maxInstances} ` +
+          `"Concurrent executions" is ${total} in ${region} with ${unreserved} unreserved${held > 0 ? ` (and ${held} the engine function already holds)` : ''}: reserving backend.maxInstances ${maxInstances} ` +
           `for the engine function would leave ${left}, below the ${MIN_UNRESERVED_CONCURRENCY} Lambda keeps unreserved, so the deploy would fail`,
         fix:
           `aws service-quotas request-service-quota-increase --service-code lambda --quota-code ${CONCURRENT_EXECUTIONS_QUOTA_CODE} ` +
