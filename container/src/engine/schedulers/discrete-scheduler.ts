@@ -129,6 +129,18 @@ export abstract class DiscreteScheduler implements Scheduler {
     options: SchedulerStepOptions,
   ): Float32Array | void;
 
+  /** The fresh noise a stochastic step adds, checked against the sample's size; `when` says at which steps. */
+  protected stepNoise(options: SchedulerStepOptions, shape: readonly number[], length: number, when: string): Float32Array {
+    if (options.noise === undefined) {
+      throw new SchedulerUsageError(`${this.name} draws noise ${when}: pass \`options.noise\` to step().`);
+    }
+    const noise = options.noise.randn(shape);
+    if (noise.length !== length) {
+      throw new SchedulerUsageError(`the noise source returned ${noise.length} values for shape [${shape.join(', ')}] (${length}).`);
+    }
+    return noise;
+  }
+
   private current(): Schedule {
     if (this.schedule === undefined) {
       throw new SchedulerUsageError(`The ${this.name} scheduler has no timesteps yet: call setTimesteps(numInferenceSteps) first.`);

@@ -1,5 +1,4 @@
 import type { EulerAncestralConfig } from './config';
-import { SchedulerUsageError } from './errors';
 import { f32 } from './numerics';
 import type { SchedulerStepOptions } from './scheduler';
 import { SigmaScheduler } from './sigma-scheduler';
@@ -27,9 +26,8 @@ export class EulerAncestralScheduler extends SigmaScheduler {
     shape: readonly number[],
     options: SchedulerStepOptions,
   ): void {
-    if (options.noise === undefined) {
-      throw new SchedulerUsageError('euler_ancestral draws noise every step: pass `options.noise` to step().');
-    }
+    // Drawn before the Euler step, which uses no randomness: a missing source fails before `out` is written.
+    const noise = this.stepNoise(options, shape, out.length, 'every step');
     const sigmaFrom = this.sigmaAt(index);
     const sigmaTo = this.sigmaAt(index + 1);
     const from2 = f32(sigmaFrom * sigmaFrom);
@@ -37,10 +35,6 @@ export class EulerAncestralScheduler extends SigmaScheduler {
     const sigmaUp = f32(Math.sqrt(f32(f32(to2 * f32(from2 - to2)) / from2)));
     const sigmaDown = f32(Math.sqrt(f32(to2 - f32(sigmaUp * sigmaUp))));
     this.eulerStep(modelOutput, sample, out, sigmaFrom, sigmaDown);
-    const noise = options.noise.randn(shape);
-    if (noise.length !== out.length) {
-      throw new SchedulerUsageError(`the noise source returned ${noise.length} values for shape [${shape.join(', ')}] (${out.length}).`);
-    }
     for (let i = 0; i < out.length; i++) out[i] += noise[i] * sigmaUp;
   }
 }

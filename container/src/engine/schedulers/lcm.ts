@@ -89,13 +89,7 @@ export class LcmScheduler extends DiscreteScheduler {
       out.set(denoised);
       return denoised;
     }
-    if (options.noise === undefined) {
-      throw new SchedulerUsageError('lcm draws noise at every step but the last: pass `options.noise` to step().');
-    }
-    const noise = options.noise.randn(shape);
-    if (noise.length !== out.length) {
-      throw new SchedulerUsageError(`the noise source returned ${noise.length} values for shape [${shape.join(', ')}] (${out.length}).`);
-    }
+    const noise = this.stepNoise(options, shape, out.length, 'at every step but the last');
     const sqrtAlphaPrev = f32(Math.sqrt(alphaProdPrev));
     const sqrtBetaPrev = f32(Math.sqrt(f32(1 - alphaProdPrev)));
     for (let i = 0; i < out.length; i++) out[i] = sqrtAlphaPrev * denoised[i] + sqrtBetaPrev * noise[i];
