@@ -2,11 +2,10 @@
  * `memory: 'bounded'`: every UNet call is a batch of one, guidance included, and the results are
  * those of the batched default path (and so of diffusers) within float32 rounding.
  */
-import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { ModelSession, type Feed } from '../../container/src/engine/onnx/model-session';
 import { StableDiffusionPipeline, type GenerateOptions, type GenerateResult, type StepProgress } from '../../container/src/engine/pipeline';
-import { img2imgCases, maxAbsDiff, oracleCases, readFloat32, referenceFile, TINY_LCM, TINY_SD, type OracleCase } from '../support/oracle';
+import { img2imgCases, img2imgGenerateOptions, maxAbsDiff, oracleCases, oracleGenerateOptions, readFloat32, TINY_LCM, TINY_SD } from '../support/oracle';
 
 /** What "the same numbers" means here: float32 rounding of a batch-1 versus a batch-2 matmul. */
 const PARITY_TOLERANCE = 1e-6;
@@ -52,20 +51,6 @@ function largestDifference(a: { result: GenerateResult; steps: Float32Array[] },
   return Math.max(...latents, ...images);
 }
 
-function oracleOptions(c: OracleCase): GenerateOptions {
-  return {
-    prompt: c.prompt,
-    negativePrompt: c.negative_prompt,
-    scheduler: c.scheduler,
-    steps: c.steps,
-    guidanceScale: c.guidance_scale,
-    width: c.width,
-    height: c.height,
-    initialNoise: readFloat32(c.initial_noise),
-    stepNoise: c.step_noise ? readFloat32(c.step_noise) : undefined,
-  };
-}
-
 afterEach(() => jest.restoreAllMocks());
 
 describe('tiny-sd', () => {
@@ -99,7 +84,7 @@ describe('tiny-sd', () => {
   it.each(oracleCases().filter((c) => c.guidance_scale > 1).map((c) => [c.id, c] as const))(
     'guided case %s: matches the batched path and diffusers',
     async (_id, c) => {
-      const { batched: a, bounded: b } = await runBoth(batched, bounded, oracleOptions(c));
+      const { batched: a, bounded: b } = await runBoth(batched, bounded, oracleGenerateOptions(c));
       expect(largestDifference(a, b)).toBeLessThanOrEqual(PARITY_TOLERANCE);
       expect(maxAbsDiff(b.result.images[0].pixels, readFloat32(c.image_float))).toBeLessThan(ORACLE_TOLERANCE);
     },
@@ -115,18 +100,7 @@ describe('tiny-sd', () => {
 
   it('matches diffusers on image-to-image with guidance', async () => {
     const c = img2imgCases().find((candidate) => candidate.guidance_scale > 1)!;
-    const options: GenerateOptions = {
-      prompt: c.prompt,
-      negativePrompt: c.negative_prompt,
-      scheduler: c.scheduler,
-      steps: c.steps,
-      guidanceScale: c.guidance_scale,
-      initImage: readFileSync(referenceFile(c.init_image.file)),
-      strength: c.strength,
-      encoderNoise: readFloat32(c.encoder_noise),
-      initialNoise: readFloat32(c.initial_noise),
-    };
-    const { batched: a, bounded: b } = await runBoth(batched, bounded, options);
+    const { batched: a, bounded: b } = await runBoth(batched, bounded, img2imgGenerateOptions(c));
     expect(largestDifference(a, b)).toBeLessThanOrEqual(PARITY_TOLERANCE);
     expect(maxAbsDiff(b.result.images[0].pixels, readFloat32(c.image_float))).toBeLessThan(ORACLE_TOLERANCE);
   });

@@ -3,10 +3,9 @@
  * (PNDM, DDIM and DPM++ from the encoded picture, strengths 0.3 to 1) matches the reference image
  * within 1e-3 and its latents step by step, from the PNG file as a user would send it.
  */
-import { readFileSync } from 'node:fs';
 import { StableDiffusionPipeline } from '../../container/src/engine/pipeline';
 import { toUint8 } from '../../container/src/engine/image-encoding';
-import { expectLatentsClose, img2imgCases, maxAbsDiff, readFloat32, readUint8, referenceFile, TINY_SD } from '../support/oracle';
+import { expectLatentsClose, img2imgCases, img2imgGenerateOptions, maxAbsDiff, readFloat32, readUint8, stepRecorder, TINY_SD } from '../support/oracle';
 
 const IMAGE_TOLERANCE = 1e-3;
 
@@ -17,23 +16,8 @@ beforeAll(async () => {
 afterAll(() => pipeline.release());
 
 it.each(img2imgCases().map((c) => [c.id, c] as const))('case %s matches diffusers', async (_id, c) => {
-  const latentsPerStep: Float32Array[] = [];
-  const timesteps: number[] = [];
-  const result = await pipeline.generate({
-    prompt: c.prompt,
-    negativePrompt: c.negative_prompt,
-    scheduler: c.scheduler,
-    steps: c.steps,
-    guidanceScale: c.guidance_scale,
-    initImage: readFileSync(referenceFile(c.init_image.file)),
-    strength: c.strength,
-    encoderNoise: readFloat32(c.encoder_noise),
-    initialNoise: readFloat32(c.initial_noise),
-    onStep: (step) => {
-      latentsPerStep.push(step.latents.slice());
-      timesteps.push(step.timestep);
-    },
-  });
+  const { latentsPerStep, timesteps, onStep } = stepRecorder();
+  const result = await pipeline.generate({ ...img2imgGenerateOptions(c), onStep });
 
   expect(timesteps).toEqual(c.timesteps);
   expectLatentsClose(c.latents_per_step, latentsPerStep, IMAGE_TOLERANCE);

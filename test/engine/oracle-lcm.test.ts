@@ -7,7 +7,7 @@
 import type { Feed } from '../../container/src/engine/onnx/model-session';
 import { StableDiffusionPipeline } from '../../container/src/engine/pipeline';
 import { toUint8 } from '../../container/src/engine/image-encoding';
-import { expectLatentsClose, lcmCases, maxAbsDiff, readFloat32, readUint8, TINY_LCM, TINY_SD } from '../support/oracle';
+import { expectLatentsClose, lcmCases, maxAbsDiff, readFloat32, readUint8, stepRecorder, TINY_LCM, TINY_SD } from '../support/oracle';
 
 const IMAGE_TOLERANCE = 1e-3;
 
@@ -27,8 +27,7 @@ it.each(lcmCases().map((c) => [c.id, c.model, c] as const))('case %s (%s) matche
     batches.push((feeds.sample as Feed).dims[0]);
     return run(feeds, outputs);
   });
-  const latentsPerStep: Float32Array[] = [];
-  const timesteps: number[] = [];
+  const { latentsPerStep, timesteps, onStep } = stepRecorder();
   const result = await pipeline.generate({
     prompt: c.prompt,
     negativePrompt: c.negative_prompt,
@@ -39,10 +38,7 @@ it.each(lcmCases().map((c) => [c.id, c.model, c] as const))('case %s (%s) matche
     height: c.height,
     initialNoise: readFloat32(c.initial_noise),
     stepNoise: readFloat32(c.step_noise),
-    onStep: (step) => {
-      latentsPerStep.push(step.latents.slice());
-      timesteps.push(step.timestep);
-    },
+    onStep,
   });
 
   expect(timesteps).toEqual(c.timesteps);

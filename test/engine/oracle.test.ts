@@ -4,30 +4,15 @@
  */
 import { StableDiffusionPipeline } from '../../container/src/engine/pipeline';
 import { toUint8 } from '../../container/src/engine/image-encoding';
-import { expectLatentsClose, maxAbsDiff, oracleCases, readFloat32, readUint8, TINY_SD, TINY_SD_LEGACY, type OracleCase } from '../support/oracle';
+import { expectLatentsClose, maxAbsDiff, oracleCases, oracleGenerateOptions, readFloat32, readUint8, stepRecorder, TINY_SD, TINY_SD_LEGACY, type OracleCase } from '../support/oracle';
 
 const IMAGE_TOLERANCE = 1e-3;
 /** The legacy UNet takes int64 timesteps, so Euler's fractional ones are truncated (README: ≈2e-3). */
 const LEGACY_FRACTIONAL_TIMESTEP_TOLERANCE = 5e-3;
 
 async function runCase(pipeline: StableDiffusionPipeline, c: OracleCase) {
-  const latentsPerStep: Float32Array[] = [];
-  const timesteps: number[] = [];
-  const result = await pipeline.generate({
-    prompt: c.prompt,
-    negativePrompt: c.negative_prompt,
-    scheduler: c.scheduler,
-    steps: c.steps,
-    guidanceScale: c.guidance_scale,
-    width: c.width,
-    height: c.height,
-    initialNoise: readFloat32(c.initial_noise),
-    stepNoise: c.step_noise ? readFloat32(c.step_noise) : undefined,
-    onStep: (step) => {
-      latentsPerStep.push(step.latents.slice());
-      timesteps.push(step.timestep);
-    },
-  });
+  const { latentsPerStep, timesteps, onStep } = stepRecorder();
+  const result = await pipeline.generate({ ...oracleGenerateOptions(c), onStep });
   return { result, latentsPerStep, timesteps };
 }
 

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SchedulerName } from '../../contract/limits';
+import type { GenerateOptions } from '../../container/src/engine/pipeline';
 
 export const ORACLE_DIR = join(__dirname, '..', 'fixtures', 'oracle');
 export const TINY_SD = join(ORACLE_DIR, 'models', 'tiny-sd');
@@ -104,4 +105,48 @@ export function expectLatentsClose(reference: ArrayRef, actual: readonly Float32
     const relativeDiff = maxAbsDiff(latents, step) / scale;
     expect({ step: i, relativeDiff, close: relativeDiff < tolerance }).toMatchObject({ step: i, close: true });
   });
+}
+
+/** A case of `cases.json` as the engine's options: diffusers' prompt, settings and noise. */
+export function oracleGenerateOptions(c: OracleCase): GenerateOptions {
+  return {
+    prompt: c.prompt,
+    negativePrompt: c.negative_prompt,
+    scheduler: c.scheduler,
+    steps: c.steps,
+    guidanceScale: c.guidance_scale,
+    width: c.width,
+    height: c.height,
+    initialNoise: readFloat32(c.initial_noise),
+    stepNoise: c.step_noise ? readFloat32(c.step_noise) : undefined,
+  };
+}
+
+/** A case of `img2img.json` as the engine's options, with the starting picture read from its PNG file. */
+export function img2imgGenerateOptions(c: Img2ImgCase): GenerateOptions {
+  return {
+    prompt: c.prompt,
+    negativePrompt: c.negative_prompt,
+    scheduler: c.scheduler,
+    steps: c.steps,
+    guidanceScale: c.guidance_scale,
+    initImage: readFileSync(referenceFile(c.init_image.file)),
+    strength: c.strength,
+    encoderNoise: readFloat32(c.encoder_noise),
+    initialNoise: readFloat32(c.initial_noise),
+  };
+}
+
+/** An `onStep` that keeps each step's latents and timestep, to compare with the case's. */
+export function stepRecorder(): { latentsPerStep: Float32Array[]; timesteps: number[]; onStep: NonNullable<GenerateOptions['onStep']> } {
+  const latentsPerStep: Float32Array[] = [];
+  const timesteps: number[] = [];
+  return {
+    latentsPerStep,
+    timesteps,
+    onStep: (step) => {
+      latentsPerStep.push(step.latents.slice());
+      timesteps.push(step.timestep);
+    },
+  };
 }
