@@ -15,59 +15,23 @@ import argparse
 import filecmp
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import torch
 
-from train import DEFAULT_TOKENIZER, MAX_LENGTH, REPO, SCHEDULER_CONFIG
+from train import DEFAULT_TOKENIZER, HERE, MAX_LENGTH, REPO, SCHEDULER_CONFIG
+
+sys.path.insert(0, str(HERE.parent))
+from sd_onnx_modules import TextEncoder, UNet, VaeDecoder, VaeEncoder  # noqa: E402
 
 DEFAULT_OUT = REPO / "models/shapes-demo"
 TOKENIZER_FILES = ["merges.txt", "special_tokens_map.json", "tokenizer_config.json", "vocab.json"]
 SCHEDULERS = ["pndm", "ddim", "euler", "euler_ancestral", "dpmpp_2m", "dpmpp_2m_karras", "lms"]
 SIZE_LIMIT_BYTES = 15 * 1000 * 1000
 OPSET = 17
-
-
-class TextEncoder(torch.nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids):
-        out = self.model(input_ids=input_ids, return_dict=True)
-        return out.last_hidden_state, out.pooler_output
-
-
-class UNet(torch.nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, sample, timestep, encoder_hidden_states):
-        return self.model(sample, timestep, encoder_hidden_states, return_dict=False)[0]
-
-
-class VaeDecoder(torch.nn.Module):
-    def __init__(self, vae):
-        super().__init__()
-        self.vae = vae
-
-    def forward(self, latent_sample):
-        return self.vae.decode(latent_sample, return_dict=False)[0]
-
-
-class VaeEncoder(torch.nn.Module):
-    """`latent_parameters`: mean and log-variance on channels, as optimum exports it."""
-
-    def __init__(self, vae):
-        super().__init__()
-        self.vae = vae
-
-    def forward(self, sample):
-        h = self.vae.encoder(sample)
-        return self.vae.quant_conv(h) if self.vae.quant_conv is not None else h
 
 
 def export(module, args, path: Path, input_names, output_names, dynamic_axes) -> None:

@@ -30,6 +30,9 @@ import onnxruntime as ort
 import torch
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools"))
+from sd_onnx_modules import TextEncoder, UNet, VaeDecoder, VaeEncoder  # noqa: E402
+
 TINY_SD = REPO / "test/fixtures/oracle/models/tiny-sd"
 TOKENIZER_FILES = ["merges.txt", "special_tokens_map.json", "tokenizer_config.json", "vocab.json"]
 OPSET = 17
@@ -87,45 +90,6 @@ VAE_CONFIG = dict(
     sample_size=512,
     scaling_factor=0.18215,
 )
-
-
-class TextEncoder(torch.nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids):
-        out = self.model(input_ids=input_ids, return_dict=True)
-        return out.last_hidden_state, out.pooler_output
-
-
-class UNet(torch.nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, sample, timestep, encoder_hidden_states):
-        return self.model(sample, timestep, encoder_hidden_states, return_dict=False)[0]
-
-
-class VaeDecoder(torch.nn.Module):
-    def __init__(self, vae):
-        super().__init__()
-        self.vae = vae
-
-    def forward(self, latent_sample):
-        return self.vae.decode(latent_sample, return_dict=False)[0]
-
-
-class VaeEncoder(torch.nn.Module):
-    """`latent_parameters`: mean and log-variance on channels, as optimum exports it."""
-
-    def __init__(self, vae):
-        super().__init__()
-        self.vae = vae
-
-    def forward(self, sample):
-        return self.vae.quant_conv(self.vae.encoder(sample))
 
 
 def log(message: str) -> None:
