@@ -2,8 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { OutputFormat } from '../../../contract/limits';
-import type { ImageStore } from './image-store';
-import { PRESIGNED_URL_SECONDS } from './s3-image-store';
+import { imageUrlSeconds, type ImageStore } from './image-store';
 import { JOB_ID_PATTERN } from '../jobs/job-id';
 
 /** URL path under which the local server serves the image folder. */
@@ -41,8 +40,7 @@ export class FileImageStore implements ImageStore {
   }
 
   async url(key: string, maxSeconds: number): Promise<string> {
-    const lifetime = Math.max(1, Math.min(PRESIGNED_URL_SECONDS, Math.floor(maxSeconds)));
-    const expires = Math.floor(this.now().getTime() / 1000) + lifetime;
+    const expires = Math.floor(this.now().getTime() / 1000) + imageUrlSeconds(maxSeconds);
     return `${this.props.baseUrl()}${LOCAL_IMAGES_PATH}${key}?expires=${expires}&signature=${this.signature(key, expires)}`;
   }
 

@@ -1,5 +1,13 @@
 import { IMAGE_MIME_TYPES, type OutputFormat } from '../../../contract/limits';
 
+/** Long enough to load and download the image after a poll, short enough that a shared link dies. */
+export const IMAGE_URL_SECONDS = 15 * 60;
+
+/** How long a URL handed out now lives: at most IMAGE_URL_SECONDS, never past `maxSeconds`, at least 1 s. */
+export function imageUrlSeconds(maxSeconds: number): number {
+  return Math.max(1, Math.min(IMAGE_URL_SECONDS, Math.floor(maxSeconds)));
+}
+
 /** Where finished images live, one object per image: S3 in AWS, a folder locally. */
 export interface ImageStore {
   /** Stores the bytes under `key` (relative to the store's root). */

@@ -1,10 +1,7 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { OutputFormat } from '../../../contract/limits';
-import { mimeType, type ImageStore } from './image-store';
-
-/** Long enough to load and download the image after a poll, short enough that a shared link dies. */
-export const PRESIGNED_URL_SECONDS = 15 * 60;
+import { IMAGE_URL_SECONDS, imageUrlSeconds, mimeType, type ImageStore } from './image-store';
 
 /** Images in the jobs bucket under the gateway's image prefix, handed out as presigned GET URLs. */
 export class S3ImageStore implements ImageStore {
@@ -22,14 +19,14 @@ export class S3ImageStore implements ImageStore {
         Body: bytes,
         ContentType: mimeType(format),
         // Immutable once written; the browser may keep it for as long as the URL lives.
-        CacheControl: `private, max-age=${PRESIGNED_URL_SECONDS}, immutable`,
+        CacheControl: `private, max-age=${IMAGE_URL_SECONDS}, immutable`,
       }),
     );
   }
 
   async url(key: string, maxSeconds: number): Promise<string> {
     return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), {
-      expiresIn: Math.max(1, Math.min(PRESIGNED_URL_SECONDS, Math.floor(maxSeconds))),
+      expiresIn: imageUrlSeconds(maxSeconds),
     });
   }
 }
