@@ -11,6 +11,7 @@ import type { ModelInfo } from '../contract/model-info';
 import type { BackendCapacity, CancelOutcome, GenerationBackend } from '../lambda/src/backends/backend';
 import { EngineHttpClient, EngineHttpError, EngineUnreachableError } from '../lambda/src/backends/engine-http-client';
 import { engineErrorOf, engineRequestOf, failedJob, GENERIC_FAILURE, succeededJob } from '../lambda/src/backends/engine-output';
+import type { Clock } from '../lambda/src/clock';
 
 export interface LocalEngineBackendProps {
   readonly client: EngineHttpClient;
@@ -18,7 +19,7 @@ export interface LocalEngineBackendProps {
   readonly logger: Logger;
   /** Jobs waiting beyond this are refused with 503. @default 32 */
   readonly maxQueued?: number;
-  readonly now?: () => Date;
+  readonly now: Clock;
   /**
    * The engine's own step count for a request id (the job's reference goes out as `X-Request-Id`; the engine logs it).
    * @default - no progress is reported
@@ -55,7 +56,7 @@ export class LocalEngineBackend implements GenerationBackend {
   private readonly outcomes = new Map<string, JobRecord>();
   private readonly stopping = new AbortController();
   private readonly maxQueued: number;
-  private readonly now: () => Date;
+  private readonly now: Clock;
   private running = false;
   private idle: Promise<void> = Promise.resolve();
   /** The job being generated now and how to stop it. */
@@ -64,7 +65,7 @@ export class LocalEngineBackend implements GenerationBackend {
 
   constructor(private readonly props: LocalEngineBackendProps) {
     this.maxQueued = props.maxQueued ?? 32;
-    this.now = props.now ?? (() => new Date());
+    this.now = props.now;
   }
 
   async submit(job: JobRecord, request: GenerationRequest = job.parameters): Promise<JobRecord> {
@@ -165,7 +166,7 @@ export class LocalEngineBackend implements GenerationBackend {
         const retryable =
           (error instanceof EngineHttpError && ENGINE_RETRY_LATER_STATUSES.includes(error.status)) ||
           (error instanceof EngineUnreachableError && !signal.aborted);
-        if (retryable && Date.now() < deadline) {
+        if (retryable && this.now().getTime() < deadline) {
           await delay(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)], signal);
           if (!signal.aborted) continue;
         }

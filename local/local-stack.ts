@@ -10,6 +10,7 @@ import { SITE_CONTENT_SECURITY_POLICY } from '../site/content-security-policy';
 import { EngineHttpClient } from '../lambda/src/backends/engine-http-client';
 import { LocalEngineBackend } from './local-engine-backend';
 import { readGatewayConfig, type Environment } from '../lambda/src/config';
+import { type Clock, systemClock } from '../lambda/src/clock';
 import { createGateway } from '../lambda/src/gateway';
 import { GatewayError } from '../lambda/src/http/errors';
 import { errorResponse } from '../lambda/src/http/responses';
@@ -43,6 +44,8 @@ export interface LocalStackOptions {
   readonly dataDir: string;
   /** QUOTA_PER_IP_PER_DAY, QUOTA_GLOBAL_PER_DAY, COLD_START_SECONDS, SECONDS_PER_IMAGE, ALLOWED_ORIGINS, LOG_LEVEL. */
   readonly env?: Environment;
+  /** The stack's one clock. @default - the system clock */
+  readonly now?: Clock;
 }
 
 export interface LocalStack {
@@ -108,28 +111,32 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ALLOWED_ORIGINS: env.ALLOWED_ORIGINS ?? url,
   });
   const logger = new Logger({ serviceName: 'gateway', logLevel: logLevel.toUpperCase() as 'WARN' });
+  // One clock for the whole local stack: tests move it through `options.now`.
+  const now = options.now ?? systemClock;
   const secrets = loadOrCreateLocalSecrets(dataDir);
-  const images = new FileImageStore({ dir: join(dataDir, 'images'), baseUrl: () => url, signingKey: secrets.idSigningKey });
+  const images = new FileImageStore({ dir: join(dataDir, 'images'), baseUrl: () => url, signingKey: secrets.idSigningKey, now });
   const backend = new LocalEngineBackend({
     // Generation on a CPU can take minutes; the queue, not the HTTP call, bounds the wait.
     client: new EngineHttpClient({ baseUrl: engine.url, timeoutMs: 15 * 60 * 1000 }),
     images,
     logger,
     engineProgress: (requestId) => engine.progress(requestId),
+    now,
   });
   const gateway = createGateway({
     config,
     backend,
     jobs: new FileJobStore(join(dataDir, 'jobs')),
     images,
-    quota: new QuotaGuard(new MemoryCounterStore(), {
+    quota: new QuotaGuard(new MemoryCounterStore(now), {
       perIpPerDay: config.quotaPerIpPerDay,
       globalPerDay: config.quotaGlobalPerDay,
     }),
     secrets: async () => secrets,
-    status: new StatusCache(() => backend.status(), { freshMs: 500 }),
+    status: new StatusCache(() => backend.status(), { freshMs: 500, now }),
     logger,
     metrics: new GatewayMetrics({ enabled: false }),
+    now,
   });
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -20,6 +20,7 @@ import { MemoryCounterStore } from '../src/quota/counter-store';
 import { QuotaGuard } from '../src/quota/quota-guard';
 import { StatusCache } from '../src/status/status-cache';
 import { apiEvent, postImages } from '../../test/gateway/support/events';
+import { systemClock } from '../src/clock';
 
 const ITERATIONS = 4000;
 const WARMUP = 500;
@@ -62,11 +63,12 @@ async function measureHandler() {
     backend,
     jobs: new MemoryJobStore(),
     images: instantImages,
-    quota: new QuotaGuard(new MemoryCounterStore(), { perIpPerDay: config.quotaPerIpPerDay, globalPerDay: config.quotaGlobalPerDay }),
+    quota: new QuotaGuard(new MemoryCounterStore(systemClock), { perIpPerDay: config.quotaPerIpPerDay, globalPerDay: config.quotaGlobalPerDay }),
     secrets: async () => ({ idSigningKey: 'bench-signing-key-0123456789abcdef0123' }),
-    status: new StatusCache(() => backend.status()),
+    status: new StatusCache(() => backend.status(), { now: systemClock }),
     logger: new Logger({ serviceName: 'gateway', logLevel: 'INFO' }),
     metrics: new GatewayMetrics(),
+    now: systemClock,
   });
   const request = { prompt: 'a watercolor fox in a snowy forest', steps: 25, width: 512, height: 512, num_images: 1 };
   // Logs and EMF are part of the handler's work; their bytes go nowhere so the terminal does not time them.

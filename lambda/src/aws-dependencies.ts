@@ -14,6 +14,7 @@ import { ExternalHttpBackend } from './backends/external-http-backend';
 import { LambdaEngineBackend } from './backends/lambda-engine-backend';
 import { SageMakerAsyncBackend } from './backends/sagemaker-async-backend';
 import { SageMakerServerlessBackend } from './backends/sagemaker-serverless-backend';
+import { type Clock } from './clock';
 import type { AwsResourcesConfig, GatewayConfig } from './config';
 import type { GatewayDependencies } from './dependencies';
 import { S3ImageStore } from './images/s3-image-store';
@@ -59,6 +60,7 @@ function createBackend(
   images: S3ImageStore,
   secrets: SecretsSource,
   logger: Logger,
+  now: Clock,
 ): GenerationBackend {
   switch (resources.backendMode) {
     case 'async': {
@@ -67,6 +69,7 @@ function createBackend(
         cloudwatch: clients.cloudwatch,
         endpointName: resources.endpointName!,
         logger,
+        now,
       });
       return new SageMakerAsyncBackend({
         s3: clients.s3,
@@ -77,20 +80,22 @@ function createBackend(
         inputPrefix: resources.inputPrefix,
         status: () => probe.status(),
         logger,
+        now,
       });
     }
     case 'serverless': {
-      const probe = new SageMakerEndpointProbe({ sagemaker: clients.sagemaker, endpointName: resources.endpointName!, logger });
+      const probe = new SageMakerEndpointProbe({ sagemaker: clients.sagemaker, endpointName: resources.endpointName!, logger, now });
       return new SageMakerServerlessBackend({
         runtime: clients.runtime,
         images,
         endpointName: resources.endpointName!,
         status: () => probe.status(),
+        now,
       });
     }
     case 'lambda': {
       const engine = resources.engineFunction!;
-      const probe = new LambdaFunctionProbe({ cloudwatch: clients.cloudwatch, functionName: engine.name });
+      const probe = new LambdaFunctionProbe({ cloudwatch: clients.cloudwatch, functionName: engine.name, now });
       return new LambdaEngineBackend({
         s3: clients.s3,
         lambda: clients.lambda,
@@ -103,6 +108,7 @@ function createBackend(
         functionTimeoutSeconds: engine.timeoutSeconds,
         status: () => probe.status(),
         logger,
+        now,
       });
     }
     case 'external':
@@ -112,6 +118,7 @@ function createBackend(
           apiKey: async () => (await secrets()).externalApiKey,
         }),
         images,
+        now,
       });
   }
 }
@@ -123,12 +130,13 @@ export function createAwsDependencies(
   clients: AwsClients,
   logger: Logger,
   metrics: GatewayMetrics,
+  now: Clock,
 ): GatewayDependencies {
   const secrets = secretsManagerSource(new SecretsProvider({ awsSdkV3Client: clients.secretsManager }), resources.secretArn);
   const images = new S3ImageStore(clients.s3, resources.jobsBucket, resources.imagePrefix);
-  const backend = createBackend(resources, clients, images, secrets, logger);
+  const backend = createBackend(resources, clients, images, secrets, logger, now);
   const counters = new DynamoDbCounterStore(clients.dynamo, resources.quotasAndJobsTable);
-  const status = new StatusCache(() => backend.status());
+  const status = new StatusCache(() => backend.status(), { now });
   const { rateLimit, gpuBudget } = config;
   return {
     config,
@@ -167,5 +175,6 @@ export function createAwsDependencies(
     status,
     logger,
     metrics,
+    now,
   };
 }

@@ -9,6 +9,7 @@ import type { RateLimiter } from './quota/rate-limiter';
 import type { SecretsSource } from './secrets';
 import type { GpuTimeGuard } from './spend/gpu-time-guard';
 import type { StatusCache } from './status/status-cache';
+import type { Clock } from './clock';
 
 /** Everything the gateway works with; AWS and local mode each assemble their own. */
 export interface GatewayDependencies {
@@ -25,5 +26,6 @@ export interface GatewayDependencies {
   readonly status: StatusCache;
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
-  readonly now?: () => Date;
+  /** The one clock every part above was built with. */
+  readonly now: Clock;
 }

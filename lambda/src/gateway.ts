@@ -72,7 +72,7 @@ function dispatch(context: Omit<RouteContext, 'params'>): { route: string; run: 
  * wrong; everything else becomes a 500 carrying only the request id, with the details logged.
  */
 export function createGateway(deps: GatewayDependencies) {
-  const now = deps.now ?? (() => new Date());
+  const { now } = deps;
 
   return async function gateway(event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> {
     const started = performance.now();

@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createAwsClients, createAwsDependencies } from './aws-dependencies';
+import { systemClock } from './clock';
 import { readAwsResourcesConfig, readGatewayConfig } from './config';
 import { createGateway } from './gateway';
 import { GatewayMetrics } from './metrics';
@@ -14,4 +15,4 @@ const resources = readAwsResourcesConfig(process.env);
 const logger = new Logger();
 const metrics = new GatewayMetrics();
 
-export const handler = createGateway(createAwsDependencies(config, resources, createAwsClients(), logger, metrics));
+export const handler = createGateway(createAwsDependencies(config, resources, createAwsClients(), logger, metrics, systemClock));

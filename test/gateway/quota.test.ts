@@ -9,7 +9,7 @@ import { GatewayError } from '../../lambda/src/http/errors';
 const noon = new Date('2026-03-14T12:00:00Z');
 /** The guard is told the time; the store must agree with it about which counters have expired. */
 let clock = noon;
-const memoryStore = () => new MemoryCounterStore(() => clock.getTime() / 1000);
+const memoryStore = () => new MemoryCounterStore(() => clock);
 beforeEach(() => {
   clock = noon;
 });
@@ -28,11 +28,11 @@ const jitter = () => new Promise((resolve) => setTimeout(resolve, Math.random() 
 
 describe('MemoryCounterStore', () => {
   it('accepts exactly the limit when 50 requests race for 10', async () => {
-    const store = new MemoryCounterStore();
+    const store = new MemoryCounterStore(() => clock);
     const results = await Promise.all(
       Array.from({ length: 50 }, async () => {
         await jitter();
-        return store.tryAdd('k', 1, 10, Date.now() / 1000 + 60);
+        return store.tryAdd('k', 1, 10, clock.getTime() / 1000 + 60);
       }),
     );
     expect(results.filter(Boolean)).toHaveLength(10);
@@ -40,7 +40,7 @@ describe('MemoryCounterStore', () => {
 
   it('forgets a counter once it expires and gives back subtracted amounts', async () => {
     let now = 1000;
-    const store = new MemoryCounterStore(() => now);
+    const store = new MemoryCounterStore(() => new Date(now * 1000));
     expect(await store.tryAdd('k', 3, 3, 1010)).toBe(true);
     expect(await store.tryAdd('k', 1, 3, 1010)).toBe(false);
     await store.subtract('k', 2);

@@ -20,7 +20,7 @@ beforeEach(() => {
 
 const OPTIONS: RateLimiterOptions = { perIp: 5, createImagePerIp: 2, windowSeconds: 60 };
 const limiter = (options: Partial<RateLimiterOptions> = {}) =>
-  new RateLimiter(new MemoryCounterStore(() => clock.getTime() / 1000), { ...OPTIONS, ...options }, async (ip) => `hash(${ip})`);
+  new RateLimiter(new MemoryCounterStore(() => clock), { ...OPTIONS, ...options }, async (ip) => `hash(${ip})`);
 
 async function outcomes(promises: Array<Promise<unknown>>): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};

@@ -44,7 +44,7 @@ describe('StatusCache', () => {
         if (failing) throw new Error('throttled');
         return status('warm', 1, calls);
       },
-      { freshMs: 5000, staleMs: 60000, nowMs: () => now },
+      { freshMs: 5000, staleMs: 60000, now: () => new Date(now) },
     );
     expect((await cache.get()).queueDepth).toBe(1);
     now = 4000;

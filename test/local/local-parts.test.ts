@@ -10,6 +10,7 @@ import { BodyTooLargeError, readBody, toProxyEvent } from '../../local/proxy-eve
 import { loadOrCreateLocalSecrets } from '../../local/local-secrets';
 import { EngineHttpClient } from '../../lambda/src/backends/engine-http-client';
 import { LocalEngineBackend } from '../../local/local-engine-backend';
+import { systemClock } from '../../lambda/src/clock';
 import { FileImageStore } from '../../lambda/src/images/file-image-store';
 import { FileJobStore } from '../../lambda/src/jobs/file-job-store';
 import { createJobId } from '../../lambda/src/jobs/job-id';
@@ -107,7 +108,7 @@ describe('local secret and job files', () => {
     writeFileSync(join(dir, 'legacy', 'jobs', `${legacyId}.json`), '{"id":"secret"}');
     writeFileSync(join(dir, 'legacy', 'jobs', 'ref-kept.json'), '{}');
     new FileJobStore(join(dir, 'legacy', 'jobs'));
-    new FileImageStore({ dir: join(dir, 'legacy', 'images'), baseUrl: () => '', signingKey: 'k' });
+    new FileImageStore({ dir: join(dir, 'legacy', 'images'), baseUrl: () => '', signingKey: 'k', now: systemClock });
     expect(existsSync(join(dir, 'legacy', 'jobs', `${legacyId}.json`))).toBe(false);
     expect(existsSync(join(dir, 'legacy', 'images', legacyId))).toBe(false);
     expect(existsSync(join(dir, 'legacy', 'jobs', 'ref-kept.json'))).toBe(true);
@@ -170,9 +171,10 @@ describe('LocalEngineBackend', () => {
   const backend = (options: { maxQueued?: number; url?: string } = {}) =>
     new LocalEngineBackend({
       client: new EngineHttpClient({ baseUrl: options.url ?? engineUrl }),
-      images: new FileImageStore({ dir: join(dir, 'images'), baseUrl: () => 'http://local.test', signingKey: 'local-test-key' }),
+      images: new FileImageStore({ dir: join(dir, 'images'), baseUrl: () => 'http://local.test', signingKey: 'local-test-key', now: systemClock }),
       logger: new Logger({ logLevel: 'SILENT' }),
       maxQueued: options.maxQueued,
+      now: systemClock,
     });
 
   async function settle(local: LocalEngineBackend, record: JobRecord): Promise<JobRecord> {

@@ -5,11 +5,12 @@ import type { JobRecord } from '../jobs/job';
 import type { BackendCapacity, CancelOutcome, GenerationBackend } from './backend';
 import { EngineHttpClient, EngineHttpError, EngineUnreachableError } from './engine-http-client';
 import { engineRequestOf, jobAfterEngineError, succeededJob } from './engine-output';
+import type { Clock } from '../clock';
 
 export interface ExternalHttpBackendProps {
   readonly client: EngineHttpClient;
   readonly images: ImageStore;
-  readonly now?: () => Date;
+  readonly now: Clock;
 }
 
 /**
@@ -17,10 +18,10 @@ export interface ExternalHttpBackendProps {
  * and an API key. Synchronous: the job is finished when `submit` returns.
  */
 export class ExternalHttpBackend implements GenerationBackend {
-  private readonly now: () => Date;
+  private readonly now: Clock;
 
   constructor(private readonly props: ExternalHttpBackendProps) {
-    this.now = props.now ?? (() => new Date());
+    this.now = props.now;
   }
 
   async submit(job: JobRecord, request?: GenerationRequest): Promise<JobRecord> {

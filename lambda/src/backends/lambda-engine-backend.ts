@@ -10,6 +10,7 @@ import type { BackendCapacity, CancelOutcome, GenerationBackend } from './backen
 import { engineRequestOf, failedJob } from './engine-output';
 import { readEngineProgress } from './engine-progress';
 import { refreshFromS3Result } from './s3-job-result';
+import type { Clock } from '../clock';
 
 export interface LambdaEngineBackendProps {
   readonly s3: S3Client;
@@ -30,7 +31,7 @@ export interface LambdaEngineBackendProps {
   readonly functionTimeoutSeconds: number;
   readonly status: () => Promise<BackendCapacity>;
   readonly logger: Logger;
-  readonly now?: () => Date;
+  readonly now: Clock;
 }
 
 const TIMED_OUT = { code: 'timeout', message: 'the generation ran past the time limit of the image generator' };
@@ -45,13 +46,13 @@ export class LambdaEngineBackend implements GenerationBackend {
   private readonly inputPrefix: string;
   private readonly outputPrefix: string;
   private readonly failurePrefix: string;
-  private readonly now: () => Date;
+  private readonly now: Clock;
 
   constructor(private readonly props: LambdaEngineBackendProps) {
     this.inputPrefix = props.inputPrefix ?? 'inputs/';
     this.outputPrefix = props.outputPrefix ?? 'outputs/';
     this.failurePrefix = props.failurePrefix ?? 'failures/';
-    this.now = props.now ?? (() => new Date());
+    this.now = props.now;
   }
 
   async submit(job: JobRecord, request?: GenerationRequest): Promise<JobRecord> {

@@ -4,12 +4,13 @@ import type { ImageStore } from '../images/image-store';
 import type { JobRecord } from '../jobs/job';
 import { EngineOutputError, engineErrorOf, failedJob, GENERIC_FAILURE, parseEngineResponse, succeededJob } from './engine-output';
 import { readObjectIfExists } from './s3-uri';
+import type { Clock } from '../clock';
 
 export interface S3JobResultReader {
   readonly s3: S3Client;
   readonly images: ImageStore;
   readonly logger: Logger;
-  readonly now: () => Date;
+  readonly now: Clock;
 }
 
 /**

@@ -8,6 +8,7 @@ import { JOB_RETENTION } from '../../facts/retention';
 import type { BackendCapacity, CancelOutcome, GenerationBackend } from './backend';
 import { engineRequestOf } from './engine-output';
 import { refreshFromS3Result } from './s3-job-result';
+import type { Clock } from '../clock';
 
 export interface SageMakerAsyncBackendProps {
   readonly s3: S3Client;
@@ -19,7 +20,7 @@ export interface SageMakerAsyncBackendProps {
   readonly inputPrefix?: string;
   readonly status: () => Promise<BackendCapacity>;
   readonly logger: Logger;
-  readonly now?: () => Date;
+  readonly now: Clock;
 }
 
 /**
@@ -29,11 +30,11 @@ export interface SageMakerAsyncBackendProps {
  */
 export class SageMakerAsyncBackend implements GenerationBackend {
   private readonly inputPrefix: string;
-  private readonly now: () => Date;
+  private readonly now: Clock;
 
   constructor(private readonly props: SageMakerAsyncBackendProps) {
     this.inputPrefix = props.inputPrefix ?? 'inputs/';
-    this.now = props.now ?? (() => new Date());
+    this.now = props.now;
   }
 
   async submit(job: JobRecord, request?: GenerationRequest): Promise<JobRecord> {

@@ -4,13 +4,14 @@ import type { ImageStore } from '../images/image-store';
 import type { JobRecord } from '../jobs/job';
 import type { BackendCapacity, CancelOutcome, GenerationBackend } from './backend';
 import { engineRequestOf, jobAfterEngineError, parseEngineResponse, succeededJob } from './engine-output';
+import type { Clock } from '../clock';
 
 export interface SageMakerServerlessBackendProps {
   readonly runtime: SageMakerRuntimeClient;
   readonly images: ImageStore;
   readonly endpointName: string;
   readonly status: () => Promise<BackendCapacity>;
-  readonly now?: () => Date;
+  readonly now: Clock;
 }
 
 /**
@@ -19,10 +20,10 @@ export interface SageMakerServerlessBackendProps {
  * returns.
  */
 export class SageMakerServerlessBackend implements GenerationBackend {
-  private readonly now: () => Date;
+  private readonly now: Clock;
 
   constructor(private readonly props: SageMakerServerlessBackendProps) {
-    this.now = props.now ?? (() => new Date());
+    this.now = props.now;
   }
 
   async submit(job: JobRecord, request?: GenerationRequest): Promise<JobRecord> {

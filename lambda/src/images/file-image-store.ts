@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { OutputFormat } from '../../../contract/limits';
 import { imageUrlSeconds, type ImageStore } from './image-store';
 import { JOB_ID_PATTERN } from '../jobs/job-id';
+import type { Clock } from '../clock';
 
 /** URL path under which the local server serves the image folder. */
 export const LOCAL_IMAGES_PATH = '/local-images/';
@@ -14,7 +15,7 @@ export interface FileImageStoreProps {
   readonly baseUrl: () => string;
   /** Signs image URLs (under a label of their own), as S3 presigns them in AWS. */
   readonly signingKey: string;
-  readonly now?: () => Date;
+  readonly now: Clock;
 }
 
 /**
@@ -24,11 +25,11 @@ export interface FileImageStoreProps {
  */
 export class FileImageStore implements ImageStore {
   readonly dir: string;
-  private readonly now: () => Date;
+  private readonly now: Clock;
 
   constructor(private readonly props: FileImageStoreProps) {
     this.dir = props.dir;
-    this.now = props.now ?? (() => new Date());
+    this.now = props.now;
     mkdirSync(this.dir, { recursive: true });
     removeIdNamedFolders(this.dir);
   }

@@ -1,3 +1,5 @@
+import type { Clock } from '../clock';
+
 /** Daily counters that only move atomically: DynamoDB in AWS, process memory locally. */
 export interface CounterStore {
   /**
@@ -20,7 +22,7 @@ const PRUNE_THRESHOLD = 10_000;
 export class MemoryCounterStore implements CounterStore {
   private readonly counters = new Map<string, Counter>();
 
-  constructor(private readonly nowSeconds: () => number = () => Date.now() / 1000) {}
+  constructor(private readonly now: Clock) {}
 
   async tryAdd(key: string, amount: number, limit: number, expiresAt: number): Promise<boolean> {
     // No await between reading and writing: atomic on the event loop, however many requests race.
@@ -38,7 +40,7 @@ export class MemoryCounterStore implements CounterStore {
 
   private live(key: string): Counter | undefined {
     const counter = this.counters.get(key);
-    if (counter && counter.expiresAt <= this.nowSeconds()) {
+    if (counter && counter.expiresAt <= this.now().getTime() / 1000) {
       this.counters.delete(key);
       return undefined;
     }
@@ -46,7 +48,7 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   private prune(): void {
-    const now = this.nowSeconds();
+    const now = this.now().getTime() / 1000;
     for (const [key, counter] of this.counters) if (counter.expiresAt <= now) this.counters.delete(key);
   }
 }

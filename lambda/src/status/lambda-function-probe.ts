@@ -1,5 +1,6 @@
 import { GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import type { BackendCapacity } from '../backends/backend';
+import type { Clock } from '../clock';
 
 export interface LambdaFunctionProbeProps {
   readonly cloudwatch: CloudWatchClient;
@@ -10,7 +11,7 @@ export interface LambdaFunctionProbeProps {
    * @default 5
    */
   readonly warmMinutes?: number;
-  readonly now?: () => Date;
+  readonly now: Clock;
 }
 
 /** Lambda publishes its metrics once a minute; ten minutes covers late datapoints and the warm window. */
@@ -25,11 +26,11 @@ const LOOKBACK_MINUTES = 10;
  * reached. There is no "warming": Lambda starts an environment within the request.
  */
 export class LambdaFunctionProbe {
-  private readonly now: () => Date;
+  private readonly now: Clock;
   private readonly warmMinutes: number;
 
   constructor(private readonly props: LambdaFunctionProbeProps) {
-    this.now = props.now ?? (() => new Date());
+    this.now = props.now;
     this.warmMinutes = props.warmMinutes ?? 5;
   }
 

@@ -2,6 +2,7 @@ import { GetMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-clo
 import { DescribeEndpointCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { BackendCapacity } from '../backends/backend';
+import type { Clock } from '../clock';
 
 export interface SageMakerEndpointProbeProps {
   readonly sagemaker: SageMakerClient;
@@ -9,7 +10,7 @@ export interface SageMakerEndpointProbeProps {
   /** Reads the async queue's `ApproximateBacklogSize`; absent for real-time endpoints, which have no queue. */
   readonly cloudwatch?: CloudWatchClient;
   readonly logger: Logger;
-  readonly now?: () => Date;
+  readonly now: Clock;
 }
 
 /** SageMaker publishes the async backlog once a minute; ten minutes covers a late datapoint. */
@@ -21,10 +22,10 @@ const BACKLOG_LOOKBACK_MS = 10 * 60 * 1000;
  * source.)
  */
 export class SageMakerEndpointProbe {
-  private readonly now: () => Date;
+  private readonly now: Clock;
 
   constructor(private readonly props: SageMakerEndpointProbeProps) {
-    this.now = props.now ?? (() => new Date());
+    this.now = props.now;
   }
 
   async status(): Promise<BackendCapacity> {

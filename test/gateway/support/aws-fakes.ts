@@ -13,6 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createAwsClients, createAwsDependencies } from '../../../lambda/src/aws-dependencies';
 import { readAwsResourcesConfig, readGatewayConfig, type Environment } from '../../../lambda/src/config';
 import type { GatewayDependencies } from '../../../lambda/src/dependencies';
+import { systemClock } from '../../../lambda/src/clock';
 import { createGateway } from '../../../lambda/src/gateway';
 import { GatewayMetrics } from '../../../lambda/src/metrics';
 import { jobReference } from '../../../lambda/src/jobs/job-id';
@@ -137,9 +138,9 @@ export function awsGateway(env: Environment = {}, now?: () => Date): TestGateway
   const resources = readAwsResourcesConfig(merged);
   // Silent unless a test asks for logs (and captures them): they would drown the test report.
   const logger = new Logger({ serviceName: 'gateway', logLevel: (merged.LOG_LEVEL ?? 'SILENT') as 'SILENT' });
-  const deps = createAwsDependencies(config, resources, createAwsClients(), logger, new GatewayMetrics());
-  const withClock = now ? { ...deps, now } : deps;
-  return { gateway: createGateway(withClock), deps: withClock };
+  // Built as the handler builds it, with the test's clock as the one clock of every part.
+  const deps = createAwsDependencies(config, resources, createAwsClients(), logger, new GatewayMetrics(), now ?? systemClock);
+  return { gateway: createGateway(deps), deps };
 }
 
 /** Collects what the process writes (Powertools logs and EMF; errors go to stderr) while `run` runs. */
