@@ -53,6 +53,8 @@ export interface LocalStack {
   readonly url: string;
   readonly engineUrl: string;
   readonly modelDir: string;
+  /** `EMBED_ORIGINS`, checked: the pages that may frame the site. */
+  readonly embedOrigins: readonly string[];
   /** Resolves once the engine has loaded the model; rejects if it cannot. */
   readonly engineReady: Promise<void>;
   close(): Promise<void>;
@@ -212,6 +214,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     url,
     engineUrl: engine.url,
     modelDir: options.modelDir,
+    embedOrigins,
     engineReady: engine.ready,
     close: () =>
       (closing ??= (async () => {

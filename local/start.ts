@@ -31,6 +31,9 @@ async function main(): Promise<void> {
     env: process.env,
   });
   process.stdout.write(`Serverless Diffusion is running at ${stack.url}\n`);
+  if (stack.embedOrigins.length > 0) {
+    process.stdout.write(`Pages at ${stack.embedOrigins.join(', ')} may embed it: <script src="${stack.url}/embed.js" async></script>\n`);
+  }
   process.stdout.write(`Model: ${stack.modelDir} (loading; the page shows "warming" until it is ready)\n`);
   stack.engineReady.then(
     () => process.stdout.write('Model ready. Press Ctrl-C to stop.\n'),

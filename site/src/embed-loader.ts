@@ -41,6 +41,9 @@ function start(scriptUrl: URL): void {
       frame.loading = 'lazy';
       frame.width = '100%';
       frame.height = String(EMBED_FRAME_HEIGHT.initial);
+      // The one way to drop the default inset border without a style: at 100% width it would
+      // otherwise push the frame past the column. Obsolete, but every browser still honours it.
+      frame.setAttribute('frameborder', '0');
       // The embedded page posts its height only to an origin it can check; without
       // `location.ancestorOrigins` (Firefox) the referrer is how it learns the parent's origin.
       frame.referrerPolicy = 'origin';

@@ -126,7 +126,8 @@ async function axeViolations(frame: Frame): Promise<Array<{ id: string; targets:
 
 describe('embedding the generator in another site', () => {
   it('embeds through /embed.js, generates in the frame, grows with it and ignores foreign height messages', async () => {
-    const context = await browser.newContext({ viewport: { width: 800, height: 900 } });
+    // Tall enough that the whole post, frame included, is painted for the screenshot.
+    const context = await browser.newContext({ viewport: { width: 800, height: 1800 } });
     const embedded = await openParent(context, `${listed.origin}/?foreign`);
     const { page, iframe, frame } = embedded;
     expect(await iframe.evaluate((f) => ({ src: f.src, title: f.title, loading: f.loading, style: f.getAttribute('style') }))).toEqual({
@@ -236,6 +237,8 @@ describe('embedding the generator in another site', () => {
     expect(frame.url()).not.toContain(new URL(stack.url).host);
     expect(await frame.locator('#generate-form').count()).toBe(0);
     expect(await iframe.getAttribute('height')).toBe(String(EMBED_FRAME_HEIGHT.initial));
+    await mkdir(OUTPUT_DIR, { recursive: true });
+    await page.screenshot({ path: path.join(OUTPUT_DIR, 'embed-refused.png') });
     await context.close();
   });
 });
