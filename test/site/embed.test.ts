@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Browser, BrowserContext, ElementHandle, Frame, Page } from 'playwright-core';
+import { EMBED_SCRIPT } from '../../site/build';
 import { EMBED_FRAME_HEIGHT, HEIGHT_MESSAGE_TYPE } from '../../site/src/embed-messages';
 import { launchChromium } from './helpers/browser';
 import { startLocalStack, type LocalStack } from './helpers/local-stack';
@@ -51,7 +52,7 @@ async function startParentSite(siteUrl: () => string, foreignOrigin: () => strin
 <body><main><h1>A blog post</h1><p>Try it here:</p>
 <div data-serverless-diffusion><a href="${siteUrl()}">Make an image</a></div>
 <p>And the post goes on.</p>${foreign}
-<script src="${site}/embed.js" async></script>
+<script src="${site}/${EMBED_SCRIPT}" async></script>
 </main></body></html>`);
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
@@ -208,7 +209,7 @@ describe('embedding the generator in another site', () => {
     await context.close();
   }, 90_000);
 
-  it('is axe-clean in dark mode with the history unfolded', async () => {
+  it('is axe-clean in dark mode with the history unfolded, and the frame follows it both ways', async () => {
     const context = await browser.newContext({ colorScheme: 'dark' });
     const embedded = await openParent(context, `${listed.origin}/`);
     const { frame } = embedded;
@@ -219,6 +220,9 @@ describe('embedding the generator in another site', () => {
     expect(await frame.locator('#history-fold').getAttribute('open')).not.toBeNull();
     expect(await frameFitsContent(embedded)).toBeGreaterThan(folded);
     expect(await axeViolations(frame)).toEqual([]);
+    // And shrinks back when it is folded again.
+    await frame.page().keyboard.press('Enter');
+    expect(await frameFitsContent(embedded)).toBe(folded);
     await context.close();
   }, 60_000);
 
