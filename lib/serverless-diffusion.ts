@@ -55,6 +55,7 @@ export function addServerlessDiffusionStacks(app: App, config: DeploymentConfig)
     bucketName: resourceNames(config, front).siteBucketName,
     distribution: front.hosting.distribution,
     apiBaseUrl: gateway.api.url,
+    embedOrigins: config.site.embedOrigins,
     description: 'serverless-diffusion: site files and runtime configuration',
   });
   const operations = new OperationsStack(app, name('Operations'), {

@@ -6,7 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { createJsonLogger, type LogLevel } from '../container/src/server/json-logger';
 import { startEngineServer, type RunningEngineServer } from '../container/src/server/start';
 import { buildSite } from '../site/build';
-import { SITE_CONTENT_SECURITY_POLICY } from '../site/content-security-policy';
+import { frameOptionsHeader, siteContentSecurityPolicy } from '../site/content-security-policy';
 import { EngineHttpClient } from '../lambda/src/backends/engine-http-client';
 import { LocalEngineBackend } from './local-engine-backend';
 import { readGatewayConfig, type Environment } from '../lambda/src/config';
@@ -20,6 +20,7 @@ import { GatewayMetrics } from '../lambda/src/metrics';
 import { MemoryCounterStore } from '../lambda/src/quota/counter-store';
 import { QuotaGuard } from '../lambda/src/quota/quota-guard';
 import { StatusCache } from '../lambda/src/status/status-cache';
+import { parseEmbedOrigins } from './embed-origins';
 import { loadOrCreateLocalSecrets } from './local-secrets';
 import { BodyTooLargeError, MAX_ADAPTER_BODY_BYTES, readBody, sendProxyResult, toProxyEvent } from './proxy-event';
 import { sendFile } from './static-files';
@@ -42,7 +43,7 @@ export interface LocalStackOptions {
   readonly host?: string;
   /** Jobs, images, the built site and the local secret live here. */
   readonly dataDir: string;
-  /** QUOTA_PER_IP_PER_DAY, QUOTA_GLOBAL_PER_DAY, COLD_START_SECONDS, SECONDS_PER_IMAGE, ALLOWED_ORIGINS, LOG_LEVEL. */
+  /** QUOTA_PER_IP_PER_DAY, QUOTA_GLOBAL_PER_DAY, COLD_START_SECONDS, SECONDS_PER_IMAGE, ALLOWED_ORIGINS, EMBED_ORIGINS, LOG_LEVEL. */
   readonly env?: Environment;
   /** The stack's one clock. @default - the system clock */
   readonly now?: Clock;
@@ -52,17 +53,23 @@ export interface LocalStack {
   readonly url: string;
   readonly engineUrl: string;
   readonly modelDir: string;
+  /** `EMBED_ORIGINS`, checked: the pages that may frame the site. */
+  readonly embedOrigins: readonly string[];
   /** Resolves once the engine has loaded the model; rejects if it cannot. */
   readonly engineReady: Promise<void>;
   close(): Promise<void>;
 }
 
-const PAGE_HEADERS = {
-  'Content-Security-Policy': SITE_CONTENT_SECURITY_POLICY,
-  'Referrer-Policy': 'no-referrer',
-  'X-Frame-Options': 'DENY',
-  'Cache-Control': 'no-cache',
-};
+/** The headers CloudFront adds to the site's files, for the pages that may embed it (`EMBED_ORIGINS`). */
+function pageHeaders(embedOrigins: readonly string[]): Record<string, string> {
+  const frameOptions = frameOptionsHeader(embedOrigins);
+  return {
+    'Content-Security-Policy': siteContentSecurityPolicy({ embedOrigins }),
+    'Referrer-Policy': 'no-referrer',
+    ...(frameOptions ? { 'X-Frame-Options': frameOptions } : {}),
+    'Cache-Control': 'no-cache',
+  };
+}
 
 function sendError(response: ServerResponse, error: GatewayError): void {
   sendProxyResult(response, errorResponse(error, 'local'));
@@ -74,6 +81,9 @@ function sendError(response: ServerResponse, error: GatewayError): void {
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const env = options.env ?? {};
+  // Before anything starts: a bad list stops the server with the variable named.
+  const embedOrigins = parseEmbedOrigins(env.EMBED_ORIGINS);
+  const siteHeaders = pageHeaders(embedOrigins);
   const dataDir = resolve(options.dataDir);
   const siteDir = join(dataDir, 'site');
   mkdirSync(dataDir, { recursive: true });
@@ -172,10 +182,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     if (path === '/config.json') {
       // Same origin: the page calls /v1/... on the server that served it.
-      sendProxyResult(response, { statusCode: 200, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache' }, body: JSON.stringify({ apiBaseUrl: '' }) });
+      sendProxyResult(response, { statusCode: 200, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache' }, body: JSON.stringify({ apiBaseUrl: '', embedOrigins }) });
       return;
     }
-    const served = await sendFile(response, siteDir, path === '/' ? '/index.html' : path, PAGE_HEADERS, method);
+    const served = await sendFile(response, siteDir, path === '/' ? '/index.html' : path, siteHeaders, method);
     if (!served) sendError(response, new GatewayError('not_found', 'no such page'));
   }
 
@@ -204,6 +214,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     url,
     engineUrl: engine.url,
     modelDir: options.modelDir,
+    embedOrigins,
     engineReady: engine.ready,
     close: () =>
       (closing ??= (async () => {

@@ -4,7 +4,8 @@
  *
  * PORT (default 8787, 0 = any free port), HOST (default 127.0.0.1), MODEL_DIR (default the bundled
  * demo model, models/shapes-demo), LOCAL_DATA_DIR (default `.local/`), and the gateway's QUOTA_PER_IP_PER_DAY,
- * QUOTA_GLOBAL_PER_DAY, COLD_START_SECONDS, SECONDS_PER_IMAGE, LOG_LEVEL.
+ * QUOTA_GLOBAL_PER_DAY, COLD_START_SECONDS, SECONDS_PER_IMAGE, LOG_LEVEL, and EMBED_ORIGINS (origins of pages
+ * that may embed the generator through /embed.js, comma-separated; http allowed for a local blog).
  */
 import { resolve } from 'node:path';
 import { DEMO_MODEL_DIR } from '../container/src/cli/default-model';
@@ -30,6 +31,9 @@ async function main(): Promise<void> {
     env: process.env,
   });
   process.stdout.write(`Serverless Diffusion is running at ${stack.url}\n`);
+  if (stack.embedOrigins.length > 0) {
+    process.stdout.write(`Pages at ${stack.embedOrigins.join(', ')} may embed it: <script src="${stack.url}/embed.js" async></script>\n`);
+  }
   process.stdout.write(`Model: ${stack.modelDir} (loading; the page shows "warming" until it is ready)\n`);
   stack.engineReady.then(
     () => process.stdout.write('Model ready. Press Ctrl-C to stop.\n'),

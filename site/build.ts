@@ -7,12 +7,15 @@ const SOURCE = path.join(__dirname, 'src');
 /** Hashed names let a CDN cache the bundle for ever while `index.html` stays short-lived. */
 const BUNDLE_PATTERN = /^app-[A-Z0-9]+\.(js|css)$/;
 const ICON = 'favicon.svg';
+/** The embedding script's name is its address on parent pages (README), so it is never hashed. */
+export const EMBED_SCRIPT = 'embed.js';
 
 /** Browsers with ES2020 modules, `<details>`, CSS grid and `createImageBitmap`. */
 const TARGETS = ['es2020', 'chrome90', 'edge90', 'firefox90', 'safari15'];
 
 /**
- * Builds the static site into `outDir`: `index.html`, the hashed JS and CSS bundles and the icon.
+ * Builds the static site into `outDir`: `index.html`, the hashed JS and CSS bundles, the icon and
+ * `embed.js` for pages that embed the generator.
  * `config.json` is not written: each deployment (or the local mode) provides its own.
  */
 export async function buildSite(outDir: string): Promise<void> {
@@ -42,8 +45,23 @@ export async function buildSite(outDir: string): Promise<void> {
   const forbidden = Object.keys(result.metafile.inputs).filter((input) => /node_modules[\\/]zod[\\/]/.test(input));
   if (forbidden.length > 0) throw new Error(`the page bundle must not include zod, but imports ${forbidden[0]}`);
 
+  await buildEmbedScript(outDir);
   await copyFile(path.join(SOURCE, ICON), path.join(outDir, ICON));
   await writeFile(path.join(outDir, 'index.html'), renderIndexHtml({ scriptHref: script, styleHref: style, iconHref: ICON }));
+}
+
+/** `/embed.js` for parent pages: a classic script (it reads `document.currentScript`), so an IIFE. */
+async function buildEmbedScript(outDir: string): Promise<void> {
+  await build({
+    entryPoints: [path.join(SOURCE, 'embed-loader.ts')],
+    outfile: path.join(outDir, EMBED_SCRIPT),
+    bundle: true,
+    format: 'iife',
+    minify: true,
+    target: TARGETS,
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
 }
 
 function outDirFromArgs(args: readonly string[]): string {

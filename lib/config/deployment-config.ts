@@ -7,6 +7,7 @@ import { BACKEND_MODES } from '../../lambda/facts/environment';
 import { JOB_RETENTION } from '../../lambda/facts/retention';
 import { LAMBDA_STATUS_DEFAULTS, STATUS_DEFAULTS } from '../../lambda/facts/status-defaults';
 import { sagemakerHourlyPrice } from '../cost/prices';
+import { embedOriginProblem } from '../../site/src/embed-origins';
 import { REPO_ROOT } from '../paths';
 import { cidrVersion } from './cidr';
 import { describeGpuHostFamilies, GPU_HOST, gpuHostSupports } from './gpu-host';
@@ -34,6 +35,22 @@ const cidr = z.string().refine((value) => cidrVersion(value) !== undefined, {
 const origin = z.string().regex(/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i, {
   message: 'expected an origin such as https://images.example.com (scheme and host, no path or trailing slash)',
 });
+
+const embedOrigin = z.string().superRefine((value, context) => {
+  const problem = embedOriginProblem(value);
+  if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+});
+
+const siteSchema = z
+  .strictObject({
+    /**
+     * Exact https origins of pages that may show the generator in a frame (issue 22), e.g. a blog
+     * on GitHub Pages; the page's CSP then says `frame-ancestors 'self' <these>` and no
+     * X-Frame-Options is sent. Empty: no page may frame the site.
+     */
+    embedOrigins: z.array(embedOrigin).default([]),
+  })
+  .prefault({});
 
 const httpsUrl = z.string().regex(/^https:\/\/[^\s/]+(\/\S*)?$/, { message: 'expected an https:// URL' });
 
@@ -207,6 +224,7 @@ const configSchema = z
     backend: backendSchema,
     model: modelSchema,
     api: apiSchema,
+    site: siteSchema,
     waf: wafSchema,
     quotas: quotasSchema,
     jobs: z

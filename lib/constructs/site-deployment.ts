@@ -13,6 +13,8 @@ import { PATHS, REPO_ROOT } from '../paths';
 export interface SiteRuntimeConfig {
   /** Absolute base URL of the public API. */
   readonly apiBaseUrl: string;
+  /** Origins of pages that may embed the site: the embedded page posts its height only to them. */
+  readonly embedOrigins: readonly string[];
 }
 
 export interface SiteDeploymentProps {

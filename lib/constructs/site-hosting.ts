@@ -6,6 +6,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { frameOptionsHeader } from '../../site/content-security-policy';
 import { AccessLogBucket } from './access-log-bucket';
 import { PRIVATE_BUCKET } from './private-bucket';
 
@@ -27,6 +28,12 @@ export interface SiteHostingProps {
   readonly contentSecurityPolicy: string;
   /** Custom host name. @default - the distribution's *.cloudfront.net name */
   readonly domain?: SiteDomain;
+  /**
+   * Origins of pages that may frame the site; `contentSecurityPolicy` must name them in
+   * `frame-ancestors` (`siteContentSecurityPolicy`). With any, X-Frame-Options is not sent.
+   * @default - none: X-Frame-Options DENY
+   */
+  readonly embedOrigins?: readonly string[];
 }
 
 /**
@@ -54,6 +61,7 @@ export class SiteHosting extends Construct {
       autoDeleteObjects: true,
     });
 
+    const frameOptions = frameOptionsHeader(props.embedOrigins);
     const headers = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'Strict CSP and security headers for the static site',
       securityHeadersBehavior: {
@@ -64,7 +72,7 @@ export class SiteHosting extends Construct {
           override: true,
         },
         contentTypeOptions: { override: true },
-        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+        ...(frameOptions ? { frameOptions: { frameOption: cloudfront.HeadersFrameOption[frameOptions], override: true } } : {}),
         referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
       },
       customHeadersBehavior: {

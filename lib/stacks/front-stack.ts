@@ -30,7 +30,9 @@ export class FrontStack extends Stack {
           apiHost: props.apiHost,
         }),
         upgradeInsecureRequests: true,
+        embedOrigins: props.config.site.embedOrigins,
       }),
+      embedOrigins: props.config.site.embedOrigins,
       domain: props.config.domain,
     });
     new CfnOutput(this, 'SiteUrl', { value: `${this.hosting.siteOrigin}/`, description: 'The public site' });

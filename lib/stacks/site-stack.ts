@@ -9,6 +9,8 @@ export interface SiteStackProps extends StackProps {
   readonly bucketName: string;
   readonly distribution: cloudfront.IDistribution;
   readonly apiBaseUrl: string;
+  /** `site.embedOrigins`, for the page's `config.json`. @default - none */
+  readonly embedOrigins?: readonly string[];
 }
 
 /**
@@ -21,7 +23,7 @@ export class SiteStack extends Stack {
     new SiteDeployment(this, 'Site', {
       bucket: s3.Bucket.fromBucketName(this, 'SiteBucket', props.bucketName),
       distribution: props.distribution,
-      runtimeConfig: { apiBaseUrl: props.apiBaseUrl },
+      runtimeConfig: { apiBaseUrl: props.apiBaseUrl, embedOrigins: props.embedOrigins ?? [] },
     });
   }
 }

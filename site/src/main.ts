@@ -1,6 +1,9 @@
 import { ApiClient } from './api-client';
 import { App } from './app';
 import { loadConfig } from './config';
+import { postHeightToParent } from './embed-height';
+import { isEmbedUrl } from './embed-messages';
+import { applyEmbedLayout } from './embed-view';
 import { HistoryStore } from './history-store';
 import { StatusView } from './status-view';
 
@@ -22,13 +25,17 @@ function pageStorage(): Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> {
 }
 
 async function main(): Promise<void> {
+  const embedded = isEmbedUrl(new URL(location.href));
+  if (embedded) applyEmbedLayout(location.href);
   let apiBaseUrl: string;
+  let embedOrigins: readonly string[];
   try {
-    ({ apiBaseUrl } = await loadConfig(location.href));
+    ({ apiBaseUrl, embedOrigins } = await loadConfig(location.href));
   } catch (error) {
     new StatusView().showNotice({ title: 'This page could not load its settings.', detail: `Please reload it. (${String(error)})` });
     return;
   }
+  if (embedded) postHeightToParent(embedOrigins);
   new App(new ApiClient(apiBaseUrl, location.href), new HistoryStore(pageStorage())).start();
 }
 
