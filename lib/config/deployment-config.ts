@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { LIMITS } from '../../contract/limits';
 import { modelInfoSchema, type ModelInfo } from '../../contract/model-info';
+import { DEFAULT_SAFETY_CHECKER, SAFETY_CHECKER_SETTINGS } from '../../contract/safety';
 import { BACKEND_MODES } from '../../lambda/facts/environment';
 import { JOB_RETENTION } from '../../lambda/facts/retention';
 import { LAMBDA_STATUS_DEFAULTS, STATUS_DEFAULTS } from '../../lambda/facts/status-defaults';
@@ -236,6 +237,15 @@ const configSchema = z
       })
       .prefault({}),
     domain: domainSchema.optional(),
+    safety: z
+      .strictObject({
+        /**
+         * `model`: the model's own safety checker screens every image where the folder ships one
+         * (`npm run model -- fetch` takes it); a flagged image is withheld. `off`: no filter.
+         */
+        checker: z.enum(SAFETY_CHECKER_SETTINGS).default(DEFAULT_SAFETY_CHECKER),
+      })
+      .prefault({}),
     logLevel: z.enum(LOG_LEVELS).default('INFO'),
   })
   .superRefine((config, context) => {
@@ -364,16 +374,16 @@ export function parseDeploymentConfig(raw: unknown): DeploymentConfig {
         maxImages: LIMITS.numImagesMax,
       }),
     },
-    model: resolveModelSource(config.model),
+    model: resolveModelSource(config.model, config.safety.checker),
     endpointName: kebabCase(config.appName),
   };
 }
 
-function resolveModelSource(model: ParsedConfig['model']): ModelSource {
+function resolveModelSource(model: ParsedConfig['model'], safetyChecker: ParsedConfig['safety']['checker']): ModelSource {
   if (model.s3Uri) return { kind: 's3', s3Uri: model.s3Uri, ...(model.info ? { info: model.info } : {}) };
   const folder = path.resolve(REPO_ROOT, model.localPath ?? DEFAULT_MODEL_PATH);
   try {
-    return { kind: 'local', path: folder, info: readModelInfo(folder) };
+    return { kind: 'local', path: folder, info: readModelInfo(folder, safetyChecker) };
   } catch (error) {
     throw new DeploymentConfigError([`${CONFIG_CONTEXT_KEY}.model.localPath: ${(error as Error).message}`]);
   }

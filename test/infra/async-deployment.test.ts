@@ -282,6 +282,7 @@ describe('gateway', () => {
       guidance_scale: 7.5,
       accepts_init_image: true,
       accepts_negative_prompt: true,
+      content_filter: 'none',
     });
     // The site's CloudFront origin is always allowed.
     expect(JSON.stringify(env.ALLOWED_ORIGINS)).toMatch(/https:\/\/.*ServerlessDiffusion-Front:ExportsOutputFnGetAttSiteDistribution/);
