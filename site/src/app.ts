@@ -22,6 +22,7 @@ import {
   describeProgress,
   describeStepProgress,
   describeWaitClock,
+  describeWithheldOutcome,
   formatElapsed,
   progressMilestone,
   type Notice,
@@ -264,6 +265,7 @@ export class App {
     this.shownRequest = resolved;
     this.results.show(resolved.prompt, shown);
     this.setPhase('succeeded', { ...resolved, num_images: images.length });
+    if (withheld > 0) this.status.announce(describeWithheldOutcome(images.length, withheld));
     const returned = shown.filter((entry) => entry.loaded !== undefined);
     const thumbnails = await Promise.all(returned.map(({ loaded }) => (loaded?.blob ? makeThumbnail(loaded.blob) : undefined)));
     const previous = this.history.get(job.id);
