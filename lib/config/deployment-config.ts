@@ -89,6 +89,12 @@ const backendSchema = z
     lambdaSecondsPerStep: z.number().positive().max(60).default(3.5),
     /** Seconds of one image's VAE decode and encoding at 512×512 on the function's vCPUs (lambda). */
     lambdaSecondsPerDecode: z.number().positive().max(120).default(5),
+    /**
+     * Seconds of the model's safety checker on one image on the function's vCPUs (lambda), added
+     * per image to the timeout and the cost where the checker runs. 1.1 is SD v1.4's checker (CLIP
+     * ViT-L/14 vision) measured at 1.07 s on one onnxruntime thread (`npm run bench:safety`).
+     */
+    lambdaSecondsPerSafetyCheck: z.number().min(0).max(60).default(1.1),
     /** The engine's base URL for `external` (it must answer POST /invocations). */
     externalUrl: httpsUrl.optional(),
   })
@@ -333,6 +339,8 @@ export interface DeploymentConfig extends Omit<ParsedConfig, 'backend' | 'model'
     readonly hourlyPriceUsd: number;
     /** The engine function's timeout (lambda), sized from the request limits and the timing settings. */
     readonly lambdaTimeoutSeconds: number;
+    /** Seconds the safety checker adds per image (lambda): `lambdaSecondsPerSafetyCheck` where it runs, else 0. */
+    readonly lambdaSafetyCheckSecondsPerImage: number;
   };
   readonly model: ModelSource;
   /** SageMaker endpoint name; fixed so the gateway can name it without a cross-stack reference. */
@@ -359,6 +367,8 @@ export function parseDeploymentConfig(raw: unknown): DeploymentConfig {
   const { backend } = config;
   const waitDefaults = backend.mode === 'lambda' ? LAMBDA_STATUS_DEFAULTS : STATUS_DEFAULTS;
   const coldStartSeconds = backend.coldStartSeconds ?? waitDefaults.coldStartSeconds;
+  const model = resolveModelSource(config.model, config.safety.checker);
+  const safetyCheckSeconds = safetyCheckerRuns(config.safety.checker, model) ? backend.lambdaSecondsPerSafetyCheck : 0;
   return {
     ...config,
     backend: {
@@ -366,17 +376,25 @@ export function parseDeploymentConfig(raw: unknown): DeploymentConfig {
       coldStartSeconds,
       secondsPerImage: backend.secondsPerImage ?? waitDefaults.secondsPerImage,
       hourlyPriceUsd: backend.hourlyPriceUsd ?? sagemakerHourlyPrice(backend.instanceType) ?? 0,
+      lambdaSafetyCheckSecondsPerImage: safetyCheckSeconds,
       lambdaTimeoutSeconds: lambdaEngineTimeoutSeconds({
         coldStartSeconds,
         secondsPerStep: backend.lambdaSecondsPerStep,
         secondsPerDecode: backend.lambdaSecondsPerDecode,
+        secondsPerSafetyCheck: safetyCheckSeconds,
         maxSteps: LIMITS.stepsMax,
         maxImages: LIMITS.numImagesMax,
       }),
     },
-    model: resolveModelSource(config.model, config.safety.checker),
+    model,
     endpointName: kebabCase(config.appName),
   };
+}
+
+/** Whether the engine will run a safety checker: on, and the folder has one (a model in S3 is assumed to). */
+function safetyCheckerRuns(setting: ParsedConfig['safety']['checker'], model: ModelSource): boolean {
+  if (setting === 'off') return false;
+  return model.kind === 's3' || model.info.content_filter === 'safety_checker';
 }
 
 function resolveModelSource(model: ParsedConfig['model'], safetyChecker: ParsedConfig['safety']['checker']): ModelSource {
