@@ -44,3 +44,7 @@ export function safetyCheckerFromEnv(env: Readonly<Record<string, string | undef
 /** What screens the images a deployment returns, as `/ping` and `GET /v1/status` report it. */
 export const CONTENT_FILTERS = ['safety_checker', 'none'] as const;
 export type ContentFilter = (typeof CONTENT_FILTERS)[number];
+
+/** Where diffusers' ONNX layout keeps the checker's parts, relative to the model folder. */
+export const SAFETY_CHECKER_MODEL = 'safety_checker/model.onnx';
+export const FEATURE_EXTRACTOR_CONFIG = 'feature_extractor/preprocessor_config.json';

@@ -10,7 +10,7 @@ import sharp, { type OutputInfo } from 'sharp';
 import { EXECUTION_PROVIDER_CHOICES, resolveExecutionProviders } from '../engine/onnx/execution-provider';
 import { SafetyChecker } from '../engine/safety/safety-checker';
 import { findSafetyCheckerFiles } from '../engine/safety/safety-checker-files';
-import { FEATURE_EXTRACTOR_CONFIG, SAFETY_CHECKER_MODEL } from '../engine/safety/safety-checker-paths';
+import { FEATURE_EXTRACTOR_CONFIG, SAFETY_CHECKER_MODEL } from '../../../contract/safety';
 import { optionalChoice, parseArguments, requireString } from './arguments';
 import { runCli, UsageError } from './cli-errors';
 

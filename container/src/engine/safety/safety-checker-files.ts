@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { FEATURE_EXTRACTOR_CONFIG, SAFETY_CHECKER_MODEL } from './safety-checker-paths';
+import { FEATURE_EXTRACTOR_CONFIG, SAFETY_CHECKER_MODEL } from '../../../../contract/safety';
 
 export interface SafetyCheckerFiles {
   /** `safety_checker/model.onnx`, where present. */

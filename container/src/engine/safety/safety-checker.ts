@@ -3,12 +3,11 @@
  * decode, one image at a time, `clip_input` from the feature extractor and `images` in [0, 1] HWC,
  * the decision read from `has_nsfw_concepts`. A flagged image is withheld, never blacked out.
  */
-import type { WithheldImage } from '../../../../contract/safety';
+import { FEATURE_EXTRACTOR_CONFIG, SAFETY_CHECKER_MODEL, type WithheldImage } from '../../../../contract/safety';
 import { toUint8 } from '../image-encoding';
 import { isSupportedType, ModelSession, type SessionOptions, type TensorSpec } from '../onnx/model-session';
 import type { DecodedImage } from '../pipeline';
 import { preprocessForClip, readClipImageProcessorConfig, type ClipImageProcessorConfig } from './clip-image-processor';
-import { FEATURE_EXTRACTOR_CONFIG, SAFETY_CHECKER_MODEL } from './safety-checker-paths';
 
 export type { WithheldImage };
 

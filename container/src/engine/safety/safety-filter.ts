@@ -3,11 +3,10 @@
  * (`safety.checker`) against what the model folder ships. Either way the caller learns whether
  * there is a filter, and why not, so the server can warn and `/v1/status` can say so.
  */
-import type { SafetyCheckerSetting } from '../../../../contract/safety';
+import { FEATURE_EXTRACTOR_CONFIG, SAFETY_CHECKER_MODEL, type SafetyCheckerSetting } from '../../../../contract/safety';
 import type { SessionOptions } from '../onnx/model-session';
 import { SafetyChecker } from './safety-checker';
 import type { SafetyCheckerFiles } from './safety-checker-files';
-import { FEATURE_EXTRACTOR_CONFIG, SAFETY_CHECKER_MODEL } from './safety-checker-paths';
 
 export interface SafetyFilterState {
   /** True when every image goes through the model's checker. */
