@@ -618,7 +618,7 @@ describe('operations', () => {
   test('the dashboard shows traffic, generation time, queue, instances, WAF blocks, errors and dollars', () => {
     const [dashboard] = resourcesOf(operations, 'AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(dashboard.DashboardBody);
-    for (const name of [METRIC_NAMES.imagesCompleted, METRIC_NAMES.generationSeconds, 'ApproximateBacklogSize', 'BlockedRequests']) {
+    for (const name of [METRIC_NAMES.imagesCompleted, METRIC_NAMES.imagesWithheld, METRIC_NAMES.generationSeconds, 'ApproximateBacklogSize', 'BlockedRequests']) {
       expect(body).toContain(name);
     }
     expect(body).toContain(String.raw`[\"ServerlessDiffusion\",\"EndpointInstances\",\"EndpointName\",\"serverless-diffusion\"`);
