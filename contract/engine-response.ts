@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { OUTPUT_FORMATS } from './limits';
+import { withheldImageSchema } from './withheld-image';
 
 const count = z.number().int().nonnegative();
 
@@ -20,13 +21,16 @@ export const generationTimingsSchema = z.object({
   encode_prompt_ms: z.number(),
   denoise_ms: z.number(),
   decode_ms: z.number(),
+  /** The safety checker on every image; absent from engines without one. */
+  safety_check_ms: z.number().optional(),
   total_ms: z.number(),
 });
 export type GenerationTimings = z.infer<typeof generationTimingsSchema>;
 
 /** Body of a successful `POST /invocations` with a JSON `Accept`. */
 export const generationResponseSchema = z.object({
-  images: z.array(generatedImageSchema).min(1),
+  /** In batch order; an image the safety checker flagged is `{seed, withheld}`, with no data. */
+  images: z.array(z.union([generatedImageSchema, withheldImageSchema])).min(1),
   timings: generationTimingsSchema,
   /** Resolved settings, so a caller can repeat the generation exactly. */
   parameters: z.object({

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { generationRequestSchema } from './generation-request';
 import { OUTPUT_FORMATS } from './limits';
+import { withheldImageSchema } from './withheld-image';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'expired'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -26,6 +27,10 @@ export const jobImageSchema = z
     format: z.enum(OUTPUT_FORMATS),
   });
 export type JobImage = z.infer<typeof jobImageSchema>;
+
+/** An entry of a finished job's `images`: the image, or `{seed, withheld}` where the safety checker held it back. */
+export const jobImageEntrySchema = z.union([jobImageSchema, withheldImageSchema]);
+export type JobImageEntry = z.infer<typeof jobImageEntrySchema>;
 
 /** How far a running job is, where the backend can tell (local mode, the Lambda backend; not SageMaker async). */
 export const jobProgressSchema = z.strictObject({
@@ -54,7 +59,13 @@ export const jobSchema = z.strictObject({
     description: 'The accepted request; once finished, completed with the settings the engine resolved.',
   }),
   progress: jobProgressSchema.optional().meta({ description: 'Present while `running`, where the backend reports it.' }),
-  images: z.array(jobImageSchema).optional(),
+  images: z
+    .array(jobImageEntrySchema)
+    .optional()
+    .meta({
+      description:
+        "In batch order (image i has seed + i). An image the model's safety checker flagged is `{seed, withheld: \"safety\"}`: it was made and counted, but not stored or returned. A job whose images are all withheld still `succeeded`.",
+    }),
   error: jobErrorSchema.optional(),
 });
 export type Job = z.infer<typeof jobSchema>;

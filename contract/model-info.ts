@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { LIMITS, SCHEDULER_NAMES } from './limits';
+import { CONTENT_FILTERS } from './safety';
 
 /**
  * What the deployed model is and wants, so the page can follow it: its defaults for what a
@@ -14,6 +15,13 @@ export const modelInfoSchema = z.strictObject({
   guidance_scale: z.number().min(LIMITS.guidanceScaleMin).max(LIMITS.guidanceScaleMax),
   accepts_init_image: z.boolean().meta({ description: 'The model has a VAE encoder: `init_image` works.' }),
   accepts_negative_prompt: z.boolean().meta({ description: 'False for LCM-distilled models, whose guidance is built in.' }),
+  content_filter: z
+    .enum(CONTENT_FILTERS)
+    .optional()
+    .meta({
+      description:
+        "`safety_checker`: the model's own safety checker screens every image, and a flagged one is withheld; `none`: images are returned unfiltered (the deployment turned the checker off, or the model has none).",
+    }),
 });
 export type ModelInfo = z.infer<typeof modelInfoSchema>;
 

@@ -7,6 +7,7 @@ import { createJsonLogger, type LogLevel } from '../container/src/server/json-lo
 import { startEngineServer, type RunningEngineServer } from '../container/src/server/start';
 import { buildSite } from '../site/build';
 import { frameOptionsHeader, siteContentSecurityPolicy } from '../site/content-security-policy';
+import { safetyCheckerFromEnv } from '../contract/safety';
 import { EngineHttpClient } from '../lambda/src/backends/engine-http-client';
 import { LocalEngineBackend } from './local-engine-backend';
 import { readGatewayConfig, type Environment } from '../lambda/src/config';
@@ -93,6 +94,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const engine: RunningEngineServer = await startEngineServer({
     modelDir: options.modelDir,
     port: 0,
+    safetyChecker: safetyCheckerFromEnv(env),
     logger: createJsonLogger(logLevel as LogLevel),
   });
 

@@ -14,5 +14,7 @@ export const METRIC_NAMES = {
   imagesCompleted: 'ImagesCompleted',
   imagesFailed: 'ImagesFailed',
   imagesCanceled: 'ImagesCanceled',
+  /** Made, counted, and held back by the model's safety checker (also within ImagesCompleted). */
+  imagesWithheld: 'ImagesWithheld',
   generationSeconds: 'GenerationSeconds',
 } as const;

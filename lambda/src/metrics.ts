@@ -54,6 +54,11 @@ export class GatewayMetrics {
     }
   }
 
+  /** Images of a finished job that the safety checker held back; a job without any writes nothing. */
+  withheld(images: number): void {
+    if (images > 0) this.count(this.main, METRIC_NAMES.imagesWithheld, images);
+  }
+
   failed(images: number): void {
     this.count(this.main, METRIC_NAMES.imagesFailed, images);
   }

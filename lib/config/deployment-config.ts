@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { LIMITS } from '../../contract/limits';
 import { modelInfoSchema, type ModelInfo } from '../../contract/model-info';
+import { DEFAULT_SAFETY_CHECKER, SAFETY_CHECKER_SETTINGS } from '../../contract/safety';
 import { BACKEND_MODES } from '../../lambda/facts/environment';
 import { JOB_RETENTION } from '../../lambda/facts/retention';
 import { LAMBDA_STATUS_DEFAULTS, STATUS_DEFAULTS } from '../../lambda/facts/status-defaults';
@@ -105,6 +106,12 @@ const backendSchema = z
     lambdaSecondsPerStep: z.number().positive().max(60).default(3.5),
     /** Seconds of one image's VAE decode and encoding at 512×512 on the function's vCPUs (lambda). */
     lambdaSecondsPerDecode: z.number().positive().max(120).default(5),
+    /**
+     * Seconds of the model's safety checker on one image on the function's vCPUs (lambda), added
+     * per image to the timeout and the cost where the checker runs. 1.1 is SD v1.4's checker (CLIP
+     * ViT-L/14 vision) measured at 1.07 s on one onnxruntime thread (`npm run bench:safety`).
+     */
+    lambdaSecondsPerSafetyCheck: z.number().min(0).max(60).default(1.1),
     /** The engine's base URL for `external` (it must answer POST /invocations). */
     externalUrl: httpsUrl.optional(),
   })
@@ -254,6 +261,15 @@ const configSchema = z
       })
       .prefault({}),
     domain: domainSchema.optional(),
+    safety: z
+      .strictObject({
+        /**
+         * `model`: the model's own safety checker screens every image where the folder ships one
+         * (`npm run model -- fetch` takes it); a flagged image is withheld. `off`: no filter.
+         */
+        checker: z.enum(SAFETY_CHECKER_SETTINGS).default(DEFAULT_SAFETY_CHECKER),
+      })
+      .prefault({}),
     logLevel: z.enum(LOG_LEVELS).default('INFO'),
   })
   .superRefine((config, context) => {
@@ -341,6 +357,8 @@ export interface DeploymentConfig extends Omit<ParsedConfig, 'backend' | 'model'
     readonly hourlyPriceUsd: number;
     /** The engine function's timeout (lambda), sized from the request limits and the timing settings. */
     readonly lambdaTimeoutSeconds: number;
+    /** Seconds the safety checker adds per image (lambda): `lambdaSecondsPerSafetyCheck` where it runs, else 0. */
+    readonly lambdaSafetyCheckSecondsPerImage: number;
   };
   readonly model: ModelSource;
   /** SageMaker endpoint name; fixed so the gateway can name it without a cross-stack reference. */
@@ -367,6 +385,8 @@ export function parseDeploymentConfig(raw: unknown): DeploymentConfig {
   const { backend } = config;
   const waitDefaults = backend.mode === 'lambda' ? LAMBDA_STATUS_DEFAULTS : STATUS_DEFAULTS;
   const coldStartSeconds = backend.coldStartSeconds ?? waitDefaults.coldStartSeconds;
+  const model = resolveModelSource(config.model, config.safety.checker);
+  const safetyCheckSeconds = safetyCheckerRuns(config.safety.checker, model) ? backend.lambdaSecondsPerSafetyCheck : 0;
   return {
     ...config,
     backend: {
@@ -374,24 +394,32 @@ export function parseDeploymentConfig(raw: unknown): DeploymentConfig {
       coldStartSeconds,
       secondsPerImage: backend.secondsPerImage ?? waitDefaults.secondsPerImage,
       hourlyPriceUsd: backend.hourlyPriceUsd ?? sagemakerHourlyPrice(backend.instanceType) ?? 0,
+      lambdaSafetyCheckSecondsPerImage: safetyCheckSeconds,
       lambdaTimeoutSeconds: lambdaEngineTimeoutSeconds({
         coldStartSeconds,
         secondsPerStep: backend.lambdaSecondsPerStep,
         secondsPerDecode: backend.lambdaSecondsPerDecode,
+        secondsPerSafetyCheck: safetyCheckSeconds,
         maxSteps: LIMITS.stepsMax,
         maxImages: LIMITS.numImagesMax,
       }),
     },
-    model: resolveModelSource(config.model),
+    model,
     endpointName: kebabCase(config.appName),
   };
 }
 
-function resolveModelSource(model: ParsedConfig['model']): ModelSource {
+/** Whether the engine will run a safety checker: on, and the folder has one (a model in S3 is assumed to). */
+function safetyCheckerRuns(setting: ParsedConfig['safety']['checker'], model: ModelSource): boolean {
+  if (setting === 'off') return false;
+  return model.kind === 's3' || model.info.content_filter === 'safety_checker';
+}
+
+function resolveModelSource(model: ParsedConfig['model'], safetyChecker: ParsedConfig['safety']['checker']): ModelSource {
   if (model.s3Uri) return { kind: 's3', s3Uri: model.s3Uri, ...(model.info ? { info: model.info } : {}) };
   const folder = path.resolve(REPO_ROOT, model.localPath ?? DEFAULT_MODEL_PATH);
   try {
-    return { kind: 'local', path: folder, info: readModelInfo(folder) };
+    return { kind: 'local', path: folder, info: readModelInfo(folder, safetyChecker) };
   } catch (error) {
     throw new DeploymentConfigError([`${CONFIG_CONTEXT_KEY}.model.localPath: ${(error as Error).message}`]);
   }

@@ -10,6 +10,8 @@ export interface LambdaEngineTiming {
   readonly secondsPerStep: number;
   /** VAE decode and encoding of one image. */
   readonly secondsPerDecode: number;
+  /** The safety checker on one image; 0 where it does not run. @default 0 */
+  readonly secondsPerSafetyCheck?: number;
   readonly maxSteps: number;
   readonly maxImages: number;
 }
@@ -21,7 +23,7 @@ export interface LambdaEngineTiming {
  * timeout and fails with a clear error rather than a killed process.
  */
 export function lambdaEngineTimeoutSeconds(timing: LambdaEngineTiming): number {
-  const work = timing.maxImages * (timing.maxSteps * timing.secondsPerStep + timing.secondsPerDecode);
+  const work = timing.maxImages * (timing.maxSteps * timing.secondsPerStep + timing.secondsPerDecode + (timing.secondsPerSafetyCheck ?? 0));
   return Math.min(LAMBDA_MAX_TIMEOUT_SECONDS, Math.ceil((timing.coldStartSeconds + work) * 1.2));
 }
 

@@ -8,6 +8,7 @@ import {
   resolveModelDefaults,
 } from '../../contract/model-defaults';
 import type { ModelInfo } from '../../contract/model-info';
+import { DEFAULT_SAFETY_CHECKER, SAFETY_CHECKER_MODEL, type SafetyCheckerSetting } from '../../contract/safety';
 
 /** Pixels per latent cell of the SD 1.x VAE: a UNet `sample_size` of 64 is a 512-pixel image. */
 const VAE_SCALE_FACTOR = 8;
@@ -20,7 +21,7 @@ const VAE_SCALE_FACTOR = 8;
  * `/v1/status` in the modes whose engine it cannot ask.
  * @throws Error naming the file when one is missing or invalid
  */
-export function readModelInfo(requestedFolder: string): ModelInfo {
+export function readModelInfo(requestedFolder: string, safetyChecker: SafetyCheckerSetting = DEFAULT_SAFETY_CHECKER): ModelInfo {
   const folder = modelRoot(requestedFolder);
   const schedulerConfig = readJsonObject(folder, 'scheduler/scheduler_config.json');
   const unetConfig = existsSync(path.join(folder, 'unet/config.json')) ? readJsonObject(folder, 'unet/config.json') : {};
@@ -35,7 +36,9 @@ export function readModelInfo(requestedFolder: string): ModelInfo {
     hasVaeEncoder: existsSync(path.join(folder, 'vae_encoder/model.onnx')),
     generationDefaults,
   };
-  return modelInfoOf(resolveModelDefaults(traits), modelCapabilities(traits));
+  // The engine's rule (safety-filter.ts): the checker runs when it is on and the folder has one.
+  const filtered = safetyChecker === 'model' && existsSync(path.join(folder, SAFETY_CHECKER_MODEL));
+  return { ...modelInfoOf(resolveModelDefaults(traits), modelCapabilities(traits)), content_filter: filtered ? 'safety_checker' : 'none' };
 }
 
 /**

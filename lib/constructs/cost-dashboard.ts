@@ -140,6 +140,7 @@ export class CostDashboard extends Construct {
           gateway(METRIC_NAMES.imagesAccepted, cloudwatch.Stats.SUM, HOUR, 'accepted'),
           gateway(METRIC_NAMES.imagesCompleted, cloudwatch.Stats.SUM, HOUR, 'completed'),
           gateway(METRIC_NAMES.imagesFailed, cloudwatch.Stats.SUM, HOUR, 'failed'),
+          gateway(METRIC_NAMES.imagesWithheld, cloudwatch.Stats.SUM, HOUR, 'withheld (content filter)'),
           new cloudwatch.MathExpression({
             expression: `SEARCH('{${METRICS_NAMESPACE},${REASON_DIMENSION},${SERVICE_DIMENSION.name}} MetricName="${METRIC_NAMES.imagesRejected}"', 'Sum', 3600)`,
             label: 'rejected',

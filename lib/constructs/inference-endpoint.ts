@@ -1,3 +1,4 @@
+import { DEFAULT_SAFETY_CHECKER, SAFETY_CHECKER_ENV, type SafetyCheckerSetting } from '../../contract/safety';
 import { Arn, ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -35,6 +36,8 @@ export interface InferenceEndpointProps {
   readonly variant: AsyncVariant | ServerlessVariant;
   /** Engine log level. @default 'INFO' */
   readonly logLevel?: string;
+  /** The engine's SAFETY_CHECKER: the model's own checker, or none. @default 'model' */
+  readonly safetyChecker?: SafetyCheckerSetting;
 }
 
 /** Name of the single production variant; scaling addresses it by this name. */
@@ -107,6 +110,7 @@ export class InferenceEndpoint extends Construct {
           MODEL_DIR: '/opt/ml/model',
           EXECUTION_PROVIDER: variant.kind === 'async' ? 'cuda' : 'cpu',
           LOG_LEVEL: props.logLevel ?? 'INFO',
+          [SAFETY_CHECKER_ENV]: props.safetyChecker ?? DEFAULT_SAFETY_CHECKER,
           ...(variant.kind === 'serverless' ? { REQUEST_TIMEOUT_MS: String(SERVERLESS_REQUEST_TIMEOUT_MS) } : {}),
         },
       },

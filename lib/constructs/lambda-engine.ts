@@ -1,3 +1,4 @@
+import { DEFAULT_SAFETY_CHECKER, SAFETY_CHECKER_ENV, type SafetyCheckerSetting } from '../../contract/safety';
 import { Duration, RemovalPolicy, Size, Validations } from 'aws-cdk-lib';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -35,6 +36,8 @@ export interface LambdaEngineProps {
    */
   readonly architecture?: lambda.Architecture;
   readonly logLevel: string;
+  /** The engine's SAFETY_CHECKER: the model's own checker, or none. @default 'model' */
+  readonly safetyChecker?: SafetyCheckerSetting;
 }
 
 /**
@@ -110,6 +113,7 @@ export class LambdaEngine extends Construct {
         MODEL_S3_URI: props.modelData.s3Uri,
         EXECUTION_PROVIDER: 'cpu',
         LOG_LEVEL: props.logLevel.toLowerCase(),
+        [SAFETY_CHECKER_ENV]: props.safetyChecker ?? DEFAULT_SAFETY_CHECKER,
       },
       retryAttempts: 0,
       // An event still queued when the job would read `expired` is no use to anybody.

@@ -46,6 +46,8 @@ export interface CostReport {
   readonly wakeUpGpuMinutes: number;
   /** Seconds from a request to the first image when the engine sleeps: the page's own estimate. */
   readonly firstImageWaitSeconds: number;
+  /** The safety checker's seconds per image on the engine function (lambda); 0 where it does not run. */
+  readonly safetyCheckSecondsPerImage: number;
   readonly imagesPerDay: number;
   readonly wakeUpsPerDay: number;
   readonly perDayUsd: number;
@@ -119,7 +121,8 @@ export function costReport(args: readonly string[], context: Record<string, unkn
     idleItemsFreeTier: freeTierFloor.items,
     wakeUpUsd: wakeUp.usd,
     wakeUpGpuMinutes: wakeUp.gpuMinutes,
-    firstImageWaitSeconds: settings.coldStartSeconds + settings.secondsPerImage,
+    firstImageWaitSeconds: settings.coldStartSeconds + settings.secondsPerImage + settings.safetyCheckSecondsPerImage,
+    safetyCheckSecondsPerImage: settings.safetyCheckSecondsPerImage,
     imagesPerDay,
     wakeUpsPerDay,
     perDayUsd: usage.perDayUsd,
@@ -195,7 +198,10 @@ export function formatCostReport(report: CostReport): string {
       : report.mode === 'lambda'
         ? `One cold start: ${usd(report.wakeUpUsd)} (the model staged from S3 and the sessions created, billed as the first run's time)`
         : 'One wake-up from zero: $0 (no instances to start)',
-    `First image from a sleeping engine: about ${Math.round(report.firstImageWaitSeconds)} s (backend.coldStartSeconds + secondsPerImage)`,
+    `First image from a sleeping engine: about ${Math.round(report.firstImageWaitSeconds)} s (backend.coldStartSeconds + secondsPerImage${report.safetyCheckSecondsPerImage > 0 ? ' + the safety checker' : ''})`,
+    ...(report.safetyCheckSecondsPerImage > 0
+      ? [`Safety checker: ${report.safetyCheckSecondsPerImage} s per image on the engine function (backend.lambdaSecondsPerSafetyCheck; npm run bench:safety measures it; safety.checker "off" saves it)`]
+      : []),
     '',
     `At ${report.imagesPerDay} images/day with ${report.wakeUpsPerDay} wake-ups/day:`,
     ...items(report.usageItems),

@@ -27,6 +27,8 @@ export interface CostSettings {
   readonly lambdaMemoryMb: number;
   readonly lambdaPerGbSecondUsd: number;
   readonly lambdaTimeoutSeconds: number;
+  /** The safety checker's seconds per image on the engine function (lambda), 0 where it does not run. */
+  readonly safetyCheckSecondsPerImage: number;
   readonly wafEnabled: boolean;
   /** Rules and rule groups in the web ACL; 0 without WAF. */
   readonly wafRuleCount: number;
@@ -53,6 +55,7 @@ export function costSettings(config: DeploymentConfig): CostSettings {
     lambdaMemoryMb: backend.lambdaMemoryMb,
     lambdaPerGbSecondUsd: lambdaPerGbSecond(backend.lambdaArchitecture),
     lambdaTimeoutSeconds: backend.lambdaTimeoutSeconds,
+    safetyCheckSecondsPerImage: backend.mode === 'lambda' ? backend.lambdaSafetyCheckSecondsPerImage : 0,
     wafEnabled: config.waf.enabled,
     wafRuleCount: config.waf.enabled ? firewallRuleCount(config.waf) : 0,
     alarmCount: operationsAlarmNames(backend.mode).length + (backend.mode === 'async' ? SCALE_TO_ZERO_ALARM_COUNT : 0),
@@ -226,6 +229,7 @@ export function usageCost(settings: CostSettings, usage: Usage): UsageCost {
     // One asynchronous invocation per image; each cold start adds its staging and load time.
     items['Engine function'] =
       imagesPerDay * settings.secondsPerImage * engineFunctionUsdPerSecond(settings) + (imagesPerDay / 1e6) * P.lambdaPerMillionRequests;
+    if (settings.safetyCheckSecondsPerImage > 0) items['Safety checker'] = imagesPerDay * settings.safetyCheckSecondsPerImage * engineFunctionUsdPerSecond(settings);
     items['Engine cold starts'] = usage.wakeUpsPerDay * wakeUpCost(settings).usd;
   }
   items['Gateway Lambda'] =

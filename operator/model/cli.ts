@@ -1,5 +1,5 @@
 /**
- * npm run model -- fetch REPO[@REVISION] [--out DIR] [--with-safety-checker]
+ * npm run model -- fetch REPO[@REVISION] [--out DIR] [--without-safety-checker | --with-safety-checker]
  * npm run model -- upload DIR --bucket BUCKET [--prefix PREFIX] [--region REGION]
  */
 import { relative, resolve } from 'node:path';
@@ -13,12 +13,15 @@ import { TransferProgress } from './transfer-progress';
 import { uploadModel } from './upload-model';
 
 const USAGE = `Usage:
-  npm run model -- fetch REPO[@REVISION] [--out DIR] [--with-safety-checker]
+  npm run model -- fetch REPO[@REVISION] [--out DIR] [--without-safety-checker]
       Downloads an SD 1.x ONNX export from the Hugging Face Hub: only the files the engine reads,
       each verified against the Hub's checksums; a rerun continues where a broken one stopped.
       REPO@REVISION   e.g. CompVis/stable-diffusion-v1-4@onnx, SimianLuo/LCM_Dreamshaper_v7
       --out DIR       default .local/models/<owner>--<name>[--<revision>]
-      --with-safety-checker   also take safety_checker/ and feature_extractor/
+      The safety checker (safety_checker/, feature_extractor/) comes along when model_index.json
+      requires one (requires_safety_checker), as for CompVis/stable-diffusion-v1-4:
+      --without-safety-checker   skip it (the engine then warns that there is no content filter)
+      --with-safety-checker      take it even where the model does not require it
       Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (gated or private models)
 
   npm run model -- upload DIR --bucket BUCKET [--prefix PREFIX] [--region REGION]
@@ -39,7 +42,12 @@ async function main(argv: string[]): Promise<void> {
 }
 
 async function fetchCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv, { out: { type: 'string' }, 'with-safety-checker': { type: 'boolean' } });
+  const { values, positionals } = parse(argv, {
+    out: { type: 'string' },
+    'with-safety-checker': { type: 'boolean' },
+    'without-safety-checker': { type: 'boolean' },
+  });
+  if (values['with-safety-checker'] && values['without-safety-checker']) throw new UsageError('--with-safety-checker and --without-safety-checker contradict each other');
   const source = parseHubSource(onePositional(positionals, 'REPO[@REVISION]'));
   const access = hubAccessFromEnvironment();
   const outDir = resolve(values.out ?? defaultOutDir(source));
@@ -47,7 +55,7 @@ async function fetchCommand(argv: string[]): Promise<void> {
     source,
     access,
     outDir,
-    withSafetyChecker: values['with-safety-checker'] === true,
+    safetyChecker: values['without-safety-checker'] ? 'never' : values['with-safety-checker'] ? 'always' : 'required',
     progress: (total) => new TransferProgress(process.stderr, total),
   });
   const shown = relative(REPO_ROOT, outDir).startsWith('..') ? outDir : relative(REPO_ROOT, outDir);
@@ -55,6 +63,7 @@ async function fetchCommand(argv: string[]): Promise<void> {
     [
       `${source.repo}@${source.revision}: ${result.files.length} files in ${outDir} ` +
         `(${result.outcomes.downloaded} downloaded, ${result.outcomes.resumed} resumed, ${result.outcomes.unchanged} already here)`,
+      `safety checker: ${result.safetyChecker.taken ? 'taken' : result.safetyChecker.required ? 'NOT taken, though the model requires one (no content filter)' : 'none (the model does not require one)'}`,
       `model.localPath: ${shown}`,
       `Deploy it as it is with that model.localPath in cdk.json, or upload it first (best for multi-GB models):`,
       `  npm run model -- upload ${shown} --bucket BUCKET`,

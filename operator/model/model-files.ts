@@ -2,14 +2,15 @@
  * Which files of an SD 1.x ONNX export the engine reads (see container/src/engine/model/model-folder.ts):
  * the component folders' `model.onnx` with its external weights (`model.onnx_data`, the legacy
  * exporter's `weights.pb`, loose tensor files) and `config.json`, the tokenizer, the scheduler
- * configuration and `model_index.json`. Repositories also carry PyTorch weights for diffusers, other
- * ONNX variants and the safety checker: gigabytes the engine never opens.
+ * configuration and `model_index.json`, and the safety checker with its feature extractor where
+ * asked. Repositories also carry PyTorch weights for diffusers and other ONNX variants: gigabytes
+ * the engine never opens.
  */
 import type { RemoteFile } from './hub-listing';
 
 /** Folders the engine loads. */
 const ENGINE_FOLDERS = ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder', 'tokenizer', 'scheduler'];
-/** diffusers' NSFW filter and its image preprocessing; the engine does not run them. */
+/** diffusers' NSFW filter and its image preprocessing; the engine runs them when they are there (safety.checker). */
 const SAFETY_CHECKER_FOLDERS = ['safety_checker', 'feature_extractor'];
 const ROOT_FILES = ['model_index.json'];
 /** Weights for PyTorch, safetensors, Flax and TensorFlow loaders. */
@@ -47,7 +48,7 @@ function skipReason(path: string, folders: ReadonlySet<string>, withSafetyChecke
   // Also keeps `unet/..` and friends from naming a path outside the model folder.
   if (name.startsWith('.')) return 'hidden file';
   if (!folders.has(folder)) {
-    return SAFETY_CHECKER_FOLDERS.includes(folder) && !withSafetyChecker ? 'safety checker (--with-safety-checker takes it)' : 'folder not used by the engine';
+    return SAFETY_CHECKER_FOLDERS.includes(folder) && !withSafetyChecker ? 'safety checker, not taken' : 'folder not used by the engine';
   }
   if (FOREIGN_WEIGHTS.test(name)) return 'PyTorch / safetensors weights; the engine runs the ONNX graph';
   if (name.endsWith('.onnx') && name !== ENGINE_GRAPH) return `another ONNX variant; the engine loads ${ENGINE_GRAPH}`;

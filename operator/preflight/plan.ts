@@ -3,6 +3,7 @@ import type { DeploymentConfig } from '../../lib/config/deployment-config';
 import type { Check } from './check';
 import { alertEmails, monthlyBudget } from './checks/alerts-and-budget';
 import { cdkBootstrap } from './checks/cdk-bootstrap';
+import { contentFilter } from './checks/content-filter';
 import { docker } from './checks/docker';
 import { endpointQuota } from './checks/endpoint-quota';
 import { lambdaConcurrency } from './checks/lambda-concurrency';
@@ -20,7 +21,7 @@ export function checksFor(config: DeploymentConfig): Check[] {
     ...(sagemaker ? [sagemakerRegion] : []),
     ...(mode === 'async' ? [endpointQuota] : []),
     ...(mode === 'lambda' ? [lambdaConcurrency] : []),
-    ...(engine ? [docker, config.model.kind === 's3' ? modelFolderInS3 : modelFolder] : []),
+    ...(engine ? [docker, config.model.kind === 's3' ? modelFolderInS3 : modelFolder, contentFilter] : []),
     alertEmails,
     monthlyBudget,
   ];

@@ -3,6 +3,7 @@ import type { ApiClient } from './api-client';
 import { ApiError, CLIENT_ERROR_CODES } from './api-error';
 import type { Job, JobStatus } from '../../contract/job';
 import type { ApiStatus } from '../../contract/status';
+import { isWithheld } from '../../contract/safety';
 import { pollDelayMs } from './backoff';
 import { byId } from './dom';
 import { FormView } from './form-view';
@@ -11,7 +12,7 @@ import { HistoryView } from './history-view';
 import { loadImage, makeThumbnail } from './images';
 import { InitImageView } from './init-image-view';
 import { ProgressView } from './progress-view';
-import { ResultsView } from './results-view';
+import { ResultsView, type ShownImage } from './results-view';
 import { buildRequest, defaultValuesFor, mergeParameters, randomSeed, valuesFromRequest } from './settings';
 import { StatusView } from './status-view';
 import {
@@ -21,6 +22,7 @@ import {
   describeProgress,
   describeStepProgress,
   describeWaitClock,
+  describeWithheldOutcome,
   formatElapsed,
   progressMilestone,
   type Notice,
@@ -255,12 +257,17 @@ export class App {
 
   private async showResult(job: Job, request: GenerationRequest): Promise<void> {
     const images = job.images ?? [];
-    const shown = await Promise.all(images.map(async (image) => ({ image, loaded: await loadImage(this.api.resolveUrl(image.url)) })));
+    const shown: ShownImage[] = await Promise.all(
+      images.map(async (image) => (isWithheld(image) ? { image } : { image, loaded: await loadImage(this.api.resolveUrl(image.url)) })),
+    );
+    const withheld = images.filter(isWithheld).length;
     const resolved = mergeParameters(request, job.parameters);
     this.shownRequest = resolved;
     this.results.show(resolved.prompt, shown);
     this.setPhase('succeeded', { ...resolved, num_images: images.length });
-    const thumbnails = await Promise.all(shown.map(({ loaded }) => (loaded.blob ? makeThumbnail(loaded.blob) : undefined)));
+    if (withheld > 0) this.status.announce(describeWithheldOutcome(images.length, withheld));
+    const returned = shown.filter((entry) => entry.loaded !== undefined);
+    const thumbnails = await Promise.all(returned.map(({ loaded }) => (loaded?.blob ? makeThumbnail(loaded.blob) : undefined)));
     const previous = this.history.get(job.id);
     const { init_image: _upload, ...remembered } = resolved;
     this.history.save({
@@ -270,6 +277,7 @@ export class App {
       ...(previous?.initThumbnail ? { initThumbnail: previous.initThumbnail } : {}),
       status: 'succeeded',
       seeds: images.map((image) => image.seed),
+      ...(withheld > 0 ? { withheld } : {}),
       thumbnails: thumbnails.some((t) => t === undefined) && previous?.thumbnails ? previous.thumbnails : thumbnails.filter((t): t is string => t !== undefined),
     });
     this.renderHistory();

@@ -12,6 +12,8 @@ export interface HistoryEntry {
   readonly status: 'pending' | 'succeeded' | 'failed' | 'canceled';
   readonly seeds?: readonly number[];
   readonly thumbnails?: readonly string[];
+  /** How many of the job's images the site's content filter held back. */
+  readonly withheld?: number;
   /** A small copy of the picture an image-to-image request started from. */
   readonly initThumbnail?: string;
 }

@@ -1,5 +1,6 @@
 import { byId, el } from './dom';
 import type { HistoryEntry } from './history-store';
+import { describeWithheld } from './wording';
 
 export interface HistoryActions {
   readonly onShow: (entry: HistoryEntry) => void;
@@ -36,6 +37,7 @@ export class HistoryView {
       when.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }),
       entry.seeds !== undefined && entry.seeds.length > 0 ? `seed ${entry.seeds.join(', ')}` : '',
       STATUS_WORDS[entry.status],
+      entry.withheld ? describeWithheld(entry.withheld) : '',
     ].filter(Boolean);
     const thumbnails = (entry.thumbnails ?? []).map((src) => el('img', { src, alt: '', class: 'thumbnail' }));
     // The starting picture of an image-to-image request, told apart from the results for screen readers.

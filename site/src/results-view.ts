@@ -1,11 +1,13 @@
 import type { JobImage } from '../../contract/job';
+import type { WithheldImage } from '../../contract/safety';
 import { byId, el } from './dom';
 import { downloadName, releaseImage, type LoadedImage } from './images';
+import { WITHHELD_IMAGE_TEXT } from './wording';
 
-export interface ShownImage {
-  readonly image: JobImage;
-  readonly loaded: LoadedImage;
-}
+export type ShownImage =
+  | { readonly image: JobImage; readonly loaded: LoadedImage }
+  /** Held back by the model's safety checker: a placeholder in its place. */
+  | { readonly image: WithheldImage; readonly loaded?: undefined };
 
 export interface ResultActions {
   readonly onUseSettings: (seed: number) => void;
@@ -28,14 +30,16 @@ export class ResultsView {
   }
 
   clear(): void {
-    for (const shown of this.shown) releaseImage(shown.loaded);
+    for (const shown of this.shown) if (shown.loaded) releaseImage(shown.loaded);
     this.shown = [];
     this.list.replaceChildren();
     this.section.hidden = true;
   }
 
-  private figure(prompt: string, { image, loaded }: ShownImage, index: number, count: number): HTMLElement {
+  private figure(prompt: string, shown: ShownImage, index: number, count: number): HTMLElement {
     const which = count > 1 ? ` ${index + 1} of ${count}` : '';
+    if (shown.loaded === undefined) return this.withheldFigure(shown.image, which);
+    const { image, loaded } = shown;
     const name = downloadName(prompt, image.seed, image.format);
     const copy = el('button', { type: 'button', class: 'secondary' }, 'Copy seed');
     copy.addEventListener('click', () => {
@@ -68,6 +72,16 @@ export class ResultsView {
           reuse,
         ),
       ),
+    );
+  }
+
+  /** A calm placeholder where the content filter withheld an image; its seed is still there to move on from. */
+  private withheldFigure(image: WithheldImage, which: string): HTMLElement {
+    return el(
+      'figure',
+      { class: 'result withheld' },
+      el('div', { class: 'withheld-placeholder', role: 'note', 'aria-label': `Image${which} withheld` }, el('p', {}, WITHHELD_IMAGE_TEXT)),
+      el('figcaption', {}, el('p', { class: 'result-meta' }, `Seed ${image.seed}`)),
     );
   }
 }

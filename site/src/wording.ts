@@ -25,6 +25,20 @@ export const FIELD_LABELS: Readonly<Record<string, string>> = {
   body: 'Request',
 };
 
+/** Shown in place of an image the model's safety checker withheld: calm, never a black square. */
+export const WITHHELD_IMAGE_TEXT = "This image was held back by the site's content filter. Try another prompt or seed.";
+
+/** Announced when a finished job had images withheld, after the usual "Done". */
+export function describeWithheldOutcome(total: number, withheld: number): string {
+  if (withheld >= total) return total === 1 ? "The site's content filter held back your image." : `The site's content filter held back all ${total} images.`;
+  return `${withheld} of your ${total} images ${withheld === 1 ? 'was' : 'were'} held back by the site's content filter.`;
+}
+
+/** The history's note on a job with withheld images. */
+export function describeWithheld(count: number): string {
+  return count === 1 ? '1 image held back by the content filter' : `${count} images held back by the content filter`;
+}
+
 const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
 
 /** A running clock: `0:07`, `12:34`, `1:02:03`. */

@@ -87,7 +87,7 @@ describe('the Lambda engine function', () => {
       const request = { prompt: 'a blue square', width: 64, height: 64, steps: 2, num_images: 2, seed: 11 };
       const together = await batched.invoke({ request, signal: new AbortController().signal });
       const oneByOne = await engine.invoke({ request, signal: new AbortController().signal });
-      expect(oneByOne.response.images.map((image) => image.data)).toEqual(together.response.images.map((image) => image.data));
+      expect(oneByOne.response.images.map((image) => (image as { data: string }).data)).toEqual(together.response.images.map((image) => (image as { data: string }).data));
     } finally {
       await batched.close(0);
     }

@@ -282,6 +282,7 @@ describe('gateway', () => {
       guidance_scale: 7.5,
       accepts_init_image: true,
       accepts_negative_prompt: true,
+      content_filter: 'none',
     });
     // The site's CloudFront origin is always allowed.
     expect(JSON.stringify(env.ALLOWED_ORIGINS)).toMatch(/https:\/\/.*ServerlessDiffusion-Front:ExportsOutputFnGetAttSiteDistribution/);
@@ -617,7 +618,7 @@ describe('operations', () => {
   test('the dashboard shows traffic, generation time, queue, instances, WAF blocks, errors and dollars', () => {
     const [dashboard] = resourcesOf(operations, 'AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(dashboard.DashboardBody);
-    for (const name of [METRIC_NAMES.imagesCompleted, METRIC_NAMES.generationSeconds, 'ApproximateBacklogSize', 'BlockedRequests']) {
+    for (const name of [METRIC_NAMES.imagesCompleted, METRIC_NAMES.imagesWithheld, METRIC_NAMES.generationSeconds, 'ApproximateBacklogSize', 'BlockedRequests']) {
       expect(body).toContain(name);
     }
     expect(body).toContain(String.raw`[\"ServerlessDiffusion\",\"EndpointInstances\",\"EndpointName\",\"serverless-diffusion\"`);

@@ -41,7 +41,7 @@ describe('defaults', () => {
       model: {
         kind: 'local',
         path: path.join(REPO_ROOT, 'test/fixtures/oracle/models/tiny-sd'),
-        info: { width: 64, height: 64, scheduler: 'pndm', steps: 25, guidance_scale: 7.5, accepts_init_image: true, accepts_negative_prompt: true },
+        info: { width: 64, height: 64, scheduler: 'pndm', steps: 25, guidance_scale: 7.5, accepts_init_image: true, accepts_negative_prompt: true, content_filter: 'none' },
       },
       api: {
         allowedOrigins: [],
@@ -64,6 +64,7 @@ describe('defaults', () => {
       jobs: { retentionDays: 2 },
       budget: { monthlyLimitUsd: 30 },
       alerts: { emails: [] },
+      safety: { checker: 'model' },
       logLevel: 'INFO',
     });
     expect(config.domain).toBeUndefined();
@@ -119,6 +120,7 @@ describe('invalid configuration fails naming the key', () => {
     ['unknown backend mode', { backend: { mode: 'gpu' } }, /serverlessDiffusion\.backend\.mode: /],
     ['misspelt key', { backend: { instanceTyp: 'ml.g5.xlarge' } }, /serverlessDiffusion\.backend\.instanceTyp: unknown key/],
     ['misspelt top-level key', { regoin: 'eu-west-1' }, /serverlessDiffusion\.regoin: unknown key/],
+    ['unknown safety checker setting', { safety: { checker: 'strict' } }, /serverlessDiffusion\.safety\.checker: /],
     ['zero instances', { backend: { maxInstances: 0 } }, /serverlessDiffusion\.backend\.maxInstances: /],
     ['instance type without ml.', { backend: { instanceType: 'g4dn.xlarge' } }, /backend\.instanceType: expected a SageMaker instance type/],
     ['unpriced instance type', { backend: { instanceType: 'ml.p5.48xlarge' } }, /backend\.hourlyPriceUsd: is required for ml\.p5\.48xlarge/],

@@ -82,6 +82,7 @@ test('the engine is the Dockerfile\'s lambda target, at full memory, with its ti
   expect(fn.EphemeralStorage.Size).toBe(Math.ceil((folderBytes(path.resolve(MODEL)) * 1.1) / 2 ** 20) + 512);
   expect(arn(fn.Environment.Variables.MODEL_S3_URI)).toMatch(/^s3:\/\/\{ModelDataBucket\w+\}\/models\/[0-9a-f]{64}\/$/);
   expect(fn.Environment.Variables.EXECUTION_PROVIDER).toBe('cpu');
+  expect(fn.Environment.Variables.SAFETY_CHECKER).toBe('model');
 });
 
 test('asynchronous runs are never retried, and a failed one goes to the recorder', () => {
@@ -171,6 +172,7 @@ test('the gateway invokes that one function, knows its timeout and the model, an
     guidance_scale: 8.5,
     accepts_init_image: true,
     accepts_negative_prompt: false,
+    content_filter: 'none',
   });
   const granted = grants(gateway, 'GatewayHandlerRole');
   expect(granted.filter((grant) => grant.startsWith('lambda:'))).toEqual([`lambda:InvokeFunction arn:aws:lambda:us-east-1:{AWS::AccountId}:function:${FUNCTION_NAME}`]);

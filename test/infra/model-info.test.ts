@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineService } from '../../container/src/server/engine-service';
 import { readModelInfo } from '../../lib/config/model-folder';
-import { TINY_LCM, TINY_SD, TINY_SD_LEGACY } from '../support/oracle';
+import { TINY_LCM, TINY_SD, TINY_SD_LEGACY, TINY_SD_SAFETY } from '../support/oracle';
 
 let scratch: string;
 beforeAll(() => {
@@ -28,6 +28,7 @@ const folders: Array<[string, () => string]> = [
   ['a plain UNet with a VAE encoder (tiny-sd)', () => TINY_SD],
   ['a legacy export: no UNet config, no VAE encoder (tiny-sd-legacy)', () => TINY_SD_LEGACY],
   ['an LCM-distilled UNet (tiny-lcm)', () => TINY_LCM],
+  ['a model with its safety checker (tiny-sd-safety)', () => TINY_SD_SAFETY],
   [
     'a plain UNet with an LCMScheduler config (LCM-LoRA fused)',
     () => copyWith(TINY_SD, 'lcm-lora', { 'scheduler/scheduler_config.json': { _class_name: 'LCMScheduler', beta_schedule: 'scaled_linear' } }),
@@ -55,6 +56,17 @@ test.each(folders)('%s: the deploy reads what the engine reports', async (_name,
   const engine = await EngineService.load({ modelDir: dir, executionProvider: 'cpu', maxQueuedRequests: 0 });
   try {
     expect(readModelInfo(dir)).toEqual(engine.model);
+  } finally {
+    await engine.close(0);
+  }
+});
+
+test('a deployment that turns the safety checker off reports no content filter, as its engine does', async () => {
+  expect(readModelInfo(TINY_SD_SAFETY).content_filter).toBe('safety_checker');
+  const engine = await EngineService.load({ modelDir: TINY_SD_SAFETY, executionProvider: 'cpu', maxQueuedRequests: 0, safetyChecker: 'off' });
+  try {
+    expect(readModelInfo(TINY_SD_SAFETY, 'off')).toEqual(engine.model);
+    expect(engine.model.content_filter).toBe('none');
   } finally {
     await engine.close(0);
   }

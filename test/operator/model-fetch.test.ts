@@ -6,8 +6,8 @@ import { join, relative } from 'node:path';
 import { fetchModel, type FetchModelOptions } from '../../operator/model/fetch-model';
 import { selectModelFiles } from '../../operator/model/model-files';
 import { PARTIAL_SUFFIX } from '../../operator/model/resumable-download';
-import { TransferProgress } from '../../operator/model/transfer-progress';
-import { TINY_SD, TINY_SD_FP16_EXTERNAL, TINY_SD_LEGACY } from '../support/oracle';
+import { SILENT_PROGRESS, TransferProgress } from '../../operator/model/transfer-progress';
+import { TINY_SD, TINY_SD_FP16_EXTERNAL, TINY_SD_LEGACY, TINY_SD_SAFETY } from '../support/oracle';
 import { runNpmScript } from '../support/run-command';
 import { FakeHub, filesOf, gitBlobSha1, type FakeFile } from './support/fake-hub';
 
@@ -36,6 +36,7 @@ beforeAll(async () => {
       { id: 'test-org/tiny-sd-fp16', files: [...filesOf(TINY_SD_FP16_EXTERNAL), ...EXTRAS] },
       { id: 'CompVis-test/tiny-sd-legacy', revision: 'onnx', files: [...filesOf(TINY_SD_LEGACY), LEGACY_WEIGHTS] },
       { id: 'test-org/tiny-sd', files: filesOf(TINY_SD) },
+      { id: 'test-org/tiny-sd-safety', files: filesOf(TINY_SD_SAFETY) },
       { id: 'test-org/pytorch-only', files: [{ path: 'model_index.json', content: Buffer.from('{}') }, EXTRAS[2]] },
       { id: 'test-org/gated', files: filesOf(TINY_SD), token: 'hf_secret' },
     ],
@@ -84,8 +85,27 @@ describe('fetch', () => {
     expect(hub.requests.filter((request) => request.url.includes('/tree/')).length).toBeGreaterThan(1);
   });
 
-  test('--with-safety-checker also takes the safety checker and its feature extractor', async () => {
-    await fetchModel(options('test-org/tiny-sd-fp16', 'main', { withSafetyChecker: true }));
+  test('takes the safety checker when model_index.json requires one, and the engine then runs it', async () => {
+    const result = await fetchModel(options('test-org/tiny-sd-safety'));
+    expect(filesUnder(join(work, 'model'))).toEqual(filesUnder(TINY_SD_SAFETY));
+    expect(result.safetyChecker).toEqual({ taken: true, required: true });
+    expect(result.folder.safetyChecker).toMatchObject({ model: join(work, 'model', 'safety_checker/model.onnx'), required: true });
+  });
+
+  test('--without-safety-checker skips a required checker, and says so', async () => {
+    const notes: string[] = [];
+    const progress = () => ({ ...SILENT_PROGRESS, note: (line: string) => notes.push(line) });
+    const result = await fetchModel(options('test-org/tiny-sd-safety', 'main', { safetyChecker: 'never', progress }));
+    expect(filesUnder(join(work, 'model')).filter((file) => /safety_checker|feature_extractor/.test(file))).toEqual([]);
+    expect(result.safetyChecker).toEqual({ taken: false, required: true });
+    expect(notes.join('\n')).toMatch(/model_index\.json requires a safety checker and it was not taken/);
+  });
+
+  test('leaves out a checker the model does not require, unless asked for it', async () => {
+    await fetchModel(options('test-org/tiny-sd-fp16'));
+    expect(filesUnder(join(work, 'model')).filter((file) => /safety_checker/.test(file))).toEqual([]);
+    rmSync(join(work, 'model'), { recursive: true });
+    await fetchModel(options('test-org/tiny-sd-fp16', 'main', { safetyChecker: 'always' }));
     const files = filesUnder(join(work, 'model'));
     expect(files).toEqual(expect.arrayContaining(['safety_checker/model.onnx', 'safety_checker/config.json', 'feature_extractor/preprocessor_config.json']));
     expect(files.filter((file) => /safetensors|\.bin$|fp16|README/.test(file))).toEqual([]);

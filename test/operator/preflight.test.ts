@@ -15,7 +15,7 @@ import type { CommandResult } from '../../operator/preflight/command-runner';
 import { readDeploymentContext } from '../../operator/preflight/deployment-context';
 import { exitCodeOf, runPreflight } from '../../operator/preflight/preflight';
 import { formatResult, formatSummary } from '../../operator/preflight/report';
-import { TINY_SD } from '../support/oracle';
+import { TINY_SD, TINY_SD_SAFETY } from '../support/oracle';
 import { runNpmScript } from '../support/run-command';
 
 const sts = mockClient(STSClient);
@@ -99,6 +99,7 @@ describe('preflight', () => {
       ['GPU quota', 'pass'],
       ['Docker', 'pass'],
       ['model', 'pass'],
+      ['content filter', 'pass'],
       ['alerts', 'pass'],
       ['budget', 'pass'],
     ]);
@@ -106,7 +107,7 @@ describe('preflight', () => {
     expect(all[3].message).toBe(`"${QUOTA}" is 2, enough for backend.maxInstances 1`);
     expect(all[5].message).toMatch(/passes the engine's check: 11\.9 MB, native size 64 px, image-to-image capable/);
     expect(exitCodeOf(all)).toBe(0);
-    expect(formatSummary(all)).toBe('0 failed, 0 warnings, 8 passed: ready for npx cdk deploy --all');
+    expect(formatSummary(all)).toBe('0 failed, 0 warnings, 9 passed: ready for npx cdk deploy --all');
   });
 
   test('the external mode checks only what it deploys', async () => {
@@ -223,7 +224,7 @@ describe('Lambda quota (lambda mode)', () => {
 
   test('lambda mode checks the concurrency the engine function reserves instead of a GPU quota', async () => {
     const all = await runPreflight(context(LAMBDA));
-    expect(all.map((result) => result.name)).toEqual(['credentials', 'CDK bootstrap', 'Lambda quota', 'Docker', 'model', 'alerts', 'budget']);
+    expect(all.map((result) => result.name)).toEqual(['credentials', 'CDK bootstrap', 'Lambda quota', 'Docker', 'model', 'content filter', 'alerts', 'budget']);
     expect(all.find((result) => result.name === 'Lambda quota')).toMatchObject({
       status: 'pass',
       message: '"Concurrent executions" is 1000 with 1000 unreserved: room for backend.maxInstances 1 and 100 for other functions',
@@ -365,6 +366,24 @@ describe('model', () => {
     test('an S3 API that errors is a warning that names it', async () => {
       s3.on(ListObjectsV2Command).rejects(awsError('AccessDenied', 'Access Denied'));
       expect((await results(context(S3_MODEL))).model).toMatchObject({ status: 'warn', message: 'could not check: S3 ListObjectsV2 failed: AccessDenied: Access Denied' });
+    });
+  });
+});
+
+describe('content filter', () => {
+  test("passes with the model's safety checker; warns when it is turned off or a required one is missing", async () => {
+    expect((await results(context(READY, { localModel: TINY_SD_SAFETY })))['content filter']).toMatchObject({ status: 'pass', message: expect.stringMatching(/safety checker screens every image/) });
+    expect((await results(context({ ...READY, safety: { checker: 'off' } }, { localModel: TINY_SD_SAFETY })))['content filter']).toMatchObject({
+      status: 'warn',
+      message: expect.stringMatching(/safety\.checker is off: the site returns every image unfiltered/),
+    });
+    const withoutChecker = mkdtempSync(join(work, 'no-checker-'));
+    cpSync(TINY_SD_SAFETY, withoutChecker, { recursive: true });
+    rmSync(join(withoutChecker, 'safety_checker'), { recursive: true });
+    expect((await results(context(READY, { localModel: withoutChecker })))['content filter']).toMatchObject({
+      status: 'warn',
+      message: expect.stringMatching(/model_index\.json requires a safety checker but the folder has no safety_checker\/model\.onnx/),
+      fix: expect.stringMatching(/npm run model -- fetch REPO.*safety\.checker to "off"/),
     });
   });
 });

@@ -8,6 +8,7 @@ export const ORACLE_DIR = join(__dirname, '..', 'fixtures', 'oracle');
 export const TINY_SD = join(ORACLE_DIR, 'models', 'tiny-sd');
 export const TINY_SD_LEGACY = join(ORACLE_DIR, 'models', 'tiny-sd-legacy');
 export const TINY_LCM = join(ORACLE_DIR, 'models', 'tiny-lcm');
+export const TINY_SD_SAFETY = join(ORACLE_DIR, 'models', 'tiny-sd-safety');
 /** The bundled, trained demo model (tools/demo-model/): the default of `npm start` and the CLI. */
 export const DEMO_MODEL = join(__dirname, '..', '..', 'models', 'shapes-demo');
 export const TINY_SD_FP16_EXTERNAL = join(__dirname, '..', 'fixtures', 'models', 'tiny-sd-fp16-external');

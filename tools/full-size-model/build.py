@@ -10,6 +10,16 @@ VAE encoder. The UNet is over protobuf's 2 GB limit, so its weights go to `unet/
 beside it, as optimum writes them.
 
     PYTHONPATH=/work/scratch /work/venv-train/bin/python tools/full-size-model/build.py --out /work/scratch/sd15-random
+
+`--parts` picks what to build (default the four SD modules). `safety_checker` is SD v1.4's filter:
+diffusers' `StableDiffusionSafetyChecker` (CLIP ViT-L/14 vision, 304M parameters, plus the 768-wide
+projection and concept embeddings) exported as diffusers' ONNX script exports it (`forward_onnx`:
+`clip_input` [batch,3,224,224], `images` [batch,H,W,3] → `out_images`, `has_nsfw_concepts`), with
+SD v1.4's `feature_extractor/preprocessor_config.json` (copied from tiny-sd-safety, where it is
+byte-identical to CompVis/stable-diffusion-v1-4's). Random concept embeddings flag nothing; the
+time per image is what matters:
+
+    PYTHONPATH=/work/scratch /work/venv-train/bin/python tools/full-size-model/build.py --parts safety_checker --out /work/scratch/i21/sd15-safety-checker
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ sys.path.insert(0, str(REPO / "tools"))
 from sd_onnx_modules import TextEncoder, UNet, VaeDecoder, VaeEncoder  # noqa: E402
 
 TINY_SD = REPO / "test/fixtures/oracle/models/tiny-sd"
+TINY_SD_SAFETY = REPO / "test/fixtures/oracle/models/tiny-sd-safety"
 TOKENIZER_FILES = ["merges.txt", "special_tokens_map.json", "tokenizer_config.json", "vocab.json"]
 OPSET = 17
 MAX_LENGTH = 77
@@ -124,7 +135,9 @@ def check(module, path: Path, feeds: dict[str, torch.Tensor]) -> float:
     with torch.no_grad():
         want = module(*feeds.values())
     want = want if isinstance(want, tuple) else (want,)
-    return max(float(np.abs(g - w.numpy()).max() / max(1e-12, np.abs(w.numpy()).max())) for g, w in zip(got, want))
+    # Booleans (the safety checker's decision) compare as 0 and 1.
+    pairs = [(np.asarray(g, dtype=np.float64), w.numpy().astype(np.float64)) for g, w in zip(got, want)]
+    return max(float(np.abs(g - w).max() / max(1e-12, np.abs(w).max())) for g, w in pairs)
 
 
 def signature(path: Path) -> str:
@@ -210,6 +223,57 @@ def build_vae(out: Path, errors: dict[str, float]) -> None:
     log(f"vae: exported in {time.time() - started:.0f} s")
 
 
+# openai/clip-vit-large-patch14's vision model, as CompVis/stable-diffusion-v1-4's safety_checker/config.json has it.
+SAFETY_VISION_CONFIG = dict(
+    hidden_size=1024,
+    intermediate_size=4096,
+    num_hidden_layers=24,
+    num_attention_heads=16,
+    image_size=224,
+    patch_size=14,
+    hidden_act="quick_gelu",
+    layer_norm_eps=1e-5,
+)
+SAFETY_PROJECTION_DIM = 768
+
+
+class SafetyCheckerOnnx(torch.nn.Module):
+    """diffusers' export of the checker: its `forward_onnx` as the module's forward."""
+
+    def __init__(self, checker):
+        super().__init__()
+        self.checker = checker
+
+    def forward(self, clip_input, images):
+        return self.checker.forward_onnx(clip_input, images)
+
+
+def build_safety_checker(out: Path, errors: dict[str, float]) -> None:
+    from transformers import CLIPConfig
+    from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
+
+    started = time.time()
+    config = CLIPConfig(text_config=dict(TEXT_CONFIG), vision_config=SAFETY_VISION_CONFIG, projection_dim=SAFETY_PROJECTION_DIM)
+    checker = StableDiffusionSafetyChecker(config).eval()
+    log(f"safety_checker: {parameters(checker)} ({parameters(checker.vision_model)} in the CLIP vision model)")
+    wrapped = SafetyCheckerOnnx(checker)
+    path = out / "safety_checker/model.onnx"
+    export(wrapped, (torch.randn(1, 3, 224, 224), torch.rand(1, 512, 512, 3)), path, ["clip_input", "images"], ["out_images", "has_nsfw_concepts"], {
+        "clip_input": {0: "batch", 1: "channels", 2: "height", 3: "width"},
+        "images": {0: "batch", 1: "height", 2: "width", 3: "channels"},
+    })
+    # The outputs are the images back (or black) and booleans: compare the images at another size.
+    errors["safety_checker"] = check(wrapped, path, {"clip_input": torch.randn(1, 3, 224, 224), "images": torch.rand(1, 384, 256, 3)})
+    checker.config.to_json_file(str(out / "safety_checker/config.json"))
+    (out / "feature_extractor").mkdir(exist_ok=True)
+    shutil.copyfile(TINY_SD_SAFETY / "feature_extractor/preprocessor_config.json", out / "feature_extractor/preprocessor_config.json")
+    log(f"safety_checker: exported in {time.time() - started:.0f} s")
+
+
+PARTS = {"text_encoder": build_text_encoder, "unet": build_unet, "vae": build_vae, "safety_checker": build_safety_checker}
+SD_PARTS = ["text_encoder", "unet", "vae"]
+
+
 def write_pipeline_files(out: Path, fixture: Path) -> None:
     """Tokenizer and scheduler byte-identical to tiny-sd's (the real CLIP BPE, SD v1.4's PNDM)."""
     import diffusers
@@ -231,7 +295,12 @@ def main() -> None:
     parser.add_argument("--fixture", default=str(TINY_SD), help="the tiny-sd folder whose tokenizer, scheduler config and model_index.json are copied")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--parts", default=",".join(SD_PARTS), help=f"comma-separated, of {', '.join(PARTS)} (default {','.join(SD_PARTS)})")
     args = parser.parse_args()
+    parts = [part.strip() for part in args.parts.split(",") if part.strip()]
+    unknown = [part for part in parts if part not in PARTS]
+    if unknown or not parts:
+        sys.exit(f"--parts must name some of {', '.join(PARTS)} but is {args.parts!r}")
 
     out = Path(args.out).resolve()
     if out == REPO or REPO in out.parents:
@@ -243,16 +312,18 @@ def main() -> None:
     started = time.time()
     errors: dict[str, float] = {}
     # One model at a time, freed before the next: the UNet alone is 3.4 GB in torch and again in ONNX.
-    for build in (build_text_encoder, build_unet, build_vae):
-        build(out, errors)
+    for part in parts:
+        PARTS[part](out, errors)
         gc.collect()
-    write_pipeline_files(out, Path(args.fixture))
+    if all(part in parts for part in SD_PARTS):
+        write_pipeline_files(out, Path(args.fixture))
 
     for name, error in errors.items():
         log(f"{name}: max |onnxruntime − torch| / max |torch| = {error:.1e}")
         assert error < RELATIVE_TOLERANCE, f"{name} export disagrees with torch by {error:.1e} (relative)"
-    for name in ["text_encoder", "unet", "vae_decoder", "vae_encoder"]:
-        log(f"{name}: {signature(out / name / 'model.onnx')}")
+    for name in ["text_encoder", "unet", "vae_decoder", "vae_encoder", "safety_checker"]:
+        if (out / name / "model.onnx").exists():
+            log(f"{name}: {signature(out / name / 'model.onnx')}")
     files = sorted(f for f in out.rglob("*") if f.is_file())
     for f in files:
         print(f"{f.stat().st_size:>12}  {f.relative_to(out)}")

@@ -3,10 +3,13 @@
  *   [--steps N] [--guidance-scale G] [--width W] [--height H] [--seed S] [--num-images K]
  *   [--init-image FILE [--strength S] [--encoder-noise FILE]]
  *   [--initial-noise FILE] [--step-noise FILE] [--out FILE.png] [--raw-out FILE] [--execution-provider cpu|cuda|auto]
+ *   [--safety-checker model|off]
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { DEFAULTS, LIMITS, OUTPUT_FORMATS, SCHEDULER_NAMES, type OutputFormat } from '../../../contract/limits';
+import { DEFAULT_SAFETY_CHECKER, isWithheld, SAFETY_CHECKER_SETTINGS } from '../../../contract/safety';
+import { inBatchOrder } from '../engine/safety/batch-order';
 import { openInitImage } from '../engine/init-image';
 import { EXECUTION_PROVIDER_CHOICES } from '../engine/onnx/execution-provider';
 import { InvalidGenerationInputError, StableDiffusionPipeline, type GenerateOptions } from '../engine/pipeline';
@@ -35,7 +38,9 @@ const USAGE = `Usage: npm run generate -- [--model DIR] --prompt TEXT [options]
                            (euler_ancestral, lcm), [steps,K,4,H/8,W/8]
   --out FILE               .png, .jpg/.jpeg or .webp (default image.png); K > 1 writes FILE-1, FILE-2, ...
   --raw-out FILE           the first image as raw float32 HWC in [0,1]
-  --execution-provider P   cpu | cuda | auto (default auto)`;
+  --execution-provider P   cpu | cuda | auto (default auto)
+  --safety-checker S       model | off (default model: the model's own checker, where its folder has one;
+                           a flagged image is printed as "withheld": "safety" and no file is written)`;
 
 async function main(argv: string[]): Promise<void> {
   const args = parseArguments(argv, {
@@ -57,6 +62,7 @@ async function main(argv: string[]): Promise<void> {
     out: { type: 'string' },
     'raw-out': { type: 'string' },
     'execution-provider': { type: 'string' },
+    'safety-checker': { type: 'string' },
     help: { type: 'boolean' },
   });
   if (args.help) {
@@ -88,27 +94,34 @@ async function main(argv: string[]): Promise<void> {
     stepNoise: args['step-noise'] ? await readFloat32File(args['step-noise'], '--step-noise') : undefined,
   };
   const executionProvider = optionalChoice(args['execution-provider'], '--execution-provider', EXECUTION_PROVIDER_CHOICES) ?? 'auto';
+  const safetyChecker = optionalChoice(args['safety-checker'], '--safety-checker', SAFETY_CHECKER_SETTINGS) ?? DEFAULT_SAFETY_CHECKER;
 
   const progress = new ProgressReporter(process.stderr);
   progress.note(`loading ${modelDir} (${executionProvider})`);
-  const pipeline = await StableDiffusionPipeline.load(modelDir, { executionProvider });
+  const pipeline = await StableDiffusionPipeline.load(modelDir, { executionProvider, safetyChecker });
   try {
-    progress.note(`loaded on ${pipeline.executionProvider}`);
+    progress.note(`loaded on ${pipeline.executionProvider}${pipeline.safetyFilter.active ? ', with its safety checker' : ''}`);
+    if (pipeline.safetyFilter.warning) progress.note(`warning: ${pipeline.safetyFilter.warning}`);
     const result = await pipeline.generate({ ...options, onStep: (step) => progress.step(step.step, step.totalSteps) }).catch((error: unknown) => {
       // What the model refuses of a request is a bad flag value, like a bad --steps.
       const flag = error instanceof InvalidGenerationInputError ? FLAG_FOR_FIELD[error.field] : undefined;
       throw flag === undefined ? error : new UsageError(`${flag}: ${(error as Error).message}`);
     });
-    progress.done(`generated ${result.images.length} image(s) in ${(result.timings.totalMs / 1000).toFixed(2)} s`);
-    const files = result.images.map((_, i) => (result.images.length === 1 ? out : numbered(out, i + 1)));
-    await Promise.all(result.images.map(async (image, i) => writeFile(files[i], await encodeImage(image, format))));
+    const withheld = result.withheld.length > 0 ? `, ${result.withheld.length} withheld by the safety checker` : '';
+    progress.done(`generated ${result.parameters.numImages} image(s) in ${(result.timings.totalMs / 1000).toFixed(2)} s${withheld}`);
+    // Files are numbered by place in the batch, so FILE-2 is always seed + 1 whether or not FILE-1 was withheld.
+    const batch = inBatchOrder(result);
+    const files = batch.map((_, i) => (batch.length === 1 ? out : numbered(out, i + 1)));
+    await Promise.all(batch.map(async (image, i) => (isWithheld(image) ? undefined : writeFile(files[i], await encodeImage(image, format)))));
     if (args['raw-out']) {
-      const pixels = result.images[0].pixels;
-      await writeFile(args['raw-out'], Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength));
+      const first = result.images[0];
+      if (first === undefined) progress.note(`--raw-out: no image was returned, ${args['raw-out']} not written`);
+      else await writeFile(args['raw-out'], Buffer.from(first.pixels.buffer, first.pixels.byteOffset, first.pixels.byteLength));
     }
     const { parameters } = result;
-    for (const [i, file] of files.entries()) {
-      const line = { file, seed: result.images[i].seed, width: parameters.width, height: parameters.height, scheduler: parameters.scheduler, steps: parameters.steps };
+    for (const [i, image] of batch.entries()) {
+      const settings = { width: parameters.width, height: parameters.height, scheduler: parameters.scheduler, steps: parameters.steps };
+      const line = isWithheld(image) ? { seed: image.seed, withheld: image.withheld, ...settings } : { file: files[i], seed: image.seed, ...settings };
       process.stdout.write(`${JSON.stringify(parameters.strength === undefined ? line : { ...line, strength: parameters.strength })}\n`);
     }
   } finally {

@@ -3,9 +3,10 @@
  * `StableDiffusionPipeline.__call__`, image-to-image as `StableDiffusionImg2ImgPipeline`, and
  * LCM-distilled UNets as `LatentConsistencyModelPipeline`. The steps: check inputs → encode
  * prompt → set timesteps → prepare latents → denoising loop (scale input → UNet → guidance →
- * scheduler step) → decode.
+ * scheduler step) → decode → safety checker.
  */
 import { DEFAULTS, type SchedulerName } from '../../../contract/limits';
+import { DEFAULT_SAFETY_CHECKER, type SafetyCheckerSetting } from '../../../contract/safety';
 import { GenerationCancelledError, InvalidGenerationInputError } from './errors';
 import { guidanceScaleEmbedding } from './guidance-embedding';
 import { isMemoryMode, MEMORY_MODES, type MemoryMode } from './memory-mode';
@@ -23,6 +24,8 @@ import {
   type VaeDecoderInterface,
   type VaeEncoderInterface,
 } from './model/sd-interface';
+import { loadSafetyFilter, type SafetyFilterState } from './safety/safety-filter';
+import type { SafetyChecker, WithheldImage } from './safety/safety-checker';
 import { PerImageNoise, ReplayNoise, seedForImage } from './noise/noise-sources';
 import { resolveExecutionProviders, type ExecutionProviderChoice } from './onnx/execution-provider';
 import { ModelSession, type PreparedFeed } from './onnx/model-session';
@@ -44,6 +47,8 @@ export interface PipelineLoadOptions {
    * @default 'default'
    */
   readonly memory?: MemoryMode;
+  /** `model`: run the folder's safety checker, where it has one, on every image; `off`: never. @default 'model' */
+  readonly safetyChecker?: SafetyCheckerSetting;
 }
 
 export interface GenerateOptions {
@@ -123,7 +128,10 @@ export interface ResolvedParameters {
 }
 
 export interface GenerateResult {
+  /** The images returned, in batch order; without those the safety checker withheld. */
   readonly images: DecodedImage[];
+  /** Images the safety checker flagged: not to be encoded, returned or stored. */
+  readonly withheld: WithheldImage[];
   readonly parameters: ResolvedParameters;
   readonly timings: {
     readonly encodePromptMs: number;
@@ -131,6 +139,8 @@ export interface GenerateResult {
     readonly encodeImageMs: number;
     readonly denoiseMs: number;
     readonly decodeMs: number;
+    /** The safety checker on every image; 0 without one. */
+    readonly safetyCheckMs: number;
     readonly totalMs: number;
   };
 }
@@ -213,7 +223,8 @@ export class StableDiffusionPipeline {
       };
       const defaults = resolveModelDefaults(traits);
       createScheduler(defaults.scheduler, folder.schedulerConfig); // refuse a bad scheduler config now, not at first request
-      return new StableDiffusionPipeline(folder, tokenizer, sessions, io, defaults, modelCapabilities(traits), sessionOptions.executionProviders[0], memory);
+      const safety = await loadSafetyFilter(folder.safetyChecker, options.safetyChecker ?? DEFAULT_SAFETY_CHECKER, sessionOptions);
+      return new StableDiffusionPipeline(folder, tokenizer, sessions, io, defaults, modelCapabilities(traits), sessionOptions.executionProviders[0], memory, safety.checker, safety.state);
     } catch (error) {
       await Promise.all(Object.values(sessions).map((session: ModelSession) => session.release()));
       throw error;
@@ -238,6 +249,9 @@ export class StableDiffusionPipeline {
     readonly executionProvider: 'cuda' | 'cpu',
     /** What one generation may hold at once (see memory-mode.ts). */
     readonly memory: MemoryMode,
+    private readonly safetyChecker: SafetyChecker | undefined,
+    /** Whether images go through the model's safety checker, and the warning when a required one is missing or off. */
+    readonly safetyFilter: SafetyFilterState,
   ) {}
 
   async generate(options: GenerateOptions): Promise<GenerateResult> {
@@ -279,16 +293,22 @@ export class StableDiffusionPipeline {
     const denoisedAt = performance.now();
 
     // 6. Decode
-    const images = await this.decode(final, latentShape, params, seeds);
+    const decoded = await this.decode(final, latentShape, params, seeds);
+    const decodedAt = performance.now();
+
+    // 7. Safety checker, one image at a time as diffusers' ONNX pipeline runs it
+    const checked = this.safetyChecker ? await this.safetyChecker.filter(decoded) : { passed: decoded, withheld: [], ms: 0 };
     const finished = performance.now();
     return {
-      images,
+      images: checked.passed,
+      withheld: checked.withheld,
       parameters: params,
       timings: {
         encodePromptMs: encodedAt - checkedAt,
         encodeImageMs: initPixels === undefined ? 0 : checkedAt - started + (preparedAt - encodedAt),
         denoiseMs: denoisedAt - preparedAt,
-        decodeMs: finished - denoisedAt,
+        decodeMs: decodedAt - denoisedAt,
+        safetyCheckMs: checked.ms,
         totalMs: finished - started,
       },
     };
@@ -297,6 +317,7 @@ export class StableDiffusionPipeline {
   /** Releases the onnxruntime sessions; the pipeline is unusable afterwards. */
   async release(): Promise<void> {
     await Promise.all(Object.values(this.sessions).map((session: ModelSession) => session.release()));
+    await this.safetyChecker?.release();
   }
 
   private resolveStrength(options: GenerateOptions): number | undefined {

@@ -2,9 +2,10 @@
  * The engine as an AWS Lambda function (the `lambda` backend mode). The model is staged from S3
  * to ephemeral storage and loaded once per execution environment; every invocation after that
  * reuses the sessions. Settings: MODEL_S3_URI (or MODEL_DIR for a model already on disk),
- * EXECUTION_PROVIDER (default cpu).
+ * EXECUTION_PROVIDER (default cpu), SAFETY_CHECKER (model or off; default model).
  */
 import { S3Client } from '@aws-sdk/client-s3';
+import { safetyCheckerFromEnv } from '../../../contract/safety';
 import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider';
 import { EngineService } from '../server/engine-service';
 import { createJsonLogger } from '../server/json-logger';
@@ -34,8 +35,11 @@ async function loadEngine(): Promise<EngineService> {
     // One invocation per environment at a time: Lambda never sends a second one meanwhile.
     maxQueuedRequests: 0,
     memory: 'bounded',
+    safetyChecker: safetyCheckerFromEnv(process.env),
   });
-  logger.info('model ready', { load_ms: Math.round(performance.now() - started) });
+  logger.info('model ready', { load_ms: Math.round(performance.now() - started), content_filter: engine.model.content_filter });
+  const { warning } = engine.pipeline.safetyFilter;
+  if (warning) logger.warn(`no content filter: ${warning}`);
   return engine;
 }
 

@@ -8,6 +8,8 @@ import { DEFAULTS, type OutputFormat } from '../../../contract/limits';
 import { encodeImage } from '../engine/image-encoding';
 import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider';
 import { modelInfoOf } from '../../../contract/model-defaults';
+import { isWithheld, type SafetyCheckerSetting, type WithheldImage } from '../../../contract/safety';
+import { inBatchOrder } from '../engine/safety/batch-order';
 import type { ModelInfo } from '../../../contract/model-info';
 import { decodeBase64Image } from '../engine/init-image';
 import { StableDiffusionPipeline, type GenerateOptions, type GenerateResult, type MemoryMode } from '../engine/pipeline';
@@ -24,6 +26,8 @@ export interface EngineServiceOptions {
    * results are the same as the batched path. @default 'default'
    */
   readonly memory?: MemoryMode;
+  /** `model`: the model's own safety checker, where its folder has one; `off`: none. @default 'model' */
+  readonly safetyChecker?: SafetyCheckerSetting;
 }
 
 export interface Invocation {
@@ -53,7 +57,11 @@ export class EngineService {
   private readonly running = new Map<string, InvocationProgress>();
 
   static async load(options: EngineServiceOptions): Promise<EngineService> {
-    const pipeline = await StableDiffusionPipeline.load(options.modelDir, { executionProvider: options.executionProvider, memory: options.memory });
+    const pipeline = await StableDiffusionPipeline.load(options.modelDir, {
+      executionProvider: options.executionProvider,
+      memory: options.memory,
+      safetyChecker: options.safetyChecker,
+    });
     const service = new EngineService(pipeline, new GenerationQueue(options.maxQueuedRequests));
     await service.warmUp();
     return service;
@@ -81,15 +89,16 @@ export class EngineService {
           if (id !== undefined) this.running.delete(id);
         });
         const encodeStarted = performance.now();
+        // A withheld image is never encoded: only its seed leaves the engine.
+        const batch = inBatchOrder(result);
         const encoded = await Promise.all(result.images.map((image) => encodeImage(image, format)));
         const encodeMs = performance.now() - encodeStarted;
-        const images: GeneratedImage[] = result.images.map((image, i) => ({
-          data: encoded[i].toString('base64'),
-          format,
-          width: image.width,
-          height: image.height,
-          seed: image.seed,
-        }));
+        const bySeed = new Map(result.images.map((image, i) => [image.seed, encoded[i]]));
+        const images: Array<GeneratedImage | WithheldImage> = batch.map((image) =>
+          isWithheld(image)
+            ? { seed: image.seed, withheld: image.withheld }
+            : { data: bySeed.get(image.seed)!.toString('base64'), format, width: image.width, height: image.height, seed: image.seed },
+        );
         const { parameters, timings } = result;
         return {
           encoded,
@@ -100,6 +109,7 @@ export class EngineService {
               encode_prompt_ms: round(timings.encodePromptMs),
               denoise_ms: round(timings.denoiseMs),
               decode_ms: round(timings.decodeMs + encodeMs),
+              safety_check_ms: round(timings.safetyCheckMs),
               total_ms: round(performance.now() - arrived),
             },
             parameters: {
@@ -147,7 +157,7 @@ export class EngineService {
 
   /** The model's defaults and abilities, in the API's words. */
   get model(): ModelInfo {
-    return modelInfoOf(this.pipeline.defaults, this.pipeline.capabilities);
+    return { ...modelInfoOf(this.pipeline.defaults, this.pipeline.capabilities), content_filter: this.pipeline.safetyFilter.active ? 'safety_checker' : 'none' };
   }
 
   /** One tiny step through every model, so the first real request does not pay for lazy initialisation. */

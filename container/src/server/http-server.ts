@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { checkRequestAgainstModel, parseGenerationRequestBody } from '../../../contract/generation-request';
 import type { EngineHealth } from '../../../contract/model-info';
 import { ERROR_STATUS, type EngineErrorCode, type ErrorBody } from '../../../contract/errors';
+import { isWithheld } from '../../../contract/safety';
 import { IMAGE_MIME_TYPES, LIMITS, OUTPUT_FORMATS, type OutputFormat } from '../../../contract/limits';
 import { InvalidGenerationInputError } from '../engine/pipeline';
 import type { EngineService } from './engine-service';
@@ -131,10 +132,11 @@ async function invoke(req: IncomingMessage, res: ServerResponse, options: Engine
       signal: controller.signal,
     });
     Object.assign(log, result.response.timings);
-    if (accepted === 'json') {
+    const first = result.response.images.find((image) => !isWithheld(image));
+    // Every image withheld by the safety checker: there is no picture to send, only the JSON that says so.
+    if (accepted === 'json' || first === undefined || isWithheld(first)) {
       sendJson(res, 200, result.response);
     } else {
-      const first = result.response.images[0];
       res.writeHead(200, {
         'Content-Type': IMAGE_MIME_TYPES[first.format],
         'Content-Length': result.encoded[0].length,

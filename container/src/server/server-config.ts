@@ -1,3 +1,4 @@
+import { safetyCheckerFromEnv, type SafetyCheckerSetting } from '../../../contract/safety';
 import { EXECUTION_PROVIDER_CHOICES, type ExecutionProviderChoice } from '../engine/onnx/execution-provider';
 
 export interface ServerConfig {
@@ -17,6 +18,8 @@ export interface ServerConfig {
   readonly shutdownGraceMs: number;
   /** Prompts are private to the people who typed them; log them only when the operator opts in. @default false */
   readonly logPrompts: boolean;
+  /** The model's safety checker (`model`) or none (`off`). @default SAFETY_CHECKER, else 'model' */
+  readonly safetyChecker: SafetyCheckerSetting;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -36,6 +39,7 @@ export function serverConfigFromEnv(env: Env = process.env): ServerConfig {
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 600_000, 1_000, 3_600_000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5_000, 0, 60_000),
     logPrompts: env.LOG_PROMPTS === 'true',
+    safetyChecker: safetyCheckerFromEnv(env),
   };
 }
 

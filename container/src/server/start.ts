@@ -3,6 +3,7 @@
  * loads and warms up the model. Used by the container entry point, local mode and tests.
  */
 import type { AddressInfo } from 'node:net';
+import type { SafetyCheckerSetting } from '../../../contract/safety';
 import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider';
 import { EngineService, type InvocationProgress } from './engine-service';
 import { createEngineHttpServer } from './http-server';
@@ -24,6 +25,8 @@ export interface StartEngineServerOptions {
   readonly shutdownGraceMs?: number;
   /** @default false */
   readonly logPrompts?: boolean;
+  /** @default 'model' */
+  readonly safetyChecker?: SafetyCheckerSetting;
   /** @default - JSON lines on stdout */
   readonly logger?: Logger;
 }
@@ -64,6 +67,7 @@ export async function startEngineServer(options: StartEngineServerOptions): Prom
     modelDir: options.modelDir,
     executionProvider: options.executionProvider ?? 'auto',
     maxQueuedRequests: options.maxQueuedRequests ?? 4,
+    safetyChecker: options.safetyChecker,
   });
   let closing: Promise<void> | undefined;
   const ready = loading.then((loaded) => {
@@ -77,7 +81,10 @@ export async function startEngineServer(options: StartEngineServerOptions): Prom
       model_dir: options.modelDir,
       execution_provider: loaded.pipeline.executionProvider,
       load_ms: Math.round(performance.now() - loadStarted),
+      content_filter: loaded.model.content_filter,
     });
+    const { warning } = loaded.pipeline.safetyFilter;
+    if (warning) logger.warn(`no content filter: ${warning}`, { model_dir: options.modelDir });
   });
   ready.catch((error: Error) => logger.error('model failed to load', { model_dir: options.modelDir, error: error.message }));
 

@@ -2,6 +2,7 @@ import { generationResponseSchema, type GenerationResponse } from '../../../cont
 import { ENGINE_RETRY_LATER_STATUSES, ERROR_STATUS } from '../../../contract/errors';
 import type { GenerationRequest } from '../../../contract/generation-request';
 import type { JobError } from '../../../contract/job';
+import { isWithheld, type WithheldImage } from '../../../contract/safety';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../../contract/limits';
 import { BUSY_RETRY_AFTER_SECONDS, GatewayError } from '../http/errors';
 import { imageKey, type ImageStore } from '../images/image-store';
@@ -30,14 +31,15 @@ export function parseEngineResponse(text: string): GenerationResponse {
   return result.data;
 }
 
-/** Decodes each image of the engine's answer and stores it as its own object. */
+/** Decodes each image of the engine's answer and stores it as its own object; a withheld one has none. */
 export async function storeGeneratedImages(
   jobRef: string,
   response: GenerationResponse,
   store: ImageStore,
-): Promise<StoredImage[]> {
+): Promise<(StoredImage | WithheldImage)[]> {
   return Promise.all(
     response.images.map(async (image, index) => {
+      if (isWithheld(image)) return { seed: image.seed, withheld: image.withheld };
       const key = imageKey(jobRef, index, image.format);
       await store.put(key, Buffer.from(image.data, 'base64'), image.format);
       return { key, width: image.width, height: image.height, seed: image.seed, format: image.format };

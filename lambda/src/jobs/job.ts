@@ -1,6 +1,7 @@
 import type { GenerationRequest } from '../../../contract/generation-request';
 import type { Job, JobError, JobProgress, JobStatus } from '../../../contract/job';
 import type { OutputFormat } from '../../../contract/limits';
+import { isWithheld, type WithheldImage } from '../../../contract/safety';
 import type { QuotaTicket } from '../quota/quota-guard';
 
 /** One image of a finished job, stored as its own object so it can be fetched on its own. */
@@ -33,7 +34,8 @@ export interface JobRecord {
   readonly started_at?: string;
   readonly completed_at?: string;
   readonly parameters: JobParameters;
-  readonly images?: readonly StoredImage[];
+  /** In batch order; a withheld image has no object in the store. */
+  readonly images?: readonly (StoredImage | WithheldImage)[];
   readonly error?: JobError;
   /** Where the backend reports it, while running. */
   readonly progress?: JobProgress;
@@ -56,8 +58,8 @@ export function toStoredJob(job: JobRecord): StoredJob {
   return stored;
 }
 
-/** A job as `GET /v1/images/{id}` answers it: the record without its internals, images as URLs. */
-export function toPublicJob(job: JobRecord, imageUrls: readonly string[] | undefined): Job {
+/** A job as `GET /v1/images/{id}` answers it: the record without its internals, images as URLs (by index; none for a withheld one). */
+export function toPublicJob(job: JobRecord, imageUrls: readonly (string | undefined)[] | undefined): Job {
   return {
     id: job.id,
     status: job.status,
@@ -68,13 +70,11 @@ export function toPublicJob(job: JobRecord, imageUrls: readonly string[] | undef
     ...(job.status === 'running' && job.progress ? { progress: job.progress } : {}),
     ...(job.images && imageUrls
       ? {
-          images: job.images.map((image, index) => ({
-            url: imageUrls[index],
-            width: image.width,
-            height: image.height,
-            seed: image.seed,
-            format: image.format,
-          })),
+          images: job.images.map((image, index) =>
+            isWithheld(image)
+              ? { seed: image.seed, withheld: image.withheld }
+              : { url: imageUrls[index]!, width: image.width, height: image.height, seed: image.seed, format: image.format },
+          ),
         }
       : {}),
     ...(job.error ? { error: job.error } : {}),

@@ -1,5 +1,6 @@
 import type { ImageStore } from '../images/image-store';
 import type { Job } from '../../../contract/job';
+import { isWithheld } from '../../../contract/safety';
 import { toPublicJob, type JobRecord } from '../jobs/job';
 import { resultsSecondsLeft } from '../jobs/retention';
 import type { GatewayMetrics } from '../metrics';
@@ -10,7 +11,10 @@ import type { GatewayMetrics } from '../metrics';
  */
 export async function publicJob(job: JobRecord, images: ImageStore, now: Date): Promise<Job> {
   const lifetime = resultsSecondsLeft(job, now);
-  const urls = job.images && lifetime > 0 ? await Promise.all(job.images.map((image) => images.url(image.key, lifetime))) : undefined;
+  const urls =
+    job.images && lifetime > 0
+      ? await Promise.all(job.images.map((image) => (isWithheld(image) ? undefined : images.url(image.key, lifetime))))
+      : undefined;
   return toPublicJob(job, urls);
 }
 
@@ -18,6 +22,7 @@ export async function publicJob(job: JobRecord, images: ImageStore, now: Date): 
 export function recordOutcome(metrics: GatewayMetrics, job: JobRecord): void {
   if (job.status === 'succeeded') {
     metrics.completed(job.images?.length ?? 0, job.generation_seconds);
+    metrics.withheld(job.images?.filter(isWithheld).length ?? 0);
   } else if (job.status === 'failed') {
     metrics.failed(job.parameters.num_images ?? 1);
   }

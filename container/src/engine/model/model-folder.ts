@@ -6,6 +6,7 @@
 import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SchedulerConfigJson } from '../schedulers/scheduler';
+import { findSafetyCheckerFiles, type SafetyCheckerFiles } from '../safety/safety-checker-files';
 import { GENERATION_DEFAULTS_FILE, parseGenerationDefaults, type GenerationDefaultsFile } from './model-defaults';
 
 /** SD 1.x values for exports that ship no per-model `config.json` (the early diffusers script). */
@@ -38,6 +39,8 @@ export interface ModelFolder {
   readonly timeCondProjDim: number | undefined;
   /** The folder's own `generation_defaults.json`, validated; undefined when there is none. */
   readonly generationDefaults: GenerationDefaultsFile | undefined;
+  /** The safety checker's parts, where the folder has them (see safety/safety-checker-files.ts). */
+  readonly safetyChecker: SafetyCheckerFiles;
 }
 
 export async function readModelFolder(requestedDir: string): Promise<ModelFolder> {
@@ -59,7 +62,8 @@ export async function readModelFolder(requestedDir: string): Promise<ModelFolder
   const vaeEncoderFile = (await exists(join(dir, 'vae_encoder/model.onnx'))) ? join(dir, 'vae_encoder/model.onnx') : undefined;
 
   const schedulerConfig = await readJsonObject(schedulerFile);
-  if (await exists(join(dir, 'model_index.json'))) await readJsonObject(join(dir, 'model_index.json'));
+  const modelIndex = (await exists(join(dir, 'model_index.json'))) ? await readJsonObject(join(dir, 'model_index.json')) : undefined;
+  const safetyChecker = await findSafetyCheckerFiles(dir, modelIndex, exists);
   const unetConfig = await readOptionalJsonObject(join(dir, 'unet/config.json'));
   const vaeConfig = await readOptionalJsonObject(join(dir, 'vae_decoder/config.json'));
   const defaultsFile = join(dir, GENERATION_DEFAULTS_FILE);
@@ -84,6 +88,7 @@ export async function readModelFolder(requestedDir: string): Promise<ModelFolder
     sizeMultiple: VAE_SCALE_FACTOR * 2 ** (unetBlocks - 1),
     timeCondProjDim,
     generationDefaults,
+    safetyChecker,
   };
 }
 

@@ -172,6 +172,9 @@ function toFloat32(tensor: ort.Tensor, label: string): Float32Array {
     }
     case 'float64':
       return Float32Array.from(tensor.data as Float64Array);
+    case 'bool':
+      // The safety checker's `has_nsfw_concepts`: true as 1.
+      return Float32Array.from(tensor.data as Uint8Array);
     default:
       throw new Error(`${label}: output has type ${tensor.type}; expected a floating-point tensor`);
   }
