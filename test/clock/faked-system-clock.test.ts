@@ -22,6 +22,8 @@ const CLOCK_SENSITIVE = [
   'test/gateway/gpu-time.test.ts',
   'test/gateway/job-reference.test.ts',
   'test/gateway/dynamodb-stores.emulator.test.ts',
+  'test/gateway/s3-image-store.emulator.test.ts',
+  'test/gateway/s3-backends.emulator.test.ts',
   'test/local/local-parts.test.ts',
 ];
 
