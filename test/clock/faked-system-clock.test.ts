@@ -25,6 +25,7 @@ const CLOCK_SENSITIVE = [
   'test/gateway/s3-image-store.emulator.test.ts',
   'test/gateway/s3-backends.emulator.test.ts',
   'test/local/local-parts.test.ts',
+  'test/local/local-faults.test.ts',
 ];
 
 /** Ten years ahead (past 2036) and five years back, both far from any date the tests were written on. */
