@@ -11,6 +11,7 @@ import type { ModelInfo } from '../contract/model-info';
 import type { BackendCapacity, CancelOutcome, GenerationBackend } from '../lambda/src/backends/backend';
 import { EngineHttpClient, EngineHttpError, EngineUnreachableError } from '../lambda/src/backends/engine-http-client';
 import { engineErrorOf, engineRequestOf, failedJob, GENERIC_FAILURE, succeededJob } from '../lambda/src/backends/engine-output';
+import { ImageStoreError } from '../lambda/src/images/image-store';
 import type { Clock } from '../lambda/src/clock';
 
 export interface LocalEngineBackendProps {
@@ -25,11 +26,23 @@ export interface LocalEngineBackendProps {
    * @default - no progress is reported
    */
   readonly engineProgress?: (requestId: string) => { readonly step: number; readonly steps: number } | undefined;
+  /**
+   * How long a job waits for an engine nobody listens for before it fails: the engine's server
+   * listens from the start (it answers 503 while it loads), so a refused connection means it is gone.
+   * @default 10 000
+   */
+  readonly refusedGraceMs?: number;
 }
 
 /** Recorded here only; the gateway has already stored the job as `canceled`. */
 const CANCELED = { code: 'canceled', message: 'the job was canceled' };
 const INTERRUPTED = { code: 'interrupted', message: 'the local server restarted before this image was made; please generate it again' };
+const ENGINE_STOPPED = { code: 'interrupted', message: 'the image generator stopped while making this image; please generate it again' };
+const ENGINE_DOWN = { code: 'interrupted', message: 'the image generator is not running; restart npm start and generate the image again' };
+const NOT_SAVED = { code: 'internal_error', message: 'the image was made but could not be saved on this computer (disk full or folder not writable); see the server log' };
+const timedOut = (ms: number) => ({ code: 'timeout', message: `the image took longer than the time limit of ${ms / 1000} s (ENGINE_TIMEOUT_SECONDS)` });
+
+
 
 /** Finished outcomes kept for polling; the job store has them too once a poll has recorded them. */
 const MAX_REMEMBERED = 1000;
@@ -155,22 +168,39 @@ export class LocalEngineBackend implements GenerationBackend {
     }
   }
 
-  /** Runs one job, waiting out a warming (503) or busy (429) engine within the pending TTL. */
+  /**
+   * Runs one job, waiting out a warming (503) or busy (429) engine within the pending TTL. An
+   * engine that stops in the middle of the job (its connection breaks), one slower than the
+   * client's timeout, or one gone for `refusedGraceMs` fails the job at once with the reason;
+   * its images stay counted in the day's quota, as for any job that reached the engine.
+   */
   private async run(job: JobRecord, request: GenerationRequest, signal: AbortSignal): Promise<JobRecord> {
     const deadline = Date.parse(job.created_at) + JOB_RETENTION.pendingSeconds * 1000;
+    let refusedSince: number | undefined;
     for (let attempt = 0; ; attempt++) {
       try {
         const response = await this.props.client.invoke(engineRequestOf(job, request), signal, job.ref);
         return await succeededJob(job, response, this.props.images, this.now());
       } catch (error) {
-        const retryable =
-          (error instanceof EngineHttpError && ENGINE_RETRY_LATER_STATUSES.includes(error.status)) ||
-          (error instanceof EngineUnreachableError && !signal.aborted);
-        if (retryable && this.now().getTime() < deadline) {
+        if (signal.aborted) {
+          if (!this.stopping.signal.aborted) return failedJob(job, CANCELED, this.now());
+        } else if (error instanceof EngineUnreachableError && error.reason !== 'refused') {
+          this.props.logger.error('local engine did not answer', { job_ref: job.ref, reason: error.reason, error });
+          return failedJob(job, error.reason === 'timeout' ? timedOut(this.props.client.timeoutMs) : ENGINE_STOPPED, this.now());
+        } else if (error instanceof ImageStoreError) {
+          this.props.logger.error('local image not saved', { job_ref: job.ref, error });
+          return failedJob(job, NOT_SAVED, this.now());
+        }
+        const refused = error instanceof EngineUnreachableError && !signal.aborted;
+        if (refused) refusedSince ??= this.now().getTime();
+        const retryable = (error instanceof EngineHttpError && ENGINE_RETRY_LATER_STATUSES.includes(error.status)) || refused;
+        const giveUpAt = refusedSince === undefined ? deadline : Math.min(deadline, refusedSince + (this.props.refusedGraceMs ?? 10_000));
+        if (retryable && this.now().getTime() < giveUpAt) {
           await delay(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)], signal);
           if (!signal.aborted) continue;
+          if (!this.stopping.signal.aborted) return failedJob(job, CANCELED, this.now());
         }
-        if (signal.aborted && !this.stopping.signal.aborted) return failedJob(job, CANCELED, this.now());
+        if (refused) return failedJob(job, ENGINE_DOWN, this.now());
         if (error instanceof EngineHttpError) return failedJob(job, engineErrorOf(error.body), this.now());
         this.props.logger.error('local job failed', { job_ref: job.ref, error: error as Error });
         return failedJob(job, GENERIC_FAILURE, this.now());

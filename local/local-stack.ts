@@ -33,7 +33,16 @@ export const LOCAL_DEFAULTS = {
   /** Loading the bundled tiny model takes about a second. */
   COLD_START_SECONDS: '5',
   SECONDS_PER_IMAGE: '2',
+  /** A generation on a CPU can take minutes; past this a job fails with `timeout`. */
+  ENGINE_TIMEOUT_SECONDS: '900',
 } as const;
+
+function engineTimeoutMs(env: Environment): number {
+  const value = env.ENGINE_TIMEOUT_SECONDS ?? LOCAL_DEFAULTS.ENGINE_TIMEOUT_SECONDS;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`ENGINE_TIMEOUT_SECONDS must be a positive number of seconds but is ${JSON.stringify(value)}`);
+  return seconds * 1000;
+}
 
 export interface LocalStackOptions {
   /** Diffusers ONNX model folder for the engine. */
@@ -44,7 +53,7 @@ export interface LocalStackOptions {
   readonly host?: string;
   /** Jobs, images, the built site and the local secret live here. */
   readonly dataDir: string;
-  /** QUOTA_PER_IP_PER_DAY, QUOTA_GLOBAL_PER_DAY, COLD_START_SECONDS, SECONDS_PER_IMAGE, ALLOWED_ORIGINS, EMBED_ORIGINS, LOG_LEVEL. */
+  /** QUOTA_PER_IP_PER_DAY, QUOTA_GLOBAL_PER_DAY, COLD_START_SECONDS, SECONDS_PER_IMAGE, ENGINE_TIMEOUT_SECONDS, ALLOWED_ORIGINS, EMBED_ORIGINS, LOG_LEVEL. */
   readonly env?: Environment;
   /** The stack's one clock. @default - the system clock */
   readonly now?: Clock;
@@ -85,6 +94,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // Before anything starts: a bad list stops the server with the variable named.
   const embedOrigins = parseEmbedOrigins(env.EMBED_ORIGINS);
   const siteHeaders = pageHeaders(embedOrigins);
+  const timeoutMs = engineTimeoutMs(env);
   const dataDir = resolve(options.dataDir);
   const siteDir = join(dataDir, 'site');
   mkdirSync(dataDir, { recursive: true });
@@ -129,7 +139,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const images = new FileImageStore({ dir: join(dataDir, 'images'), baseUrl: () => url, signingKey: secrets.idSigningKey, now });
   const backend = new LocalEngineBackend({
     // Generation on a CPU can take minutes; the queue, not the HTTP call, bounds the wait.
-    client: new EngineHttpClient({ baseUrl: engine.url, timeoutMs: 15 * 60 * 1000 }),
+    client: new EngineHttpClient({ baseUrl: engine.url, timeoutMs }),
     images,
     logger,
     engineProgress: (requestId) => engine.progress(requestId),

@@ -4,9 +4,10 @@
  *
  * PORT (default 8787, 0 = any free port), HOST (default 127.0.0.1), MODEL_DIR (default the bundled
  * demo model, models/shapes-demo), LOCAL_DATA_DIR (default `.local/`), and the gateway's QUOTA_PER_IP_PER_DAY,
- * QUOTA_GLOBAL_PER_DAY, COLD_START_SECONDS, SECONDS_PER_IMAGE, LOG_LEVEL, EMBED_ORIGINS (origins of pages
- * that may embed the generator through /embed.js, comma-separated; http allowed for a local blog), and
- * SAFETY_CHECKER (model, the default: the model's own safety checker where its folder has one; off: none).
+ * QUOTA_GLOBAL_PER_DAY, COLD_START_SECONDS, SECONDS_PER_IMAGE, ENGINE_TIMEOUT_SECONDS (default 900), LOG_LEVEL,
+ * EMBED_ORIGINS (origins of pages that may embed the generator through /embed.js, comma-separated; http
+ * allowed for a local blog), and SAFETY_CHECKER (model, the default: the model's own safety checker where its
+ * folder has one; off: none).
  */
 import { resolve } from 'node:path';
 import { DEMO_MODEL_DIR } from '../container/src/cli/default-model';

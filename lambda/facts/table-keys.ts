@@ -6,6 +6,8 @@
  */
 export const TABLE_KEYS = {
   partitionKey: 'pk',
+  /** DynamoDB's attribute type of the partition key: a string. */
+  partitionKeyType: 'S',
   ttlAttribute: 'expires_at',
   /** By the job's reference, never its id (the id is the caller's credential). */
   job: (ref: string) => `job#${ref}`,

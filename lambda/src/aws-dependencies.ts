@@ -133,7 +133,7 @@ export function createAwsDependencies(
   now: Clock,
 ): GatewayDependencies {
   const secrets = secretsManagerSource(new SecretsProvider({ awsSdkV3Client: clients.secretsManager }), resources.secretArn);
-  const images = new S3ImageStore(clients.s3, resources.jobsBucket, resources.imagePrefix);
+  const images = new S3ImageStore(clients.s3, resources.jobsBucket, resources.imagePrefix, now);
   const backend = createBackend(resources, clients, images, secrets, logger, now);
   const counters = new DynamoDbCounterStore(clients.dynamo, resources.quotasAndJobsTable);
   const status = new StatusCache(() => backend.status(), { now });

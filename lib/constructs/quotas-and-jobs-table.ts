@@ -3,6 +3,8 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { TABLE_KEYS } from '../../lambda/facts/table-keys';
 
+const ATTRIBUTE_TYPES = { S: dynamodb.AttributeType.STRING } as const;
+
 /** The gateway's table of daily quota counters and job records, keyed as the gateway expects. */
 export class QuotasAndJobsTable extends Construct {
   public readonly table: dynamodb.Table;
@@ -10,7 +12,8 @@ export class QuotasAndJobsTable extends Construct {
   constructor(scope: Construct, id: string) {
     super(scope, id);
     this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      // The same key schema and TTL attribute the gateway's stores and the tests' emulated table use.
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: ATTRIBUTE_TYPES[TABLE_KEYS.partitionKeyType] },
       timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
       // On demand: an idle site pays nothing for throughput.
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,

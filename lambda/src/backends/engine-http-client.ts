@@ -23,17 +23,36 @@ export class EngineHttpError extends Error {
   }
 }
 
+/**
+ * How the engine failed to answer: nobody listens at its address (`refused`), it did not answer
+ * within the client's timeout (`timeout`), or the connection broke while it worked (`dropped`:
+ * the engine stopped in the middle of the request).
+ */
+export type UnreachableReason = 'refused' | 'timeout' | 'dropped';
+
 /** The engine could not be reached or did not answer in time. */
 export class EngineUnreachableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    options?: { cause?: unknown },
+    readonly reason: UnreachableReason = 'dropped',
+  ) {
     super(message, options);
     this.name = 'EngineUnreachableError';
   }
 }
 
+function reasonOf(error: unknown, timedOut: boolean): UnreachableReason {
+  if (timedOut) return 'timeout';
+  // undici puts the socket's error code on the cause of its "fetch failed" TypeError.
+  const code = ((error as { cause?: { code?: unknown } }).cause?.code ?? (error as { code?: unknown }).code) as string | undefined;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'refused' : 'dropped';
+}
+
 /** Talks to an engine over HTTP with the same JSON the SageMaker container speaks. */
 export class EngineHttpClient {
-  private readonly timeoutMs: number;
+  /** How long `invoke` waits for an answer. */
+  readonly timeoutMs: number;
 
   constructor(private readonly props: EngineHttpClientProps) {
     this.timeoutMs = props.timeoutMs ?? 25_000;
@@ -84,9 +103,9 @@ export class EngineHttpClient {
     try {
       return await fetch(url, { method: init.method, headers, body: init.body, signal });
     } catch (error) {
-      throw new EngineUnreachableError(`engine at ${url.origin} did not answer: ${(error as Error).message}`, {
-        cause: error,
-      });
+      const reason = reasonOf(error, timeout.aborted);
+      const what = reason === 'timeout' ? `within ${init.timeoutMs ?? this.timeoutMs} ms` : `(${(error as Error).message})`;
+      throw new EngineUnreachableError(`engine at ${url.origin} did not answer ${what}`, { cause: error }, reason);
     }
   }
 }

@@ -1,8 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { OutputFormat } from '../../../contract/limits';
-import { imageUrlSeconds, type ImageStore } from './image-store';
+import { imageUrlSeconds, ImageStoreError, type ImageStore } from './image-store';
 import { JOB_ID_PATTERN } from '../jobs/job-id';
 import type { Clock } from '../clock';
 
@@ -34,10 +34,31 @@ export class FileImageStore implements ImageStore {
     removeIdNamedFolders(this.dir);
   }
 
+  /**
+   * Writes beside the final name and renames, so a disk that fills up (or a folder that turns
+   * unwritable) mid-write leaves no half-written file where a URL would serve it.
+   */
   async put(key: string, bytes: Uint8Array, _format: OutputFormat): Promise<void> {
     const file = join(this.dir, key);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, bytes);
+    const partial = `${file}.partial`;
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(partial, bytes);
+      renameSync(partial, file);
+    } catch (error) {
+      try {
+        rmSync(partial, { force: true });
+      } catch {
+        // No folder to hold it (ENOTDIR): nothing was written.
+      }
+      const { code, message } = error as NodeJS.ErrnoException;
+      throw new ImageStoreError(
+        code === 'ENOSPC' || code === 'EDQUOT'
+          ? `cannot save image ${key}: the disk holding ${this.dir} is full`
+          : `cannot save image ${key} in ${this.dir}: ${message}`,
+        { cause: error },
+      );
+    }
   }
 
   async url(key: string, maxSeconds: number): Promise<string> {

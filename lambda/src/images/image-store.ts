@@ -8,6 +8,14 @@ export function imageUrlSeconds(maxSeconds: number): number {
   return Math.max(1, Math.min(IMAGE_URL_SECONDS, Math.floor(maxSeconds)));
 }
 
+/** An image could not be stored (disk full, folder unwritable, bucket refused): the job cannot succeed. */
+export class ImageStoreError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ImageStoreError';
+  }
+}
+
 /** Where finished images live, one object per image: S3 in AWS, a folder locally. */
 export interface ImageStore {
   /** Stores the bytes under `key` (relative to the store's root). */

@@ -1,6 +1,7 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { OutputFormat } from '../../../contract/limits';
+import type { Clock } from '../clock';
 import { IMAGE_URL_SECONDS, imageUrlSeconds, mimeType, type ImageStore } from './image-store';
 
 /** Images in the jobs bucket under the gateway's image prefix, handed out as presigned GET URLs. */
@@ -9,6 +10,8 @@ export class S3ImageStore implements ImageStore {
     private readonly s3: S3Client,
     private readonly bucket: string,
     private readonly prefix: string,
+    /** The gateway's clock: a URL lives from the moment the gateway judges the job by, not the host's. */
+    private readonly now: Clock,
   ) {}
 
   async put(key: string, bytes: Uint8Array, format: OutputFormat): Promise<void> {
@@ -27,6 +30,7 @@ export class S3ImageStore implements ImageStore {
   async url(key: string, maxSeconds: number): Promise<string> {
     return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), {
       expiresIn: imageUrlSeconds(maxSeconds),
+      signingDate: this.now(),
     });
   }
 }

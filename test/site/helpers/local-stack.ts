@@ -13,14 +13,20 @@ export interface LocalStack {
   /** Everything the stack printed so far, for failure messages. */
   output(): string;
   stop(): Promise<void>;
+  /** Ends it at once with SIGKILL, as a crash or a closed terminal would. */
+  kill(): Promise<void>;
 }
 
 /**
  * Runs `npm start`, the real local stack (site, gateway, engine with the bundled demo model), on a free
  * port with its own data folder, and waits until it serves the page and its engine is ready.
  */
-export async function startLocalStack(env: Readonly<Record<string, string>> = {}): Promise<LocalStack> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'site-local-stack-'));
+export async function startLocalStack(
+  env: Readonly<Record<string, string>> = {},
+  /** A data folder to reuse (a restart); the caller removes it. @default - a fresh one, removed on stop */
+  reuseDataDir?: string,
+): Promise<LocalStack> {
+  const dataDir = reuseDataDir ?? (await mkdtemp(path.join(tmpdir(), 'site-local-stack-')));
   const child = spawn('npm', ['start'], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: '0', LOCAL_DATA_DIR: dataDir },
@@ -33,11 +39,11 @@ export async function startLocalStack(env: Readonly<Record<string, string>> = {}
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const stop = async () => {
     await stopProcessGroup(child);
-    await rm(dataDir, { recursive: true, force: true });
+    if (!reuseDataDir) await rm(dataDir, { recursive: true, force: true });
   };
   try {
     const url = await waitUntilServing(child, () => output);
-    return { url, output: () => output, stop };
+    return { url, output: () => output, stop, kill: () => stopProcessGroup(child, 'SIGKILL') };
   } catch (error) {
     await stop();
     throw error;
@@ -61,10 +67,10 @@ async function waitUntilServing(child: ChildProcess, output: () => string): Prom
   throw new Error(`npm start did not serve within ${START_TIMEOUT_MS} ms:\n${output()}`);
 }
 
-async function stopProcessGroup(child: ChildProcess): Promise<void> {
+async function stopProcessGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  process.kill(-child.pid, 'SIGTERM');
+  process.kill(-child.pid, signal);
   const timer = setTimeout(() => {
     try {
       process.kill(-child.pid!, 'SIGKILL');
