@@ -67,7 +67,7 @@ describe('npm start (local mode), end to end', () => {
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
-    expect((await httpCall(`${url}/config.json`)).json()).toEqual({ apiBaseUrl: '' });
+    expect((await httpCall(`${url}/config.json`)).json()).toEqual({ apiBaseUrl: '', embedOrigins: [] });
     let status = (await httpCall(`${url}/v1/status`)).json();
     for (let i = 0; i < 100 && status.state !== 'warm'; i++) {
       await new Promise((done) => setTimeout(done, 200));
