@@ -8,6 +8,7 @@ import { startEngineServer, type RunningEngineServer } from '../container/src/se
 import { buildSite } from '../site/build';
 import { frameOptionsHeader, siteContentSecurityPolicy } from '../site/content-security-policy';
 import { safetyCheckerFromEnv } from '../contract/safety';
+import { threadsFromEnv } from '../contract/engine-threads';
 import { EngineHttpClient } from '../lambda/src/backends/engine-http-client';
 import { LocalEngineBackend } from './local-engine-backend';
 import { readGatewayConfig, type Environment } from '../lambda/src/config';
@@ -105,6 +106,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     modelDir: options.modelDir,
     port: 0,
     safetyChecker: safetyCheckerFromEnv(env),
+    threads: threadsFromEnv(env),
     logger: createJsonLogger(logLevel as LogLevel),
   });
 

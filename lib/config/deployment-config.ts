@@ -14,6 +14,7 @@ import { cidrVersion } from './cidr';
 import { describeGpuHostFamilies, GPU_HOST, gpuHostSupports } from './gpu-host';
 import { LAMBDA_MAX_MEMORY_MB, lambdaEngineTimeoutSeconds } from './lambda-engine-sizing';
 import { readModelInfo } from './model-folder';
+import { MAX_ENGINE_THREADS } from '../../contract/engine-threads';
 
 export type { BackendMode } from '../../lambda/facts/environment';
 
@@ -98,6 +99,11 @@ const backendSchema = z
     /** The engine function's memory (lambda); 10,240 MB, Lambda's most, is also its 6 vCPUs. */
     lambdaMemoryMb: z.number().int().min(1024).max(LAMBDA_MAX_MEMORY_MB).default(LAMBDA_MAX_MEMORY_MB),
     lambdaArchitecture: z.enum(LAMBDA_ARCHITECTURES).default('x86_64'),
+    /**
+     * onnxruntime's intra-op threads in the engine (every mode). Unset, the engine uses every CPU
+     * the host gives (`os.availableParallelism()`); onnxruntime's own default would be half.
+     */
+    engineThreads: z.number().int().min(1).max(MAX_ENGINE_THREADS).optional(),
     /**
      * Seconds of one denoising step at 512×512 with both guidance halves, on the function's vCPUs
      * (lambda): with the cold start and the decode, it sizes the function's timeout for the longest

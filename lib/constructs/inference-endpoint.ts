@@ -1,3 +1,4 @@
+import { ENGINE_THREADS_ENV } from '../../contract/engine-threads';
 import { DEFAULT_SAFETY_CHECKER, SAFETY_CHECKER_ENV, type SafetyCheckerSetting } from '../../contract/safety';
 import { Arn, ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
@@ -38,6 +39,8 @@ export interface InferenceEndpointProps {
   readonly logLevel?: string;
   /** The engine's SAFETY_CHECKER: the model's own checker, or none. @default 'model' */
   readonly safetyChecker?: SafetyCheckerSetting;
+  /** The engine's ENGINE_THREADS. @default - every CPU the host gives */
+  readonly engineThreads?: number;
 }
 
 /** Name of the single production variant; scaling addresses it by this name. */
@@ -111,6 +114,7 @@ export class InferenceEndpoint extends Construct {
           EXECUTION_PROVIDER: variant.kind === 'async' ? 'cuda' : 'cpu',
           LOG_LEVEL: props.logLevel ?? 'INFO',
           [SAFETY_CHECKER_ENV]: props.safetyChecker ?? DEFAULT_SAFETY_CHECKER,
+          ...(props.engineThreads !== undefined ? { [ENGINE_THREADS_ENV]: String(props.engineThreads) } : {}),
           ...(variant.kind === 'serverless' ? { REQUEST_TIMEOUT_MS: String(SERVERLESS_REQUEST_TIMEOUT_MS) } : {}),
         },
       },

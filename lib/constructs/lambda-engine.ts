@@ -1,3 +1,4 @@
+import { ENGINE_THREADS_ENV } from '../../contract/engine-threads';
 import { DEFAULT_SAFETY_CHECKER, SAFETY_CHECKER_ENV, type SafetyCheckerSetting } from '../../contract/safety';
 import { Duration, RemovalPolicy, Size, Validations } from 'aws-cdk-lib';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
@@ -38,6 +39,8 @@ export interface LambdaEngineProps {
   readonly logLevel: string;
   /** The engine's SAFETY_CHECKER: the model's own checker, or none. @default 'model' */
   readonly safetyChecker?: SafetyCheckerSetting;
+  /** The engine's ENGINE_THREADS. @default - every CPU the host gives */
+  readonly engineThreads?: number;
 }
 
 /**
@@ -114,6 +117,7 @@ export class LambdaEngine extends Construct {
         EXECUTION_PROVIDER: 'cpu',
         LOG_LEVEL: props.logLevel.toLowerCase(),
         [SAFETY_CHECKER_ENV]: props.safetyChecker ?? DEFAULT_SAFETY_CHECKER,
+        ...(props.engineThreads !== undefined ? { [ENGINE_THREADS_ENV]: String(props.engineThreads) } : {}),
       },
       retryAttempts: 0,
       // An event still queued when the job would read `expired` is no use to anybody.

@@ -51,6 +51,7 @@ export class BackendStack extends Stack {
         architecture: backend.lambdaArchitecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
         logLevel: config.logLevel,
         safetyChecker: config.safety.checker,
+        engineThreads: backend.engineThreads,
       });
       return;
     }
@@ -60,6 +61,7 @@ export class BackendStack extends Stack {
       modelData,
       logLevel: config.logLevel,
       safetyChecker: config.safety.checker,
+      engineThreads: backend.engineThreads,
       variant:
         backend.mode === 'async'
           ? { kind: 'async', instanceType: backend.instanceType, ...jobPrefixes }

@@ -20,7 +20,7 @@ let operations: Template;
 
 beforeAll(() => {
   app = synthesize({
-    backend: { mode: 'lambda', maxInstances: 3, lambdaSecondsPerStep: 0.5 },
+    backend: { mode: 'lambda', maxInstances: 3, lambdaSecondsPerStep: 0.5, engineThreads: 6 },
     model: { localPath: MODEL },
     waf: { enabled: false },
   });
@@ -83,6 +83,7 @@ test('the engine is the Dockerfile\'s lambda target, at full memory, with its ti
   expect(arn(fn.Environment.Variables.MODEL_S3_URI)).toMatch(/^s3:\/\/\{ModelDataBucket\w+\}\/models\/[0-9a-f]{64}\/$/);
   expect(fn.Environment.Variables.EXECUTION_PROVIDER).toBe('cpu');
   expect(fn.Environment.Variables.SAFETY_CHECKER).toBe('model');
+  expect(fn.Environment.Variables.ENGINE_THREADS).toBe('6');
 });
 
 test('asynchronous runs are never retried, and a failed one goes to the recorder', () => {

@@ -8,6 +8,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { DEFAULTS, LIMITS, OUTPUT_FORMATS, SCHEDULER_NAMES, type OutputFormat } from '../../../contract/limits';
+import { MAX_ENGINE_THREADS } from '../../../contract/engine-threads';
 import { DEFAULT_SAFETY_CHECKER, isWithheld, SAFETY_CHECKER_SETTINGS } from '../../../contract/safety';
 import { inBatchOrder } from '../engine/safety/batch-order';
 import { openInitImage } from '../engine/init-image';
@@ -40,7 +41,8 @@ const USAGE = `Usage: npm run generate -- [--model DIR] --prompt TEXT [options]
   --raw-out FILE           the first image as raw float32 HWC in [0,1]
   --execution-provider P   cpu | cuda | auto (default auto)
   --safety-checker S       model | off (default model: the model's own checker, where its folder has one;
-                           a flagged image is printed as "withheld": "safety" and no file is written)`;
+                           a flagged image is printed as "withheld": "safety" and no file is written)
+  --threads N              onnxruntime's intra-op threads (default: every CPU this machine gives)`;
 
 async function main(argv: string[]): Promise<void> {
   const args = parseArguments(argv, {
@@ -63,6 +65,7 @@ async function main(argv: string[]): Promise<void> {
     'raw-out': { type: 'string' },
     'execution-provider': { type: 'string' },
     'safety-checker': { type: 'string' },
+    threads: { type: 'string' },
     help: { type: 'boolean' },
   });
   if (args.help) {
@@ -95,10 +98,11 @@ async function main(argv: string[]): Promise<void> {
   };
   const executionProvider = optionalChoice(args['execution-provider'], '--execution-provider', EXECUTION_PROVIDER_CHOICES) ?? 'auto';
   const safetyChecker = optionalChoice(args['safety-checker'], '--safety-checker', SAFETY_CHECKER_SETTINGS) ?? DEFAULT_SAFETY_CHECKER;
+  const threads = optionalInteger(args.threads, '--threads', 1, MAX_ENGINE_THREADS);
 
   const progress = new ProgressReporter(process.stderr);
   progress.note(`loading ${modelDir} (${executionProvider})`);
-  const pipeline = await StableDiffusionPipeline.load(modelDir, { executionProvider, safetyChecker });
+  const pipeline = await StableDiffusionPipeline.load(modelDir, { executionProvider, safetyChecker, threads });
   try {
     progress.note(`loaded on ${pipeline.executionProvider}${pipeline.safetyFilter.active ? ', with its safety checker' : ''}`);
     if (pipeline.safetyFilter.warning) progress.note(`warning: ${pipeline.safetyFilter.warning}`);

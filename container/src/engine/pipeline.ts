@@ -49,6 +49,8 @@ export interface PipelineLoadOptions {
   readonly memory?: MemoryMode;
   /** `model`: run the folder's safety checker, where it has one, on every image; `off`: never. @default 'model' */
   readonly safetyChecker?: SafetyCheckerSetting;
+  /** onnxruntime's intra-op threads for every session. @default - every CPU the host gives */
+  readonly threads?: number;
 }
 
 export interface GenerateOptions {
@@ -196,7 +198,7 @@ export class StableDiffusionPipeline {
     const memory = options.memory ?? 'default';
     if (!isMemoryMode(memory)) throw new Error(`memory has to be one of ${MEMORY_MODES.join(', ')} but is ${JSON.stringify(memory)}`);
     const folder = await readModelFolder(modelDir);
-    const sessionOptions = { executionProviders: resolveExecutionProviders(options.executionProvider ?? 'auto'), memory };
+    const sessionOptions = { executionProviders: resolveExecutionProviders(options.executionProvider ?? 'auto'), memory, threads: options.threads };
     const [tokenizer, textEncoder, unet, vaeDecoder, vaeEncoder] = await Promise.all([
       ClipTokenizer.fromModelFolder(folder.tokenizerDir),
       ModelSession.create(folder.textEncoderFile, 'text_encoder/model.onnx', sessionOptions),

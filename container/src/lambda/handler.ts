@@ -2,11 +2,13 @@
  * The engine as an AWS Lambda function (the `lambda` backend mode). The model is staged from S3
  * to ephemeral storage and loaded once per execution environment; every invocation after that
  * reuses the sessions. Settings: MODEL_S3_URI (or MODEL_DIR for a model already on disk),
- * EXECUTION_PROVIDER (default cpu), SAFETY_CHECKER (model or off; default model).
+ * EXECUTION_PROVIDER (default cpu), SAFETY_CHECKER (model or off; default model), ENGINE_THREADS
+ * (default: every vCPU the function has).
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { safetyCheckerFromEnv } from '../../../contract/safety';
 import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider';
+import { threadsFromEnv } from '../../../contract/engine-threads';
 import { EngineService } from '../server/engine-service';
 import { createJsonLogger } from '../server/json-logger';
 import { stagedModelDir, stageModel } from './model-staging';
@@ -36,6 +38,7 @@ async function loadEngine(): Promise<EngineService> {
     maxQueuedRequests: 0,
     memory: 'bounded',
     safetyChecker: safetyCheckerFromEnv(process.env),
+    threads: threadsFromEnv(process.env),
   });
   logger.info('model ready', { load_ms: Math.round(performance.now() - started), content_filter: engine.model.content_filter });
   const { warning } = engine.pipeline.safetyFilter;

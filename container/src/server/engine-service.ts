@@ -28,6 +28,8 @@ export interface EngineServiceOptions {
   readonly memory?: MemoryMode;
   /** `model`: the model's own safety checker, where its folder has one; `off`: none. @default 'model' */
   readonly safetyChecker?: SafetyCheckerSetting;
+  /** onnxruntime's intra-op threads. @default - every CPU the host gives */
+  readonly threads?: number;
 }
 
 export interface Invocation {
@@ -61,6 +63,7 @@ export class EngineService {
       executionProvider: options.executionProvider,
       memory: options.memory,
       safetyChecker: options.safetyChecker,
+      threads: options.threads,
     });
     const service = new EngineService(pipeline, new GenerationQueue(options.maxQueuedRequests));
     await service.warmUp();

@@ -1,5 +1,6 @@
 import { safetyCheckerFromEnv, type SafetyCheckerSetting } from '../../../contract/safety';
 import { EXECUTION_PROVIDER_CHOICES, type ExecutionProviderChoice } from '../engine/onnx/execution-provider';
+import { threadsFromEnv } from '../../../contract/engine-threads';
 
 export interface ServerConfig {
   /** @default SAGEMAKER_BIND_TO_PORT, else PORT, else 8080 */
@@ -20,6 +21,8 @@ export interface ServerConfig {
   readonly logPrompts: boolean;
   /** The model's safety checker (`model`) or none (`off`). @default SAFETY_CHECKER, else 'model' */
   readonly safetyChecker: SafetyCheckerSetting;
+  /** onnxruntime's intra-op threads. @default ENGINE_THREADS, else every CPU the host gives */
+  readonly threads?: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -40,6 +43,7 @@ export function serverConfigFromEnv(env: Env = process.env): ServerConfig {
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5_000, 0, 60_000),
     logPrompts: env.LOG_PROMPTS === 'true',
     safetyChecker: safetyCheckerFromEnv(env),
+    threads: threadsFromEnv(env),
   };
 }
 

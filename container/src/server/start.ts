@@ -27,6 +27,8 @@ export interface StartEngineServerOptions {
   readonly logPrompts?: boolean;
   /** @default 'model' */
   readonly safetyChecker?: SafetyCheckerSetting;
+  /** onnxruntime's intra-op threads. @default - every CPU the host gives */
+  readonly threads?: number;
   /** @default - JSON lines on stdout */
   readonly logger?: Logger;
 }
@@ -68,6 +70,7 @@ export async function startEngineServer(options: StartEngineServerOptions): Prom
     executionProvider: options.executionProvider ?? 'auto',
     maxQueuedRequests: options.maxQueuedRequests ?? 4,
     safetyChecker: options.safetyChecker,
+    threads: options.threads,
   });
   let closing: Promise<void> | undefined;
   const ready = loading.then((loaded) => {

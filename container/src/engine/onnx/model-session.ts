@@ -6,6 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import type { MemoryMode } from '../memory-mode';
 import { float16ToFloat32, float32ToFloat16 } from './float16';
+import { resolveThreads } from './threads';
 
 export type ElementType = 'float32' | 'float16' | 'float64' | 'int32' | 'int64';
 const SUPPORTED_TYPES: readonly string[] = ['float32', 'float16', 'float64', 'int32', 'int64'];
@@ -39,7 +40,21 @@ export interface SessionOptions {
   readonly executionProviders: ReadonlyArray<'cuda' | 'cpu'>;
   /** See memory-mode.ts. @default 'default' */
   readonly memory?: MemoryMode;
+  /** onnxruntime's intra-op threads (threads.ts). @default - every CPU the host gives */
+  readonly threads?: number;
+  /** Only `npm run bench:sessions` sets it, to measure the levels against each other. @default GRAPH_OPTIMIZATION_LEVEL */
+  readonly graphOptimizationLevel?: GraphOptimizationLevel;
 }
+
+export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+/**
+ * 'extended', not 'all': on the full-size SD 1.5 UNet (onnxruntime-node 1.30, CPU) 'all' made
+ * session creation take 27.9 s against 1.1 s at 'extended', for calls within noise of each other
+ * (2.5 s against 2.8 s), and 'all' only adds the CPU provider's layout transforms (NCHWc), which a
+ * CUDA session does not use. `npm run bench:sessions` measures both.
+ */
+export const GRAPH_OPTIMIZATION_LEVEL: GraphOptimizationLevel = 'extended';
 
 export class ModelSession {
   /** Milliseconds spent inside `session.run`, for the benchmark's overhead split. */
@@ -51,7 +66,8 @@ export class ModelSession {
     try {
       session = await ort.InferenceSession.create(file, {
         executionProviders: [...options.executionProviders],
-        graphOptimizationLevel: 'all',
+        graphOptimizationLevel: options.graphOptimizationLevel ?? GRAPH_OPTIMIZATION_LEVEL,
+        intraOpNumThreads: resolveThreads(options.threads),
         extra: { session: { intra_op: { allow_spinning: '0' } } },
         ...memorySessionOptions(options.memory ?? 'default'),
       });
