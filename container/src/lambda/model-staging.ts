@@ -1,59 +1,201 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { parseS3Uri } from './s3-objects';
+import { RangeDigests, type StoredChecksum } from './staging-checksum';
 
 export interface StagedModel {
   readonly dir: string;
   readonly bytes: number;
   readonly files: number;
+  /** Bytes actually downloaded: files already complete in `dir` are kept. */
+  readonly downloadedBytes: number;
   readonly ms: number;
 }
+
+export interface StageOptions {
+  /**
+   * Bytes per ranged GET. A single S3 stream gives roughly 60–90 MB/s (1 GB in 16.5 s measured
+   * into Lambda), so a 3.4 GB UNet in one stream takes most of a minute; ranges in flight add up.
+   * Objects uploaded in parts are fetched part by part instead, so each range's SHA-256 is a part's.
+   * @default 32 MiB
+   */
+  readonly rangeBytes?: number;
+  /**
+   * Ranges in flight, over all files. `npm run bench:coldstart` measured staging through a
+   * loopback server capped at 80 MB/s a connection: see the README's lambda table. @default 16
+   */
+  readonly concurrency?: number;
+  /** Attempts per range before the staging fails. @default 4 */
+  readonly attempts?: number;
+  /** Pause before the second attempt, doubled for each next one. @default 200 */
+  readonly retryDelayMs?: number;
+  /** Called as bytes land, for logs and benchmarks. */
+  readonly onBytes?: (bytes: number) => void;
+}
+
+interface ModelObject {
+  readonly key: string;
+  readonly size: number;
+  readonly target: string;
+}
+
+interface RangeTask {
+  readonly file: FileDownload;
+  readonly index: number;
+  readonly start: number;
+  /** Inclusive, as HTTP's Range header counts. */
+  readonly end: number;
+}
+
+interface FileDownload {
+  readonly object: ModelObject;
+  readonly partial: string;
+  readonly handle: FileHandle;
+  readonly digests?: RangeDigests;
+  remaining: number;
+}
+
+const DEFAULTS = { rangeBytes: 32 * 1024 * 1024, concurrency: 16, attempts: 4, retryDelayMs: 200 };
 
 /**
  * Copies an uncompressed model folder from S3 (`s3://bucket/prefix/`) into `dir` on the function's
  * ephemeral storage, once per execution environment: Lambda keeps /tmp between invocations of one
- * environment, so files already there at the right size are kept. Downloads run a few at a time,
- * each to a temporary name renamed on completion, so a cut-off copy is never taken for a file.
+ * environment, so files already there at the right size are kept. Large objects come as parallel
+ * byte ranges written in place (the UNet's first, since it gates the load), each range retried on
+ * its own; every file is checked against its listed size and, where S3 stored one, its SHA-256
+ * checksum, then renamed from a temporary name, so a cut-off copy is never taken for a file.
  */
-export async function stageModel(s3: S3Client, uri: string, dir: string, parallel = 4): Promise<StagedModel> {
+export async function stageModel(s3: S3Client, uri: string, dir: string, options: StageOptions = {}): Promise<StagedModel> {
+  const settings = { ...DEFAULTS, ...options };
   const started = performance.now();
-  const { bucket, key: prefix } = parseS3Uri(uri.endsWith('/') ? uri : `${uri}/`);
-  const objects: Array<{ key: string; size: number }> = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const object of page.Contents ?? []) {
-      if (object.Key && !object.Key.endsWith('/')) objects.push({ key: object.Key, size: object.Size ?? 0 });
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  if (objects.length === 0) throw new Error(`no model files under ${uri}`);
-
   const root = resolve(dir);
-  const queue = [...objects];
-  const worker = async () => {
-    for (let object = queue.shift(); object; object = queue.shift()) {
-      const target = resolve(root, object.key.slice(prefix.length));
-      if (relative(root, target).startsWith('..')) throw new Error(`model key escapes the folder: ${object.key}`);
-      if ((await stat(target).catch(() => undefined))?.size === object.size) continue;
-      await mkdir(dirname(target), { recursive: true });
-      const partial = `${target}.partial`;
-      const result = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.key }));
-      await pipeline(result.Body as Readable, createWriteStream(partial));
-      await rename(partial, target);
+  const { bucket, objects } = await listModel(s3, uri, root);
+  const missing: ModelObject[] = [];
+  for (const object of objects) {
+    if ((await stat(object.target).catch(() => undefined))?.size !== object.size) missing.push(object);
+  }
+  // The UNet's weights first: its session is the last to be ready, whatever else arrives.
+  missing.sort((a, b) => Number(isUnet(b.key)) - Number(isUnet(a.key)) || b.size - a.size);
+
+  const files: FileDownload[] = [];
+  const tasks: RangeTask[] = [];
+  try {
+    for (const object of missing) {
+      const checksum = await storedChecksum(s3, bucket, object);
+      const rangeBytes = checksum?.partBytes ?? settings.rangeBytes;
+      await mkdir(dirname(object.target), { recursive: true });
+      const partial = `${object.target}.partial`;
+      const handle = await open(partial, 'w');
+      await handle.truncate(object.size);
+      const count = Math.max(1, Math.ceil(object.size / rangeBytes));
+      const file: FileDownload = { object, partial, handle, remaining: count, digests: checksum ? new RangeDigests(checksum, count) : undefined };
+      files.push(file);
+      for (let index = 0; index < count; index++) {
+        tasks.push({ file, index, start: index * rangeBytes, end: Math.min(object.size, (index + 1) * rangeBytes) - 1 });
+      }
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, objects.length) }, worker));
+    let next = 0;
+    const worker = async () => {
+      for (let task = tasks[next++]; task; task = tasks[next++]) {
+        await fetchRangeWithRetries(s3, bucket, task, settings);
+        task.file.remaining -= 1;
+        if (task.file.remaining === 0) await complete(task.file);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(settings.concurrency, Math.max(1, tasks.length)) }, worker));
+  } finally {
+    await Promise.all(files.map((file) => file.handle.close().catch(() => undefined)));
+    await Promise.all(files.filter((file) => file.remaining > 0).map((file) => rm(file.partial, { force: true })));
+  }
   return {
     dir: root,
     bytes: objects.reduce((sum, object) => sum + object.size, 0),
     files: objects.length,
+    downloadedBytes: missing.reduce((sum, object) => sum + object.size, 0),
     ms: Math.round(performance.now() - started),
   };
+}
+
+async function listModel(s3: S3Client, uri: string, root: string) {
+  const { bucket, key: prefix } = parseS3Uri(uri.endsWith('/') ? uri : `${uri}/`);
+  const objects: ModelObject[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) {
+      if (!object.Key || object.Key.endsWith('/')) continue;
+      const target = resolve(root, object.Key.slice(prefix.length));
+      if (relative(root, target).startsWith('..')) throw new Error(`model key escapes the folder: ${object.Key}`);
+      objects.push({ key: object.Key, size: object.Size ?? 0, target });
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  if (objects.length === 0) throw new Error(`no model files under ${uri}`);
+  return { bucket, objects };
+}
+
+const isUnet = (key: string) => /(^|\/)unet\//.test(key);
+
+/**
+ * The SHA-256 S3 keeps for the object (`npm run model -- upload` always sends one), with the part
+ * size of a multipart upload, whose checksum is the digest of its parts' digests. Undefined where
+ * S3 has none (an object copied in another way), or where the server cannot say.
+ */
+async function storedChecksum(s3: S3Client, bucket: string, object: ModelObject): Promise<StoredChecksum | undefined> {
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: object.key, ChecksumMode: 'ENABLED' }));
+  const value = head.ChecksumSHA256;
+  if (!value) return undefined;
+  const composite = /^(.+)-(\d+)$/.exec(value);
+  if (!composite) return { sha256: value, parts: 1, partBytes: Math.max(object.size, 1) };
+  const parts = Number(composite[2]);
+  const first = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: object.key, PartNumber: 1 }));
+  const partBytes = first.ContentLength;
+  if (!partBytes || Math.ceil(object.size / partBytes) !== parts) {
+    throw new Error(`${object.key}: S3 reports ${parts} parts but a first part of ${partBytes} bytes in ${object.size}; cannot check its checksum`);
+  }
+  return { sha256: composite[1], parts, partBytes };
+}
+
+async function fetchRangeWithRetries(s3: S3Client, bucket: string, task: RangeTask, settings: typeof DEFAULTS & StageOptions): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await fetchRange(s3, bucket, task, settings.onBytes);
+      return;
+    } catch (error) {
+      if (attempt >= settings.attempts) {
+        throw new Error(`${task.file.object.key}: bytes ${task.start}–${task.end} failed ${attempt} times: ${(error as Error).message}`);
+      }
+      await new Promise((done) => setTimeout(done, settings.retryDelayMs * 2 ** (attempt - 1)));
+    }
+  }
+}
+
+async function fetchRange(s3: S3Client, bucket: string, task: RangeTask, onBytes?: (bytes: number) => void): Promise<void> {
+  const expected = task.end - task.start + 1;
+  const result = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: task.file.object.key, Range: `bytes=${task.start}-${task.end}` }));
+  const hash = task.file.digests?.startRange();
+  let received = 0;
+  for await (const chunk of result.Body as Readable) {
+    const bytes = chunk as Buffer;
+    if (received + bytes.length > expected) throw new Error(`the server sent more than the ${expected} bytes asked for`);
+    await task.file.handle.write(bytes, 0, bytes.length, task.start + received);
+    hash?.update(bytes);
+    received += bytes.length;
+    onBytes?.(bytes.length);
+  }
+  if (received !== expected) throw new Error(`received ${received} of ${expected} bytes (the object is shorter than listed, or the connection was cut)`);
+  if (hash) task.file.digests!.finishRange(task.index, hash);
+}
+
+async function complete(file: FileDownload): Promise<void> {
+  await file.handle.sync();
+  const { size } = await file.handle.stat();
+  if (size !== file.object.size) throw new Error(`${file.object.key}: staged ${size} bytes, S3 listed ${file.object.size}`);
+  file.digests?.verify(file.object.key);
+  await file.handle.close();
+  await rename(file.partial, file.object.target);
 }
 
 /** Lambda's ephemeral storage is /tmp; MODEL_STAGING_DIR moves it (tests). */
