@@ -5,7 +5,9 @@
  * prompt → set timesteps → prepare latents → denoising loop (scale input → UNet → guidance →
  * scheduler step) → decode.
  */
+import type { DecoderChoice, DecoderName } from '../../../contract/decoder';
 import { DEFAULTS, type SchedulerName } from '../../../contract/limits';
+import { loadDecoders, loadTinyVaeSession, type Decoders } from './decoder/decoders';
 import { GenerationCancelledError, InvalidGenerationInputError } from './errors';
 import { guidanceScaleEmbedding } from './guidance-embedding';
 import { isMemoryMode, MEMORY_MODES, type MemoryMode } from './memory-mode';
@@ -44,6 +46,10 @@ export interface PipelineLoadOptions {
    * @default 'default'
    */
   readonly memory?: MemoryMode;
+  /** Which VAE decoder makes the final image (see contract/decoder.ts). @default 'auto' */
+  readonly decoder?: DecoderChoice;
+  /** A tiny VAE (TAESD) folder in the Hub layout. @default - `taesd/` inside the model folder, else beside it */
+  readonly tinyVaeDir?: string;
 }
 
 export interface GenerateOptions {
@@ -98,6 +104,8 @@ export interface StepProgress {
   readonly timestep: number;
   /** The latents after this step (live buffer: copy it to keep it). */
   readonly latents: Float32Array;
+  /** The scheduler's estimate of the clean latents where it gives one (LCM); what a preview should show. */
+  readonly denoised?: Float32Array;
 }
 
 export interface DecodedImage {
@@ -140,6 +148,7 @@ interface Sessions {
   readonly unet: ModelSession;
   readonly vaeDecoder: ModelSession;
   readonly vaeEncoder?: ModelSession;
+  readonly tinyVaeDecoder?: ModelSession;
 }
 
 /** The UNet's side of one generation: batch layout, constant feeds and reused buffers. */
@@ -187,17 +196,19 @@ export class StableDiffusionPipeline {
     if (!isMemoryMode(memory)) throw new Error(`memory has to be one of ${MEMORY_MODES.join(', ')} but is ${JSON.stringify(memory)}`);
     const folder = await readModelFolder(modelDir);
     const sessionOptions = { executionProviders: resolveExecutionProviders(options.executionProvider ?? 'auto'), memory };
-    const [tokenizer, textEncoder, unet, vaeDecoder, vaeEncoder] = await Promise.all([
+    const [tokenizer, textEncoder, unet, vaeDecoder, vaeEncoder, tinyVae] = await Promise.all([
       ClipTokenizer.fromModelFolder(folder.tokenizerDir),
       ModelSession.create(folder.textEncoderFile, 'text_encoder/model.onnx', sessionOptions),
       ModelSession.create(folder.unetFile, 'unet/model.onnx', sessionOptions),
       ModelSession.create(folder.vaeDecoderFile, 'vae_decoder/model.onnx', sessionOptions),
       folder.vaeEncoderFile === undefined ? undefined : ModelSession.create(folder.vaeEncoderFile, 'vae_encoder/model.onnx', sessionOptions),
+      loadTinyVaeSession(folder.dir, options.tinyVaeDir, sessionOptions),
     ]);
-    const sessions: Sessions = { textEncoder, unet, vaeDecoder, ...(vaeEncoder ? { vaeEncoder } : {}) };
+    const sessions: Sessions = { textEncoder, unet, vaeDecoder, ...(vaeEncoder ? { vaeEncoder } : {}), ...(tinyVae ? { tinyVaeDecoder: tinyVae.session } : {}) };
     try {
       const textEncoderIo = describeTextEncoder(textEncoder);
       const unetIo = describeUnet(unet, textEncoderIo, folder.timeCondProjDim);
+      const decoders = loadDecoders(options.decoder ?? 'auto', sessionOptions.executionProviders[0], { session: vaeDecoder, scalingFactor: folder.vaeScalingFactor }, tinyVae, unetIo, folder.dir);
       const io = {
         textEncoder: textEncoderIo,
         unet: unetIo,
@@ -213,7 +224,7 @@ export class StableDiffusionPipeline {
       };
       const defaults = resolveModelDefaults(traits);
       createScheduler(defaults.scheduler, folder.schedulerConfig); // refuse a bad scheduler config now, not at first request
-      return new StableDiffusionPipeline(folder, tokenizer, sessions, io, defaults, modelCapabilities(traits), sessionOptions.executionProviders[0], memory);
+      return new StableDiffusionPipeline(folder, tokenizer, sessions, io, defaults, modelCapabilities(traits), sessionOptions.executionProviders[0], memory, decoders);
     } catch (error) {
       await Promise.all(Object.values(sessions).map((session: ModelSession) => session.release()));
       throw error;
@@ -238,7 +249,24 @@ export class StableDiffusionPipeline {
     readonly executionProvider: 'cuda' | 'cpu',
     /** What one generation may hold at once (see memory-mode.ts). */
     readonly memory: MemoryMode,
+    private readonly decoders: Decoders,
   ) {}
+
+  /** The decoder that makes the final images. */
+  get decoder(): DecoderName {
+    return this.decoders.final.name;
+  }
+
+  /** Whether `decodePreview` can run: only with a tiny decoder, which is cheap enough to run between steps. */
+  get canPreview(): boolean {
+    return this.decoders.preview !== undefined;
+  }
+
+  /** The first image of a step's latents through the tiny decoder, for a live preview; undefined without one. */
+  async decodePreview(latents: Float32Array, latentShape: readonly number[]): Promise<{ pixels: Float32Array; width: number; height: number } | undefined> {
+    const perImage = latentShape.slice(-3).reduce((a, b) => a * b, 1);
+    return this.decoders.preview?.decode(latents.subarray(0, perImage), latentShape);
+  }
 
   async generate(options: GenerateOptions): Promise<GenerateResult> {
     const started = performance.now();
@@ -499,7 +527,7 @@ export class StableDiffusionPipeline {
       const output = scheduler.step(noisePrediction, t, latents, latentShape, { noise: run.stepNoise });
       latents = output.prevSample;
       final = output.denoised ?? latents;
-      run.onStep?.({ step: i + 1, totalSteps: timesteps.length, timestep: t, latents });
+      run.onStep?.({ step: i + 1, totalSteps: timesteps.length, timestep: t, latents, ...(output.denoised ? { denoised: output.denoised } : {}) });
     }
     if (run.signal?.aborted) throw new GenerationCancelledError();
     return final;
@@ -581,13 +609,7 @@ export class StableDiffusionPipeline {
   }
 
   private async decodeLatents(latents: Float32Array, latentShape: readonly number[]): Promise<Float32Array> {
-    const scaled = new Float32Array(latents.length);
-    const factor = this.folder.vaeScalingFactor;
-    for (let i = 0; i < latents.length; i++) scaled[i] = latents[i] / factor;
-    const { latentSample, image } = this.io.vaeDecoder;
-    const output = await this.sessions.vaeDecoder.run({ [latentSample.name]: { data: scaled, dims: [1, ...latentShape.slice(1)] } }, [image.name]);
-    const { data, dims } = output[image.name];
-    return chwToHwcUnit(data, dims[1], dims[2], dims[3]);
+    return (await this.decoders.final.decode(latents, latentShape)).pixels;
   }
 }
 
@@ -600,17 +622,4 @@ function checkedNoise(noise: Float32Array | undefined, shape: readonly number[],
     throw new InvalidGenerationInputError(field, `${what} must have ${expected} values (shape [${shape.join(',')}]) but has ${noise.length}`);
   }
   return noise;
-}
-
-/** [-1, 1] CHW → [0, 1] HWC, as diffusers' `(image / 2 + 0.5).clamp(0, 1)` then permute. */
-function chwToHwcUnit(chw: Float32Array, channels: number, height: number, width: number): Float32Array {
-  const plane = height * width;
-  const hwc = new Float32Array(channels * plane);
-  for (let c = 0; c < channels; c++) {
-    for (let p = 0; p < plane; p++) {
-      const value = chw[c * plane + p] / 2 + 0.5;
-      hwc[p * channels + c] = value < 0 ? 0 : value > 1 ? 1 : value;
-    }
-  }
-  return hwc;
 }
