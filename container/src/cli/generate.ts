@@ -3,9 +3,11 @@
  *   [--steps N] [--guidance-scale G] [--width W] [--height H] [--seed S] [--num-images K]
  *   [--init-image FILE [--strength S] [--encoder-noise FILE]]
  *   [--initial-noise FILE] [--step-noise FILE] [--out FILE.png] [--raw-out FILE] [--execution-provider cpu|cuda|auto]
+ *   [--tiny-vae TAESD_DIR] [--decoder full|tiny|auto]
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { DECODER_CHOICES } from '../../../contract/decoder';
 import { DEFAULTS, LIMITS, OUTPUT_FORMATS, SCHEDULER_NAMES, type OutputFormat } from '../../../contract/limits';
 import { openInitImage } from '../engine/init-image';
 import { EXECUTION_PROVIDER_CHOICES } from '../engine/onnx/execution-provider';
@@ -35,7 +37,10 @@ const USAGE = `Usage: npm run generate -- [--model DIR] --prompt TEXT [options]
                            (euler_ancestral, lcm), [steps,K,4,H/8,W/8]
   --out FILE               .png, .jpg/.jpeg or .webp (default image.png); K > 1 writes FILE-1, FILE-2, ...
   --raw-out FILE           the first image as raw float32 HWC in [0,1]
-  --execution-provider P   cpu | cuda | auto (default auto)`;
+  --execution-provider P   cpu | cuda | auto (default auto)
+  --tiny-vae DIR           a tiny VAE (TAESD) in the Hub layout (DIR/vae_decoder/model.onnx); decodes with it
+                           (default: taesd/ inside or beside the model, used by --decoder auto on a CPU)
+  --decoder D              full | tiny | auto (default: tiny with --tiny-vae, else auto)`;
 
 async function main(argv: string[]): Promise<void> {
   const args = parseArguments(argv, {
@@ -57,6 +62,8 @@ async function main(argv: string[]): Promise<void> {
     out: { type: 'string' },
     'raw-out': { type: 'string' },
     'execution-provider': { type: 'string' },
+    'tiny-vae': { type: 'string' },
+    decoder: { type: 'string' },
     help: { type: 'boolean' },
   });
   if (args.help) {
@@ -88,12 +95,14 @@ async function main(argv: string[]): Promise<void> {
     stepNoise: args['step-noise'] ? await readFloat32File(args['step-noise'], '--step-noise') : undefined,
   };
   const executionProvider = optionalChoice(args['execution-provider'], '--execution-provider', EXECUTION_PROVIDER_CHOICES) ?? 'auto';
+  const tinyVaeDir = args['tiny-vae'] === undefined ? undefined : requireString(args['tiny-vae'], '--tiny-vae');
+  const decoder = optionalChoice(args.decoder, '--decoder', DECODER_CHOICES) ?? (tinyVaeDir === undefined ? 'auto' : 'tiny');
 
   const progress = new ProgressReporter(process.stderr);
   progress.note(`loading ${modelDir} (${executionProvider})`);
-  const pipeline = await StableDiffusionPipeline.load(modelDir, { executionProvider });
+  const pipeline = await StableDiffusionPipeline.load(modelDir, { executionProvider, decoder, tinyVaeDir });
   try {
-    progress.note(`loaded on ${pipeline.executionProvider}`);
+    progress.note(`loaded on ${pipeline.executionProvider}, ${pipeline.decoder} VAE decoder`);
     const result = await pipeline.generate({ ...options, onStep: (step) => progress.step(step.step, step.totalSteps) }).catch((error: unknown) => {
       // What the model refuses of a request is a bad flag value, like a bad --steps.
       const flag = error instanceof InvalidGenerationInputError ? FLAG_FOR_FIELD[error.field] : undefined;
