@@ -14,6 +14,10 @@ export const modelInfoSchema = z.strictObject({
   guidance_scale: z.number().min(LIMITS.guidanceScaleMin).max(LIMITS.guidanceScaleMax),
   accepts_init_image: z.boolean().meta({ description: 'The model has a VAE encoder: `init_image` works.' }),
   accepts_negative_prompt: z.boolean().meta({ description: 'False for LCM-distilled models, whose guidance is built in.' }),
+  decoder: z
+    .enum(['full', 'tiny'])
+    .optional()
+    .meta({ description: 'The VAE decoder that makes the images: `tiny` (TAESD) is fast on a CPU but blurs fine detail.' }),
 });
 export type ModelInfo = z.infer<typeof modelInfoSchema>;
 

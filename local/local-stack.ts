@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createJsonLogger, type LogLevel } from '../container/src/server/json-logger';
+import { decoderFromEnv } from '../container/src/server/server-config';
 import { startEngineServer, type RunningEngineServer } from '../container/src/server/start';
 import { buildSite } from '../site/build';
 import { SITE_CONTENT_SECURITY_POLICY } from '../site/content-security-policy';
@@ -83,6 +84,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const engine: RunningEngineServer = await startEngineServer({
     modelDir: options.modelDir,
     port: 0,
+    // backend.decoder, as the deployed engine takes it.
+    decoder: decoderFromEnv(env),
+    tinyVaeDir: env.TINY_VAE_DIR || undefined,
     logger: createJsonLogger(logLevel as LogLevel),
   });
 

@@ -1,4 +1,5 @@
 import { Arn, ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { DecoderChoice } from '../../contract/decoder';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -35,6 +36,11 @@ export interface InferenceEndpointProps {
   readonly variant: AsyncVariant | ServerlessVariant;
   /** Engine log level. @default 'INFO' */
   readonly logLevel?: string;
+  /**
+   * Which VAE decoder makes the images (`backend.decoder`); `auto` takes the model's tiny VAE on a
+   * CPU, the full one on a GPU. @default 'auto'
+   */
+  readonly decoder?: DecoderChoice;
 }
 
 /** Name of the single production variant; scaling addresses it by this name. */
@@ -107,6 +113,7 @@ export class InferenceEndpoint extends Construct {
           MODEL_DIR: '/opt/ml/model',
           EXECUTION_PROVIDER: variant.kind === 'async' ? 'cuda' : 'cpu',
           LOG_LEVEL: props.logLevel ?? 'INFO',
+          DECODER: props.decoder ?? 'auto',
           ...(variant.kind === 'serverless' ? { REQUEST_TIMEOUT_MS: String(SERVERLESS_REQUEST_TIMEOUT_MS) } : {}),
         },
       },

@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Size, Validations } from 'aws-cdk-lib';
+import type { DecoderChoice } from '../../contract/decoder';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -35,6 +36,11 @@ export interface LambdaEngineProps {
    */
   readonly architecture?: lambda.Architecture;
   readonly logLevel: string;
+  /**
+   * Which VAE decoder makes the images (`backend.decoder`); `auto` takes the model's tiny VAE on a
+   * CPU, the full one on a GPU. @default 'auto'
+   */
+  readonly decoder?: DecoderChoice;
 }
 
 /**
@@ -110,6 +116,7 @@ export class LambdaEngine extends Construct {
         MODEL_S3_URI: props.modelData.s3Uri,
         EXECUTION_PROVIDER: 'cpu',
         LOG_LEVEL: props.logLevel.toLowerCase(),
+        DECODER: props.decoder ?? 'auto',
       },
       retryAttempts: 0,
       // An event still queued when the job would read `expired` is no use to anybody.

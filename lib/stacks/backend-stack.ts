@@ -50,6 +50,7 @@ export class BackendStack extends Stack {
         reservedConcurrency: backend.maxInstances,
         architecture: backend.lambdaArchitecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
         logLevel: config.logLevel,
+        decoder: backend.decoder,
       });
       return;
     }
@@ -58,6 +59,7 @@ export class BackendStack extends Stack {
       endpointName: config.endpointName,
       modelData,
       logLevel: config.logLevel,
+      decoder: backend.decoder,
       variant:
         backend.mode === 'async'
           ? { kind: 'async', instanceType: backend.instanceType, ...jobPrefixes }

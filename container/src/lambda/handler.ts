@@ -2,12 +2,13 @@
  * The engine as an AWS Lambda function (the `lambda` backend mode). The model is staged from S3
  * to ephemeral storage and loaded once per execution environment; every invocation after that
  * reuses the sessions. Settings: MODEL_S3_URI (or MODEL_DIR for a model already on disk),
- * EXECUTION_PROVIDER (default cpu).
+ * EXECUTION_PROVIDER (default cpu), DECODER (`backend.decoder`, default auto: the tiny VAE where the model has one).
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider';
 import { EngineService } from '../server/engine-service';
 import { createJsonLogger } from '../server/json-logger';
+import { decoderFromEnv } from '../server/server-config';
 import { stagedModelDir, stageModel } from './model-staging';
 import { runInvocation, type InvocationOutcome } from './run-invocation';
 
@@ -34,6 +35,7 @@ async function loadEngine(): Promise<EngineService> {
     // One invocation per environment at a time: Lambda never sends a second one meanwhile.
     maxQueuedRequests: 0,
     memory: 'bounded',
+    decoder: decoderFromEnv(),
   });
   logger.info('model ready', { load_ms: Math.round(performance.now() - started) });
   return engine;

@@ -2,6 +2,7 @@
  * The engine as the server sees it: a loaded, warmed-up pipeline behind the one-at-a-time queue,
  * taking validated API requests and returning encoded images.
  */
+import type { DecoderChoice } from '../../../contract/decoder';
 import type { GenerationRequest } from '../../../contract/generation-request';
 import type { GeneratedImage, GenerationResponse } from '../../../contract/engine-response';
 import { DEFAULTS, type OutputFormat } from '../../../contract/limits';
@@ -24,6 +25,10 @@ export interface EngineServiceOptions {
    * results are the same as the batched path. @default 'default'
    */
   readonly memory?: MemoryMode;
+  /** Which VAE decoder makes the images (`backend.decoder`). @default 'auto' */
+  readonly decoder?: DecoderChoice;
+  /** @default - `taesd/` inside the model folder, else beside it */
+  readonly tinyVaeDir?: string;
 }
 
 export interface Invocation {
@@ -53,7 +58,12 @@ export class EngineService {
   private readonly running = new Map<string, InvocationProgress>();
 
   static async load(options: EngineServiceOptions): Promise<EngineService> {
-    const pipeline = await StableDiffusionPipeline.load(options.modelDir, { executionProvider: options.executionProvider, memory: options.memory });
+    const pipeline = await StableDiffusionPipeline.load(options.modelDir, {
+      executionProvider: options.executionProvider,
+      memory: options.memory,
+      decoder: options.decoder,
+      tinyVaeDir: options.tinyVaeDir,
+    });
     const service = new EngineService(pipeline, new GenerationQueue(options.maxQueuedRequests));
     await service.warmUp();
     return service;
@@ -147,7 +157,7 @@ export class EngineService {
 
   /** The model's defaults and abilities, in the API's words. */
   get model(): ModelInfo {
-    return modelInfoOf(this.pipeline.defaults, this.pipeline.capabilities);
+    return { ...modelInfoOf(this.pipeline.defaults, this.pipeline.capabilities), decoder: this.pipeline.decoder };
   }
 
   /** One tiny step through every model, so the first real request does not pay for lazy initialisation. */

@@ -1,3 +1,4 @@
+import { DECODER_CHOICES, isDecoderChoice, type DecoderChoice } from '../../../contract/decoder';
 import { EXECUTION_PROVIDER_CHOICES, type ExecutionProviderChoice } from '../engine/onnx/execution-provider';
 
 export interface ServerConfig {
@@ -17,6 +18,10 @@ export interface ServerConfig {
   readonly shutdownGraceMs: number;
   /** Prompts are private to the people who typed them; log them only when the operator opts in. @default false */
   readonly logPrompts: boolean;
+  /** @default DECODER, else 'auto' */
+  readonly decoder: DecoderChoice;
+  /** @default TINY_VAE_DIR, else - `taesd/` inside or beside the model */
+  readonly tinyVaeDir: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -36,6 +41,8 @@ export function serverConfigFromEnv(env: Env = process.env): ServerConfig {
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 600_000, 1_000, 3_600_000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5_000, 0, 60_000),
     logPrompts: env.LOG_PROMPTS === 'true',
+    decoder: decoderFromEnv(env),
+    tinyVaeDir: env.TINY_VAE_DIR || undefined,
   };
 }
 
@@ -46,5 +53,12 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new Error(`${name} must be an integer between ${min} and ${max} but is ${JSON.stringify(raw)}`);
   }
+  return value;
+}
+
+/** `DECODER` (the deployment's `backend.decoder`), shared by the engine server and the Lambda engine function. */
+export function decoderFromEnv(env: Env = process.env): DecoderChoice {
+  const value = env.DECODER || 'auto';
+  if (!isDecoderChoice(value)) throw new Error(`DECODER must be one of ${DECODER_CHOICES.join(', ')} but is ${JSON.stringify(env.DECODER)}`);
   return value;
 }

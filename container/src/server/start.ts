@@ -3,6 +3,7 @@
  * loads and warms up the model. Used by the container entry point, local mode and tests.
  */
 import type { AddressInfo } from 'node:net';
+import type { DecoderChoice } from '../../../contract/decoder';
 import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider';
 import { EngineService, type InvocationProgress } from './engine-service';
 import { createEngineHttpServer } from './http-server';
@@ -24,6 +25,10 @@ export interface StartEngineServerOptions {
   readonly shutdownGraceMs?: number;
   /** @default false */
   readonly logPrompts?: boolean;
+  /** Which VAE decoder makes the images. @default 'auto' */
+  readonly decoder?: DecoderChoice;
+  /** @default - `taesd/` inside the model folder, else beside it */
+  readonly tinyVaeDir?: string;
   /** @default - JSON lines on stdout */
   readonly logger?: Logger;
 }
@@ -64,6 +69,8 @@ export async function startEngineServer(options: StartEngineServerOptions): Prom
     modelDir: options.modelDir,
     executionProvider: options.executionProvider ?? 'auto',
     maxQueuedRequests: options.maxQueuedRequests ?? 4,
+    decoder: options.decoder,
+    tinyVaeDir: options.tinyVaeDir,
   });
   let closing: Promise<void> | undefined;
   const ready = loading.then((loaded) => {
@@ -76,6 +83,7 @@ export async function startEngineServer(options: StartEngineServerOptions): Prom
     logger.info('model ready', {
       model_dir: options.modelDir,
       execution_provider: loaded.pipeline.executionProvider,
+      decoder: loaded.pipeline.decoder,
       load_ms: Math.round(performance.now() - loadStarted),
     });
   });
