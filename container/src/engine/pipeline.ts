@@ -106,6 +106,8 @@ export interface StepProgress {
   readonly latents: Float32Array;
   /** The scheduler's estimate of the clean latents where it gives one (LCM); what a preview should show. */
   readonly denoised?: Float32Array;
+  /** [numImages, channels, h/8, w/8] of `latents`. */
+  readonly latentShape?: readonly number[];
 }
 
 export interface DecodedImage {
@@ -527,7 +529,7 @@ export class StableDiffusionPipeline {
       const output = scheduler.step(noisePrediction, t, latents, latentShape, { noise: run.stepNoise });
       latents = output.prevSample;
       final = output.denoised ?? latents;
-      run.onStep?.({ step: i + 1, totalSteps: timesteps.length, timestep: t, latents, ...(output.denoised ? { denoised: output.denoised } : {}) });
+      run.onStep?.({ step: i + 1, totalSteps: timesteps.length, timestep: t, latents, latentShape, ...(output.denoised ? { denoised: output.denoised } : {}) });
     }
     if (run.signal?.aborted) throw new GenerationCancelledError();
     return final;

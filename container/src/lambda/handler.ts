@@ -2,7 +2,8 @@
  * The engine as an AWS Lambda function (the `lambda` backend mode). The model is staged from S3
  * to ephemeral storage and loaded once per execution environment; every invocation after that
  * reuses the sessions. Settings: MODEL_S3_URI (or MODEL_DIR for a model already on disk),
- * EXECUTION_PROVIDER (default cpu), DECODER (`backend.decoder`, default auto: the tiny VAE where the model has one).
+ * EXECUTION_PROVIDER (default cpu), DECODER (`backend.decoder`, default auto: the tiny VAE where the model has one), TINY_VAE_DIR
+ * (default: `taesd/` inside or beside the model).
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider';
@@ -36,6 +37,7 @@ async function loadEngine(): Promise<EngineService> {
     maxQueuedRequests: 0,
     memory: 'bounded',
     decoder: decoderFromEnv(),
+    tinyVaeDir: process.env.TINY_VAE_DIR || undefined,
   });
   logger.info('model ready', { load_ms: Math.round(performance.now() - started) });
   return engine;

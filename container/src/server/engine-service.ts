@@ -12,6 +12,7 @@ import { modelInfoOf } from '../../../contract/model-defaults';
 import type { ModelInfo } from '../../../contract/model-info';
 import { decodeBase64Image } from '../engine/init-image';
 import { StableDiffusionPipeline, type GenerateOptions, type GenerateResult, type MemoryMode } from '../engine/pipeline';
+import { StepPreviews } from '../engine/preview/step-previews';
 import { GenerationQueue } from './generation-queue';
 
 export interface EngineServiceOptions {
@@ -52,6 +53,8 @@ export interface InvocationResult {
 export interface InvocationProgress {
   readonly step: number;
   readonly steps: number;
+  /** The latest live preview (a small data URL), where the model has a tiny VAE decoder. */
+  readonly preview?: string;
 }
 
 export class EngineService {
@@ -127,7 +130,14 @@ export class EngineService {
     });
   }
 
-  private generate(request: GenerationRequest, signal: AbortSignal, onProgress: (progress: InvocationProgress) => void): Promise<GenerateResult> {
+  private async generate(request: GenerationRequest, signal: AbortSignal, onProgress: (progress: InvocationProgress) => void): Promise<GenerateResult> {
+    // The latest step, with the latest preview once there is one (see step-previews.ts).
+    let current: InvocationProgress = { step: 0, steps: 0 };
+    const report = (next: InvocationProgress) => {
+      current = next;
+      onProgress(next);
+    };
+    const previews = this.pipeline.canPreview ? new StepPreviews(this.pipeline, ({ dataUrl }) => report({ ...current, preview: dataUrl })) : undefined;
     const options: GenerateOptions = {
       prompt: request.prompt,
       negativePrompt: request.negative_prompt,
@@ -140,9 +150,16 @@ export class EngineService {
       numImages: request.num_images,
       ...(request.init_image !== undefined ? { initImage: decodeBase64Image(request.init_image), strength: request.strength } : {}),
       signal,
-      onStep: ({ step, totalSteps }) => onProgress({ step, steps: totalSteps }),
+      onStep: (progress) => {
+        report({ step: progress.step, steps: progress.totalSteps, ...(current.preview ? { preview: current.preview } : {}) });
+        previews?.offer(progress);
+      },
     };
-    return this.pipeline.generate(options);
+    try {
+      return await this.pipeline.generate(options);
+    } finally {
+      await previews?.settle();
+    }
   }
 
   /** How far the invocation with this id is, while it runs; undefined before its first step and after. */
