@@ -1,5 +1,5 @@
 /**
- * npm run model -- fetch REPO[@REVISION] [--out DIR] [--with-safety-checker]
+ * npm run model -- fetch REPO[@REVISION] [--out DIR] [--with-safety-checker] [--tiny-vae REPO2[@REVISION]]
  * npm run model -- upload DIR --bucket BUCKET [--prefix PREFIX] [--region REGION]
  */
 import { relative, resolve } from 'node:path';
@@ -8,17 +8,20 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { runCli, UsageError } from '../../container/src/cli/cli-errors';
 import { REPO_ROOT } from '../../lib/paths';
 import { fetchModel } from './fetch-model';
+import { fetchTinyVae } from './fetch-tiny-vae';
 import { hubAccessFromEnvironment, parseHubSource, type HubSource } from './hub-source';
 import { TransferProgress } from './transfer-progress';
 import { uploadModel } from './upload-model';
 
 const USAGE = `Usage:
-  npm run model -- fetch REPO[@REVISION] [--out DIR] [--with-safety-checker]
+  npm run model -- fetch REPO[@REVISION] [--out DIR] [--with-safety-checker] [--tiny-vae REPO2[@REVISION]]
       Downloads an SD 1.x ONNX export from the Hugging Face Hub: only the files the engine reads,
       each verified against the Hub's checksums; a rerun continues where a broken one stopped.
       REPO@REVISION   e.g. CompVis/stable-diffusion-v1-4@onnx, SimianLuo/LCM_Dreamshaper_v7
       --out DIR       default .local/models/<owner>--<name>[--<revision>]
       --with-safety-checker   also take safety_checker/ and feature_extractor/
+      --tiny-vae REPO2  also take a tiny VAE (TAESD) decoder, e.g. deinferno/taesd-onnx, into DIR/taesd/:
+                      fast CPU decodes (backend.decoder) and live previews
       Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (gated or private models)
 
   npm run model -- upload DIR --bucket BUCKET [--prefix PREFIX] [--region REGION]
@@ -39,8 +42,9 @@ async function main(argv: string[]): Promise<void> {
 }
 
 async function fetchCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv, { out: { type: 'string' }, 'with-safety-checker': { type: 'boolean' } });
+  const { values, positionals } = parse(argv, { out: { type: 'string' }, 'with-safety-checker': { type: 'boolean' }, 'tiny-vae': { type: 'string' } });
   const source = parseHubSource(onePositional(positionals, 'REPO[@REVISION]'));
+  const tinyVaeSource = values['tiny-vae'] === undefined ? undefined : parseHubSource(values['tiny-vae']);
   const access = hubAccessFromEnvironment();
   const outDir = resolve(values.out ?? defaultOutDir(source));
   const result = await fetchModel({
@@ -50,11 +54,14 @@ async function fetchCommand(argv: string[]): Promise<void> {
     withSafetyChecker: values['with-safety-checker'] === true,
     progress: (total) => new TransferProgress(process.stderr, total),
   });
+  const tinyVae =
+    tinyVaeSource && (await fetchTinyVae({ source: tinyVaeSource, access, modelDir: outDir, progress: (total) => new TransferProgress(process.stderr, total) }));
   const shown = relative(REPO_ROOT, outDir).startsWith('..') ? outDir : relative(REPO_ROOT, outDir);
   process.stdout.write(
     [
       `${source.repo}@${source.revision}: ${result.files.length} files in ${outDir} ` +
         `(${result.outcomes.downloaded} downloaded, ${result.outcomes.resumed} resumed, ${result.outcomes.unchanged} already here)`,
+      ...(tinyVae && tinyVaeSource ? [`${tinyVaeSource.repo}@${tinyVaeSource.revision}: tiny VAE decoder in ${tinyVae.folder.dir}`] : []),
       `model.localPath: ${shown}`,
       `Deploy it as it is with that model.localPath in cdk.json, or upload it first (best for multi-GB models):`,
       `  npm run model -- upload ${shown} --bucket BUCKET`,

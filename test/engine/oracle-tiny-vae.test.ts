@@ -121,6 +121,12 @@ describe('where the tiny VAE is found', () => {
     );
   });
 
+  it('refuses a full VAE given as the tiny one, naming its config', async () => {
+    await expect(StableDiffusionPipeline.load(TINY_SD, { executionProvider: 'cpu', tinyVaeDir: TINY_SD })).rejects.toThrow(
+      /tiny-sd\/vae_decoder\/config\.json: _class_name is "AutoencoderKL"/,
+    );
+  });
+
   it('refuses at load a decoder with the wrong interface, naming the file', async () => {
     // The tiny VAE's encoder (sample → latent_sample) standing where its decoder should be.
     const wrong = join(scratch, 'wrong');

@@ -50,6 +50,10 @@ export async function readTinyVaeFolder(dir: string): Promise<TinyVaeFolder> {
       throw new Error(`${configFile}: not valid JSON: ${(error as Error).message}`);
     }
     if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new Error(`${configFile}: must be a JSON object`);
+    const className = (config as Record<string, unknown>)._class_name;
+    if (className !== undefined && className !== 'AutoencoderTiny') {
+      throw new Error(`${configFile}: _class_name is ${JSON.stringify(className)}; a tiny VAE decoder is an AutoencoderTiny (TAESD)`);
+    }
     const value = (config as Record<string, unknown>).scaling_factor;
     if (value !== undefined) {
       if (typeof value !== 'number' || !(value > 0)) throw new Error(`${configFile}: scaling_factor must be a positive number but is ${JSON.stringify(value)}`);
