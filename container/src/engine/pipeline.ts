@@ -8,6 +8,7 @@
 import type { DecoderChoice, DecoderName } from '../../../contract/decoder';
 import { DEFAULTS, type SchedulerName } from '../../../contract/limits';
 import { loadDecoders, loadTinyVaeSession, type Decoders } from './decoder/decoders';
+import type { LatentDecoder } from './decoder/latent-decoder';
 import { GenerationCancelledError, InvalidGenerationInputError } from './errors';
 import { guidanceScaleEmbedding } from './guidance-embedding';
 import { isMemoryMode, MEMORY_MODES, type MemoryMode } from './memory-mode';
@@ -90,6 +91,8 @@ export interface GenerateOptions {
   readonly encoderNoise?: Float32Array;
   /** Noise for schedulers that draw at every step (ancestral, LCM), consumed in order; replaces the seeded noise for steps. */
   readonly stepNoise?: Float32Array;
+  /** This generation's decoder; `tiny` needs a tiny VAE (`canPreview`). @default - the pipeline's (`decoder`) */
+  readonly decoder?: DecoderName;
   /** Called after every scheduler step. */
   readonly onStep?: (progress: StepProgress) => void;
   /** Checked between steps; aborting rejects with a GenerationCancelledError. */
@@ -309,7 +312,7 @@ export class StableDiffusionPipeline {
     const denoisedAt = performance.now();
 
     // 6. Decode
-    const images = await this.decode(final, latentShape, params, seeds);
+    const images = await this.decode(final, latentShape, params, seeds, this.decoderFor(options.decoder));
     const finished = performance.now();
     return {
       images,
@@ -600,18 +603,21 @@ export class StableDiffusionPipeline {
     return this.io.unet.timestep.shape.length === 0 ? { data: [t], dims: [] } : { data: new Array<number>(batch).fill(t), dims: [batch] };
   }
 
-  private async decode(latents: Float32Array, latentShape: readonly number[], params: ResolvedParameters, seeds: readonly number[]): Promise<DecodedImage[]> {
+  private decoderFor(name: DecoderName | undefined): LatentDecoder {
+    if (name === undefined || name === this.decoders.final.name) return this.decoders.final;
+    if (name === 'full') return this.decoders.full;
+    if (this.decoders.preview === undefined) throw new InvalidGenerationInputError('decoder', 'this model has no tiny VAE decoder');
+    return this.decoders.preview;
+  }
+
+  private async decode(latents: Float32Array, latentShape: readonly number[], params: ResolvedParameters, seeds: readonly number[], decoder: LatentDecoder): Promise<DecodedImage[]> {
     const images: DecodedImage[] = [];
     const perImage = latents.length / params.numImages;
     for (let i = 0; i < params.numImages; i++) {
-      const pixels = await this.decodeLatents(latents.subarray(i * perImage, (i + 1) * perImage), latentShape);
+      const { pixels } = await decoder.decode(latents.subarray(i * perImage, (i + 1) * perImage), latentShape);
       images.push({ pixels, width: params.width, height: params.height, seed: seeds[i] });
     }
     return images;
-  }
-
-  private async decodeLatents(latents: Float32Array, latentShape: readonly number[]): Promise<Float32Array> {
-    return (await this.decoders.final.decode(latents, latentShape)).pixels;
   }
 }
 

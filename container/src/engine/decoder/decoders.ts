@@ -11,6 +11,7 @@ import { locateTinyVae, tinyVaeCandidates } from './tiny-vae-folder';
 
 export interface Decoders {
   readonly final: LatentDecoder;
+  readonly full: LatentDecoder;
   /** The tiny decoder; undefined when the model has none. */
   readonly preview: LatentDecoder | undefined;
 }
@@ -34,5 +35,6 @@ export function loadDecoders(choice: DecoderChoice, provider: 'cuda' | 'cpu', fu
   if (choice === 'tiny' && tinyDecoder === undefined) {
     throw new Error(`decoder "tiny" needs a tiny VAE (TAESD) but there is none at ${tinyVaeCandidates(modelDir).join(' or ')}; fetch one with npm run model -- fetch REPO --tiny-vae REPO2`);
   }
-  return { final: resolveDecoder(choice, provider, tinyDecoder !== undefined) === 'tiny' && tinyDecoder ? tinyDecoder : fullDecoder, preview: tinyDecoder };
+  const final = resolveDecoder(choice, provider, tinyDecoder !== undefined) === 'tiny' && tinyDecoder ? tinyDecoder : fullDecoder;
+  return { final, full: fullDecoder, preview: tinyDecoder };
 }
