@@ -11,3 +11,9 @@ export type DecoderName = Exclude<DecoderChoice, 'auto'>;
 export function isDecoderChoice(value: unknown): value is DecoderChoice {
   return typeof value === 'string' && (DECODER_CHOICES as readonly string[]).includes(value);
 }
+
+/** `auto`: the tiny decoder on a CPU when there is one (its decode is a small fraction of the full one's), the full VAE on a GPU. */
+export function resolveDecoder(choice: DecoderChoice, provider: 'cuda' | 'cpu', hasTiny: boolean): DecoderName {
+  if (choice === 'auto') return hasTiny && provider === 'cpu' ? 'tiny' : 'full';
+  return choice;
+}

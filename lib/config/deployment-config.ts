@@ -12,7 +12,7 @@ import { REPO_ROOT } from '../paths';
 import { cidrVersion } from './cidr';
 import { describeGpuHostFamilies, GPU_HOST, gpuHostSupports } from './gpu-host';
 import { LAMBDA_MAX_MEMORY_MB, lambdaEngineTimeoutSeconds } from './lambda-engine-sizing';
-import { readModelInfo } from './model-folder';
+import { hasTinyVae, readModelInfo } from './model-folder';
 
 export type { BackendMode } from '../../lambda/facts/environment';
 
@@ -318,7 +318,7 @@ type ParsedConfig = z.output<typeof configSchema>;
  */
 export type ModelSource =
   | { readonly kind: 's3'; readonly s3Uri: string; readonly info?: ModelInfo }
-  | { readonly kind: 'local'; readonly path: string; readonly info: ModelInfo };
+  | { readonly kind: 'local'; readonly path: string; readonly info: ModelInfo; readonly hasTinyVae?: boolean };
 
 /** The validated configuration with every default applied and derived values resolved. */
 export interface DeploymentConfig extends Omit<ParsedConfig, 'backend' | 'model'> {
@@ -380,7 +380,7 @@ function resolveModelSource(model: ParsedConfig['model']): ModelSource {
   if (model.s3Uri) return { kind: 's3', s3Uri: model.s3Uri, ...(model.info ? { info: model.info } : {}) };
   const folder = path.resolve(REPO_ROOT, model.localPath ?? DEFAULT_MODEL_PATH);
   try {
-    return { kind: 'local', path: folder, info: readModelInfo(folder) };
+    return { kind: 'local', path: folder, info: readModelInfo(folder), hasTinyVae: hasTinyVae(folder) };
   } catch (error) {
     throw new DeploymentConfigError([`${CONFIG_CONTEXT_KEY}.model.localPath: ${(error as Error).message}`]);
   }

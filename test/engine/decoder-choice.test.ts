@@ -2,6 +2,11 @@
  * `backend.decoder` from the deployment config to the engine: the config's default and refusal,
  * the engine's `DECODER` variable (server and Lambda function), and `auto`'s rule.
  */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { withDeployedDecoder } from '../../lib/config/deployed-decoder';
+import { ORACLE_DIR } from '../support/oracle';
 import { resolveDecoder } from '../../container/src/engine/decoder/latent-decoder';
 import { decoderFromEnv, serverConfigFromEnv } from '../../container/src/server/server-config';
 import { DeploymentConfigError, parseDeploymentConfig } from '../../lib/config/deployment-config';
@@ -26,4 +31,24 @@ it('auto takes the tiny decoder on a CPU when there is one, the full one on a GP
   expect(resolveDecoder('auto', 'cuda', true)).toBe('full');
   expect(resolveDecoder('full', 'cpu', true)).toBe('full');
   expect(resolveDecoder('tiny', 'cuda', true)).toBe('tiny');
+});
+
+describe('the decoder /v1/status reports in deployed modes (read at synth)', () => {
+  const TINY_SD_DIR = join(ORACLE_DIR, 'models', 'tiny-sd');
+  let withTaesd: string;
+  beforeAll(() => {
+    withTaesd = mkdtempSync(join(tmpdir(), 'deployed-decoder-'));
+    cpSync(TINY_SD_DIR, withTaesd, { recursive: true });
+    cpSync(join(ORACLE_DIR, 'models', 'tiny-taesd'), join(withTaesd, 'taesd'), { recursive: true });
+  });
+  afterAll(() => rmSync(withTaesd, { recursive: true, force: true }));
+
+  it('is tiny in lambda mode for a local model with taesd/ inside, full on a GPU or without one', () => {
+    const lambda = parseDeploymentConfig({ backend: { mode: 'lambda' }, model: { localPath: withTaesd } });
+    expect(withDeployedDecoder(lambda)?.decoder).toBe('tiny');
+    const gpu = parseDeploymentConfig({ backend: { mode: 'async' }, model: { localPath: withTaesd } });
+    expect(withDeployedDecoder(gpu)?.decoder).toBe('full');
+    const plain = parseDeploymentConfig({ backend: { mode: 'lambda' }, model: { localPath: TINY_SD_DIR } });
+    expect(withDeployedDecoder(plain)?.decoder).toBe('full');
+  });
 });

@@ -6,7 +6,8 @@ import type { DecoderChoice } from '../../../../contract/decoder';
 import type { UnetInterface } from '../model/sd-interface';
 import { ModelSession, type SessionOptions } from '../onnx/model-session';
 import { describeVaeDecoder } from '../model/sd-interface';
-import { describeTinyVaeDecoder, LatentDecoder, resolveDecoder } from './latent-decoder';
+import { resolveDecoder } from '../../../../contract/decoder';
+import { describeTinyVaeDecoder, LatentDecoder } from './latent-decoder';
 import { locateTinyVae, tinyVaeCandidates } from './tiny-vae-folder';
 
 export interface Decoders {

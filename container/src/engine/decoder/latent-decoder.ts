@@ -3,7 +3,8 @@
  * (its `config.json`), TAESD by its own `scaling_factor` (1.0). Both outputs go through diffusers'
  * `(image / 2 + 0.5).clamp(0, 1)`.
  */
-import type { DecoderChoice, DecoderName } from '../../../../contract/decoder';
+import type { DecoderName } from '../../../../contract/decoder';
+export { resolveDecoder } from '../../../../contract/decoder';
 import type { ModelSession } from '../onnx/model-session';
 import { describeVaeDecoder, type UnetInterface, type VaeDecoderInterface } from '../model/sd-interface';
 
@@ -26,12 +27,6 @@ export class LatentDecoder {
     const { data, dims } = output[image.name];
     return { pixels: chwToHwcUnit(data, dims[1], dims[2], dims[3]), width: dims[3], height: dims[2] };
   }
-}
-
-/** `auto`: the tiny decoder on a CPU when there is one (its decode is ~5% of the full one's), the full VAE on a GPU. */
-export function resolveDecoder(choice: DecoderChoice, provider: 'cuda' | 'cpu', hasTiny: boolean): DecoderName {
-  if (choice === 'auto') return hasTiny && provider === 'cpu' ? 'tiny' : 'full';
-  return choice;
 }
 
 /**
