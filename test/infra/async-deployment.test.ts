@@ -282,6 +282,8 @@ describe('gateway', () => {
       guidance_scale: 7.5,
       accepts_init_image: true,
       accepts_negative_prompt: true,
+      // backend.decoder auto: no taesd/ in the folder, and a GPU
+      decoder: 'full',
     });
     // The site's CloudFront origin is always allowed.
     expect(JSON.stringify(env.ALLOWED_ORIGINS)).toMatch(/https:\/\/.*ServerlessDiffusion-Front:ExportsOutputFnGetAttSiteDistribution/);
