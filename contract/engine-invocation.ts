@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { previewSchema } from './preview';
 
 const s3Uri = z.string().regex(/^s3:\/\/[^/]+\/.+$/, { error: 'must be an s3://bucket/key URI' });
 
@@ -31,5 +32,6 @@ export const engineProgressSchema = z.object({
   started_at: z.iso.datetime(),
   step: z.number().int().min(0),
   steps: z.number().int().min(0),
+  preview: previewSchema.optional(),
 });
 export type EngineProgress = z.infer<typeof engineProgressSchema>;

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { generationRequestSchema } from './generation-request';
 import { OUTPUT_FORMATS } from './limits';
 import { withheldImageSchema } from './withheld-image';
+import { previewSchema } from './preview';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'expired'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -37,6 +38,7 @@ export const jobProgressSchema = z.strictObject({
   step: count.meta({ description: 'Denoising steps (UNet calls) done so far.' }),
   steps: z.number().int().min(1).meta({ description: 'Denoising steps (UNet calls) this job takes in all.' }),
   fraction: z.number().min(0).max(1).meta({ description: '`step / steps`, for a progress bar.' }),
+  preview: previewSchema.optional(),
 });
 export type JobProgress = z.infer<typeof jobProgressSchema>;
 

@@ -22,6 +22,10 @@ export const modelInfoSchema = z.strictObject({
       description:
         "`safety_checker`: the model's own safety checker screens every image, and a flagged one is withheld; `none`: images are returned unfiltered (the deployment turned the checker off, or the model has none).",
     }),
+  decoder: z
+    .enum(['full', 'tiny'])
+    .optional()
+    .meta({ description: 'The VAE decoder that makes the images: `tiny` (TAESD) is fast on a CPU but blurs fine detail.' }),
 });
 export type ModelInfo = z.infer<typeof modelInfoSchema>;
 

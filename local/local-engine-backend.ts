@@ -25,7 +25,7 @@ export interface LocalEngineBackendProps {
    * The engine's own step count for a request id (the job's reference goes out as `X-Request-Id`; the engine logs it).
    * @default - no progress is reported
    */
-  readonly engineProgress?: (requestId: string) => { readonly step: number; readonly steps: number } | undefined;
+  readonly engineProgress?: (requestId: string) => { readonly step: number; readonly steps: number; readonly preview?: string } | undefined;
   /**
    * How long a job waits for an engine nobody listens for before it fails: the engine's server
    * listens from the start (it answers 503 while it loads), so a refused connection means it is gone.
@@ -211,7 +211,7 @@ export class LocalEngineBackend implements GenerationBackend {
   private progressOf(ref: string): JobProgress | undefined {
     const progress = this.props.engineProgress?.(ref);
     if (!progress || progress.steps < 1) return undefined;
-    return { step: progress.step, steps: progress.steps, fraction: Math.min(1, progress.step / progress.steps) };
+    return { step: progress.step, steps: progress.steps, fraction: Math.min(1, progress.step / progress.steps), ...(progress.preview ? { preview: progress.preview } : {}) };
   }
 
   private forgetOldOutcomes(): void {

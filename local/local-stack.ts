@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createJsonLogger, type LogLevel } from '../container/src/server/json-logger';
+import { decoderFromEnv } from '../container/src/server/server-config';
 import { startEngineServer, type RunningEngineServer } from '../container/src/server/start';
 import { buildSite } from '../site/build';
 import { frameOptionsHeader, siteContentSecurityPolicy } from '../site/content-security-policy';
@@ -107,6 +108,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     port: 0,
     safetyChecker: safetyCheckerFromEnv(env),
     threads: threadsFromEnv(env),
+    // backend.decoder, as the deployed engine takes it.
+    decoder: decoderFromEnv(env),
+    tinyVaeDir: env.TINY_VAE_DIR || undefined,
     logger: createJsonLogger(logLevel as LogLevel),
   });
 

@@ -6,6 +6,10 @@
  * each in the engine's default and bounded memory modes. Each case runs in a fresh process so its
  * peak RSS is its own. Prints one JSON line per case and mode, then the Lambda extrapolation.
  *
+ * With `--tiny-vae DIR` (a TAESD-sized tiny VAE, tools/full-size-model/build_taesd.py) it first
+ * compares the decoders in one process on one loaded pipeline: the 4-step LCM-style image with the
+ * full VAE and with the tiny one (after a warm-up run), each decode's ms and each image's total.
+ *
  * Make a full-size pipeline with random weights (no download) with tools/full-size-model/.
  */
 import { execFileSync } from 'node:child_process';
@@ -13,6 +17,7 @@ import { cpus } from 'node:os';
 import { isMemoryMode, MEMORY_MODES, type MemoryMode } from '../src/engine/memory-mode';
 import type { ModelSession } from '../src/engine/onnx/model-session';
 import { StableDiffusionPipeline, type GenerateOptions } from '../src/engine/pipeline';
+import { StepPreviews } from '../src/engine/preview/step-previews';
 
 const CASES: Record<string, GenerateOptions> = {
   lcm_4_steps: { prompt: 'a photo of an astronaut riding a horse on mars', width: 512, height: 512, steps: 4, scheduler: 'lcm', guidanceScale: 1, seed: 1 },
@@ -20,7 +25,8 @@ const CASES: Record<string, GenerateOptions> = {
 };
 /** Lambda's largest function: 10,240 MB gives 6 vCPUs. x86 list price, us-east-1. */
 const LAMBDA = { memoryMb: 10240, vcpus: 6, perGbSecondUsd: 0.0000166667, perRequestUsd: 0.2 / 1e6 };
-const USAGE = `usage: npm run bench:cpu -- --model DIR [--case ${Object.keys(CASES).join('|')}] [--memory ${MEMORY_MODES.join('|')}]\n`;
+const USAGE = `usage: npm run bench:cpu -- --model DIR [--tiny-vae DIR] [--case ${Object.keys(CASES).join('|')}|decoders] [--memory ${MEMORY_MODES.join('|')}]\n`;
+const DECODERS_CASE = 'decoders';
 
 function flag(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -49,6 +55,61 @@ function meterCpu(session: ModelSession): { readonly cpuMs: () => number } {
 /** The process's high-water mark so far (Linux reports ru_maxrss in KiB). */
 function peakRssMb(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+/** Both decoders on the same latents' pipeline, same process: decode ms and the whole 4-step image's ms with each. */
+async function runDecoders(model: string, tinyVaeDir: string): Promise<void> {
+  const pipeline = await StableDiffusionPipeline.load(model, { executionProvider: 'cpu', decoder: 'full', tinyVaeDir });
+  const tiny = pipeline.sessions.tinyVaeDecoder!;
+  const [fullCpu, tinyCpu] = [meterCpu(pipeline.sessions.vaeDecoder), meterCpu(tiny)];
+  const options = CASES.lcm_4_steps;
+  await pipeline.generate({ ...options, decoder: 'full' }); // warm-up: first runs pay onnxruntime's lazy initialisation
+  let previews = 0;
+  const measure = async (decoder: 'full' | 'tiny', withPreviews = false) => {
+    const session = decoder === 'full' ? pipeline.sessions.vaeDecoder : tiny;
+    const cpu = decoder === 'full' ? fullCpu : tinyCpu;
+    const [runMs, cpuMs] = [session.runMs, cpu.cpuMs()];
+    const maker = withPreviews ? new StepPreviews(pipeline, () => (previews += 1)) : undefined;
+    const cpuBefore = process.cpuUsage();
+    const result = await pipeline.generate({ ...options, decoder, onStep: (progress) => maker?.offer(progress) });
+    await maker?.settle();
+    const cpuUsed = process.cpuUsage(cpuBefore);
+    return {
+      generate_cpu_ms: Math.round((cpuUsed.user + cpuUsed.system) / 1000),
+      decoder_run_ms: Math.round(session.runMs - runMs),
+      decoder_cpu_ms: Math.round(cpu.cpuMs() - cpuMs),
+      decode_ms: Math.round(result.timings.decodeMs),
+      denoise_ms: Math.round(result.timings.denoiseMs),
+      total_ms: Math.round(result.timings.totalMs),
+    };
+  };
+  const full = await measure('full');
+  const tinyFigures = await measure('tiny');
+  // Live previews as the engine server makes them (at most one per 1.5 s, beside the next UNet call).
+  const tinyWithPreviews = await measure('tiny', true);
+  // Again in the other order: on a shared machine one pair alone can mislead.
+  const tinyWithPreviewsAgain = await measure('tiny', true);
+  const tinyAgain = await measure('tiny');
+  process.stdout.write(
+    `${JSON.stringify({
+      case: 'decoders_lcm_4_steps_512',
+      cpus: cpus().length,
+      full,
+      tiny: tinyFigures,
+      tiny_decode_vs_full: Number((tinyFigures.decode_ms / full.decode_ms).toFixed(3)),
+      tiny_total_vs_full: Number((tinyFigures.total_ms / full.total_ms).toFixed(3)),
+      tiny_with_previews: tinyWithPreviews,
+      tiny_with_previews_again: tinyWithPreviewsAgain,
+      tiny_again: tinyAgain,
+      previews,
+      previews_added_wall: Number(((tinyWithPreviews.total_ms + tinyWithPreviewsAgain.total_ms) / (tinyFigures.total_ms + tinyAgain.total_ms) - 1).toFixed(3)),
+      previews_added_cpu: Number(
+        ((tinyWithPreviews.generate_cpu_ms + tinyWithPreviewsAgain.generate_cpu_ms) / (tinyFigures.generate_cpu_ms + tinyAgain.generate_cpu_ms) - 1).toFixed(3),
+      ),
+      peak_rss_mb: peakRssMb(),
+    })}\n`,
+  );
+  await pipeline.release();
 }
 
 async function runCase(model: string, name: string, memory: MemoryMode): Promise<void> {
@@ -97,16 +158,26 @@ function main(): void {
   const model = flag('model');
   const only = flag('case');
   const memory = flag('memory');
-  if (!model || (only !== undefined && !CASES[only]) || (memory !== undefined && !isMemoryMode(memory))) {
+  const tinyVaeDir = flag('tiny-vae');
+  if (!model || (only !== undefined && !CASES[only] && !(only === DECODERS_CASE && tinyVaeDir))  || (memory !== undefined && !isMemoryMode(memory))) {
     process.stderr.write(USAGE);
     process.exit(2);
   }
   if (process.env.BENCH_CPU_CHILD === '1') {
-    runCase(model, only!, memory as MemoryMode).catch((error: Error) => {
+    (only === DECODERS_CASE ? runDecoders(model, tinyVaeDir!) : runCase(model, only!, memory as MemoryMode)).catch((error: Error) => {
       process.stderr.write(`${error.message}\n`);
       process.exit(1);
     });
     return;
+  }
+  if (tinyVaeDir !== undefined && (only === undefined || only === DECODERS_CASE)) {
+    const line = execFileSync(process.execPath, [process.argv[1], '--model', model, '--case', DECODERS_CASE, '--tiny-vae', tinyVaeDir], {
+      env: { ...process.env, BENCH_CPU_CHILD: '1' },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    process.stdout.write(line);
+    if (only === DECODERS_CASE) return;
   }
   const names = only ? [only] : Object.keys(CASES);
   const modes = memory ? [memory as MemoryMode] : MEMORY_MODES;

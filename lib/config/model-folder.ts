@@ -21,6 +21,11 @@ const VAE_SCALE_FACTOR = 8;
  * `/v1/status` in the modes whose engine it cannot ask.
  * @throws Error naming the file when one is missing or invalid
  */
+/** Whether the folder carries a tiny VAE where the deployed engine looks (`taesd/`, fetched by `--tiny-vae`). */
+export function hasTinyVae(requestedFolder: string): boolean {
+  return existsSync(path.join(modelRoot(requestedFolder), 'taesd', 'vae_decoder', 'model.onnx'));
+}
+
 export function readModelInfo(requestedFolder: string, safetyChecker: SafetyCheckerSetting = DEFAULT_SAFETY_CHECKER): ModelInfo {
   const folder = modelRoot(requestedFolder);
   const schedulerConfig = readJsonObject(folder, 'scheduler/scheduler_config.json');

@@ -1,6 +1,7 @@
 import { ENGINE_THREADS_ENV } from '../../contract/engine-threads';
 import { DEFAULT_SAFETY_CHECKER, SAFETY_CHECKER_ENV, type SafetyCheckerSetting } from '../../contract/safety';
 import { Arn, ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { DecoderChoice } from '../../contract/decoder';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -41,6 +42,11 @@ export interface InferenceEndpointProps {
   readonly safetyChecker?: SafetyCheckerSetting;
   /** The engine's ENGINE_THREADS. @default - every CPU the host gives */
   readonly engineThreads?: number;
+  /**
+   * Which VAE decoder makes the images (`backend.decoder`); `auto` takes the model's tiny VAE on a
+   * CPU, the full one on a GPU. @default 'auto'
+   */
+  readonly decoder?: DecoderChoice;
 }
 
 /** Name of the single production variant; scaling addresses it by this name. */
@@ -115,6 +121,7 @@ export class InferenceEndpoint extends Construct {
           LOG_LEVEL: props.logLevel ?? 'INFO',
           [SAFETY_CHECKER_ENV]: props.safetyChecker ?? DEFAULT_SAFETY_CHECKER,
           ...(props.engineThreads !== undefined ? { [ENGINE_THREADS_ENV]: String(props.engineThreads) } : {}),
+          DECODER: props.decoder ?? 'auto',
           ...(variant.kind === 'serverless' ? { REQUEST_TIMEOUT_MS: String(SERVERLESS_REQUEST_TIMEOUT_MS) } : {}),
         },
       },

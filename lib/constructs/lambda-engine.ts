@@ -1,6 +1,7 @@
 import { ENGINE_THREADS_ENV } from '../../contract/engine-threads';
 import { DEFAULT_SAFETY_CHECKER, SAFETY_CHECKER_ENV, type SafetyCheckerSetting } from '../../contract/safety';
 import { Duration, RemovalPolicy, Size, Validations } from 'aws-cdk-lib';
+import type { DecoderChoice } from '../../contract/decoder';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -41,6 +42,11 @@ export interface LambdaEngineProps {
   readonly safetyChecker?: SafetyCheckerSetting;
   /** The engine's ENGINE_THREADS. @default - every CPU the host gives */
   readonly engineThreads?: number;
+  /**
+   * Which VAE decoder makes the images (`backend.decoder`); `auto` takes the model's tiny VAE on a
+   * CPU, the full one on a GPU. @default 'auto'
+   */
+  readonly decoder?: DecoderChoice;
 }
 
 /**
@@ -118,6 +124,7 @@ export class LambdaEngine extends Construct {
         LOG_LEVEL: props.logLevel.toLowerCase(),
         [SAFETY_CHECKER_ENV]: props.safetyChecker ?? DEFAULT_SAFETY_CHECKER,
         ...(props.engineThreads !== undefined ? { [ENGINE_THREADS_ENV]: String(props.engineThreads) } : {}),
+        DECODER: props.decoder ?? 'auto',
       },
       retryAttempts: 0,
       // An event still queued when the job would read `expired` is no use to anybody.

@@ -52,6 +52,7 @@ export class BackendStack extends Stack {
         logLevel: config.logLevel,
         safetyChecker: config.safety.checker,
         engineThreads: backend.engineThreads,
+        decoder: backend.decoder,
       });
       return;
     }
@@ -62,6 +63,7 @@ export class BackendStack extends Stack {
       logLevel: config.logLevel,
       safetyChecker: config.safety.checker,
       engineThreads: backend.engineThreads,
+      decoder: backend.decoder,
       variant:
         backend.mode === 'async'
           ? { kind: 'async', instanceType: backend.instanceType, ...jobPrefixes }

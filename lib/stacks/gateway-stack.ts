@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { withDeployedDecoder } from '../config/deployed-decoder';
 import type { DeploymentConfig } from '../config/deployment-config';
 import { GATEWAY_OUTPUTS } from '../config/operator-handles';
 import { blockListNames, resourceNames } from '../config/resource-names';
@@ -55,7 +56,7 @@ export class GatewayStack extends Stack {
       coldStartSeconds: config.backend.coldStartSeconds,
       secondsPerImage: config.backend.secondsPerImage,
       // An external engine reports its own model; the others run the configured one.
-      modelInfo: config.backend.mode === 'external' ? undefined : config.model.info,
+      modelInfo: config.backend.mode === 'external' ? undefined : withDeployedDecoder(config),
       ...(waf.enabled
         ? {}
         : {
@@ -136,3 +137,4 @@ function gatewayBackend(config: DeploymentConfig, scope: Construct): GatewayBack
       return { mode: 'external', externalUrl: config.backend.externalUrl ?? '' };
   }
 }
+

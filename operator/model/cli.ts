@@ -1,5 +1,5 @@
 /**
- * npm run model -- fetch REPO[@REVISION] [--out DIR] [--without-safety-checker | --with-safety-checker]
+ * npm run model -- fetch REPO[@REVISION] [--out DIR] [--without-safety-checker | --with-safety-checker] [--tiny-vae REPO2[@REVISION]]
  * npm run model -- upload DIR --bucket BUCKET [--prefix PREFIX] [--region REGION]
  */
 import { relative, resolve } from 'node:path';
@@ -8,12 +8,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { runCli, UsageError } from '../../container/src/cli/cli-errors';
 import { REPO_ROOT } from '../../lib/paths';
 import { fetchModel } from './fetch-model';
+import { fetchTinyVae } from './fetch-tiny-vae';
 import { hubAccessFromEnvironment, parseHubSource, type HubSource } from './hub-source';
 import { TransferProgress } from './transfer-progress';
 import { uploadModel } from './upload-model';
 
 const USAGE = `Usage:
-  npm run model -- fetch REPO[@REVISION] [--out DIR] [--without-safety-checker]
+  npm run model -- fetch REPO[@REVISION] [--out DIR] [--without-safety-checker] [--tiny-vae REPO2[@REVISION]]
       Downloads an SD 1.x ONNX export from the Hugging Face Hub: only the files the engine reads,
       each verified against the Hub's checksums; a rerun continues where a broken one stopped.
       REPO@REVISION   e.g. CompVis/stable-diffusion-v1-4@onnx, SimianLuo/LCM_Dreamshaper_v7
@@ -22,6 +23,8 @@ const USAGE = `Usage:
       requires one (requires_safety_checker), as for CompVis/stable-diffusion-v1-4:
       --without-safety-checker   skip it (the engine then warns that there is no content filter)
       --with-safety-checker      take it even where the model does not require it
+      --tiny-vae REPO2  also take a tiny VAE (TAESD) decoder, e.g. deinferno/taesd-onnx, into DIR/taesd/:
+                      fast CPU decodes (backend.decoder) and live previews
       Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (gated or private models)
 
   npm run model -- upload DIR --bucket BUCKET [--prefix PREFIX] [--region REGION]
@@ -46,9 +49,11 @@ async function fetchCommand(argv: string[]): Promise<void> {
     out: { type: 'string' },
     'with-safety-checker': { type: 'boolean' },
     'without-safety-checker': { type: 'boolean' },
+    'tiny-vae': { type: 'string' },
   });
   if (values['with-safety-checker'] && values['without-safety-checker']) throw new UsageError('--with-safety-checker and --without-safety-checker contradict each other');
   const source = parseHubSource(onePositional(positionals, 'REPO[@REVISION]'));
+  const tinyVaeSource = values['tiny-vae'] === undefined ? undefined : parseHubSource(values['tiny-vae']);
   const access = hubAccessFromEnvironment();
   const outDir = resolve(values.out ?? defaultOutDir(source));
   const result = await fetchModel({
@@ -58,12 +63,15 @@ async function fetchCommand(argv: string[]): Promise<void> {
     safetyChecker: values['without-safety-checker'] ? 'never' : values['with-safety-checker'] ? 'always' : 'required',
     progress: (total) => new TransferProgress(process.stderr, total),
   });
+  const tinyVae =
+    tinyVaeSource && (await fetchTinyVae({ source: tinyVaeSource, access, modelDir: outDir, progress: (total) => new TransferProgress(process.stderr, total) }));
   const shown = relative(REPO_ROOT, outDir).startsWith('..') ? outDir : relative(REPO_ROOT, outDir);
   process.stdout.write(
     [
       `${source.repo}@${source.revision}: ${result.files.length} files in ${outDir} ` +
         `(${result.outcomes.downloaded} downloaded, ${result.outcomes.resumed} resumed, ${result.outcomes.unchanged} already here)`,
       `safety checker: ${result.safetyChecker.taken ? 'taken' : result.safetyChecker.required ? 'NOT taken, though the model requires one (no content filter)' : 'none (the model does not require one)'}`,
+      ...(tinyVae && tinyVaeSource ? [`${tinyVaeSource.repo}@${tinyVaeSource.revision}: tiny VAE decoder in ${tinyVae.folder.dir}`] : []),
       `model.localPath: ${shown}`,
       `Deploy it as it is with that model.localPath in cdk.json, or upload it first (best for multi-GB models):`,
       `  npm run model -- upload ${shown} --bucket BUCKET`,

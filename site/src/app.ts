@@ -244,6 +244,7 @@ export class App {
     if (job.progress) {
       fraction = job.progress.fraction;
       this.progress.show({ fraction, estimated: false, text: describeStepProgress(job.progress.step, job.progress.steps) });
+      if (job.progress.preview) this.progress.showPreview(job.progress.preview, job.progress.step, job.progress.steps);
     } else {
       const expected = this.backend?.status.estimated_wait_seconds;
       if (this.following === undefined || expected === undefined || expected <= 0) return this.progress.hide();

@@ -9,6 +9,9 @@ const FIELDS = Object.keys(DEFAULT_VALUES) as Array<keyof SettingsValues>;
 const ADVANCED_FIELDS: ReadonlySet<string> = new Set(FIELDS.filter((f) => f !== 'prompt'));
 
 /** The generation form: reads and writes its values, keyboard submit, and per-field errors. */
+/** Said wherever the deployment decodes with the tiny VAE (`backend.decoder`), so nobody mistakes its softness for the model's. */
+const DECODER_NOTE = 'Images here are decoded with a fast decoder (TAESD), which blurs fine detail.';
+
 export class FormView {
   private readonly form = byId<HTMLFormElement>('generate-form');
   private readonly prompt = byId<HTMLTextAreaElement>('prompt');
@@ -77,6 +80,9 @@ export class FormView {
     byId('guidance_scale-hint').textContent = `How closely to follow the prompt. This model's default is ${model.guidance_scale}.`;
     const modelDefault = this.control('scheduler').querySelector<HTMLOptionElement>('option[value=""]');
     if (modelDefault) modelDefault.textContent = `Model's default (${SCHEDULER_LABELS[model.scheduler]})`;
+    const decoderNote = byId('decoder-note');
+    decoderNote.hidden = model.decoder !== 'tiny';
+    decoderNote.textContent = model.decoder === 'tiny' ? DECODER_NOTE : '';
     const negative = this.control('negative_prompt');
     negative.disabled = !model.accepts_negative_prompt;
     if (!model.accepts_negative_prompt) {

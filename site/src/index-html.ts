@@ -135,12 +135,14 @@ ${field(
 </div>
 </details>
 </form>
+<p id="decoder-note" class="hint" hidden></p>
 <section id="progress" aria-label="Progress">
 <p id="status" role="status"></p>
 <div id="progress-meter" class="progress-meter" hidden>
 <div id="progress-bar" class="progress-bar" role="progressbar" aria-labelledby="progress-label" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div id="progress-fill" class="progress-fill"></div></div>
 <p id="progress-label" class="hint"></p>
 </div>
+<img id="progress-preview" class="progress-preview" alt="" hidden>
 <p id="clock" class="hint"></p>
 <button type="button" id="cancel-job" class="secondary" hidden>Cancel</button>
 <div id="notice" role="alert"></div>

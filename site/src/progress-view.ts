@@ -1,4 +1,5 @@
 import { byId } from './dom';
+import { describePreview } from './wording';
 
 /** What the bar shows: the API's own step count, or a guess from elapsed and expected time. */
 export interface ProgressReading {
@@ -19,6 +20,7 @@ export class ProgressView {
   private readonly bar = byId('progress-bar');
   private readonly fill = byId('progress-fill');
   private readonly label = byId('progress-label');
+  private readonly preview = byId('progress-preview') as HTMLImageElement;
 
   show(reading: ProgressReading): void {
     const percent = Math.round(Math.min(1, Math.max(0, reading.fraction)) * 100);
@@ -32,5 +34,18 @@ export class ProgressView {
 
   hide(): void {
     this.meter.hidden = true;
+    this.hidePreview();
+  }
+
+  /** The engine's live preview (a small data URL), sharpening as the steps run; its alt text says how far it is. */
+  showPreview(dataUrl: string, step: number, steps: number): void {
+    if (this.preview.getAttribute('src') !== dataUrl) this.preview.setAttribute('src', dataUrl);
+    this.preview.alt = describePreview(step, steps);
+    this.preview.hidden = false;
+  }
+
+  hidePreview(): void {
+    this.preview.hidden = true;
+    this.preview.removeAttribute('src');
   }
 }

@@ -206,3 +206,8 @@ export function progressMilestone(fraction: number, lastQuarter: number): { read
   if (quarter <= lastQuarter || quarter === 0) return { quarter: Math.max(quarter, lastQuarter) };
   return { quarter, text: quarter === 2 ? 'About half done.' : `About ${quarter * 25}% done.` };
 }
+
+/** The live preview's alt text. */
+export function describePreview(step: number, steps: number): string {
+  return `Preview after step ${step} of ${steps}`;
+}

@@ -30,7 +30,7 @@ describe('the engine server on a model with a VAE encoder (tiny-sd)', () => {
     const health = engineHealthSchema.parse((await httpRequest(`${server.url}/ping`)).json());
     expect(health).toEqual({
       status: 'ready',
-      model: { width: 64, height: 64, scheduler: 'pndm', steps: 25, guidance_scale: 7.5, accepts_init_image: true, accepts_negative_prompt: true, content_filter: 'none' },
+      model: { width: 64, height: 64, scheduler: 'pndm', steps: 25, guidance_scale: 7.5, accepts_init_image: true, accepts_negative_prompt: true, content_filter: 'none', decoder: 'full' },
     });
   });
 

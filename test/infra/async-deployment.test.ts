@@ -283,6 +283,8 @@ describe('gateway', () => {
       accepts_init_image: true,
       accepts_negative_prompt: true,
       content_filter: 'none',
+      // backend.decoder auto: no taesd/ in the folder, and a GPU
+      decoder: 'full',
     });
     // The site's CloudFront origin is always allowed.
     expect(JSON.stringify(env.ALLOWED_ORIGINS)).toMatch(/https:\/\/.*ServerlessDiffusion-Front:ExportsOutputFnGetAttSiteDistribution/);

@@ -174,6 +174,8 @@ test('the gateway invokes that one function, knows its timeout and the model, an
     accepts_init_image: true,
     accepts_negative_prompt: false,
     content_filter: 'none',
+    // backend.decoder auto: no taesd/ in the folder (lambda mode, CPU)
+    decoder: 'full',
   });
   const granted = grants(gateway, 'GatewayHandlerRole');
   expect(granted.filter((grant) => grant.startsWith('lambda:'))).toEqual([`lambda:InvokeFunction arn:aws:lambda:us-east-1:{AWS::AccountId}:function:${FUNCTION_NAME}`]);

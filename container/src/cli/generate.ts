@@ -3,10 +3,11 @@
  *   [--steps N] [--guidance-scale G] [--width W] [--height H] [--seed S] [--num-images K]
  *   [--init-image FILE [--strength S] [--encoder-noise FILE]]
  *   [--initial-noise FILE] [--step-noise FILE] [--out FILE.png] [--raw-out FILE] [--execution-provider cpu|cuda|auto]
- *   [--safety-checker model|off]
+ *   [--safety-checker model|off] [--threads N] [--tiny-vae TAESD_DIR] [--decoder full|tiny|auto]
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { DECODER_CHOICES } from '../../../contract/decoder';
 import { DEFAULTS, LIMITS, OUTPUT_FORMATS, SCHEDULER_NAMES, type OutputFormat } from '../../../contract/limits';
 import { MAX_ENGINE_THREADS } from '../../../contract/engine-threads';
 import { DEFAULT_SAFETY_CHECKER, isWithheld, SAFETY_CHECKER_SETTINGS } from '../../../contract/safety';
@@ -42,7 +43,10 @@ const USAGE = `Usage: npm run generate -- [--model DIR] --prompt TEXT [options]
   --execution-provider P   cpu | cuda | auto (default auto)
   --safety-checker S       model | off (default model: the model's own checker, where its folder has one;
                            a flagged image is printed as "withheld": "safety" and no file is written)
-  --threads N              onnxruntime's intra-op threads (default: every CPU this machine gives)`;
+  --threads N              onnxruntime's intra-op threads (default: every CPU this machine gives)
+  --tiny-vae DIR           a tiny VAE (TAESD) in the Hub layout (DIR/vae_decoder/model.onnx); decodes with it
+                           (default: taesd/ inside or beside the model, used by --decoder auto on a CPU)
+  --decoder D              full | tiny | auto (default: tiny with --tiny-vae, else auto)`;
 
 async function main(argv: string[]): Promise<void> {
   const args = parseArguments(argv, {
@@ -66,6 +70,8 @@ async function main(argv: string[]): Promise<void> {
     'execution-provider': { type: 'string' },
     'safety-checker': { type: 'string' },
     threads: { type: 'string' },
+    'tiny-vae': { type: 'string' },
+    decoder: { type: 'string' },
     help: { type: 'boolean' },
   });
   if (args.help) {
@@ -99,12 +105,14 @@ async function main(argv: string[]): Promise<void> {
   const executionProvider = optionalChoice(args['execution-provider'], '--execution-provider', EXECUTION_PROVIDER_CHOICES) ?? 'auto';
   const safetyChecker = optionalChoice(args['safety-checker'], '--safety-checker', SAFETY_CHECKER_SETTINGS) ?? DEFAULT_SAFETY_CHECKER;
   const threads = optionalInteger(args.threads, '--threads', 1, MAX_ENGINE_THREADS);
+  const tinyVaeDir = args['tiny-vae'] === undefined ? undefined : requireString(args['tiny-vae'], '--tiny-vae');
+  const decoder = optionalChoice(args.decoder, '--decoder', DECODER_CHOICES) ?? (tinyVaeDir === undefined ? 'auto' : 'tiny');
 
   const progress = new ProgressReporter(process.stderr);
   progress.note(`loading ${modelDir} (${executionProvider})`);
-  const pipeline = await StableDiffusionPipeline.load(modelDir, { executionProvider, safetyChecker, threads });
+  const pipeline = await StableDiffusionPipeline.load(modelDir, { executionProvider, safetyChecker, threads, decoder, tinyVaeDir });
   try {
-    progress.note(`loaded on ${pipeline.executionProvider}${pipeline.safetyFilter.active ? ', with its safety checker' : ''}`);
+    progress.note(`loaded on ${pipeline.executionProvider}, ${pipeline.decoder} VAE decoder${pipeline.safetyFilter.active ? ', with its safety checker' : ''}`);
     if (pipeline.safetyFilter.warning) progress.note(`warning: ${pipeline.safetyFilter.warning}`);
     const result = await pipeline.generate({ ...options, onStep: (step) => progress.step(step.step, step.totalSteps) }).catch((error: unknown) => {
       // What the model refuses of a request is a bad flag value, like a bad --steps.

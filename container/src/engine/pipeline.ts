@@ -5,8 +5,11 @@
  * prompt → set timesteps → prepare latents → denoising loop (scale input → UNet → guidance →
  * scheduler step) → decode → safety checker.
  */
+import type { DecoderChoice, DecoderName } from '../../../contract/decoder';
 import { DEFAULTS, type SchedulerName } from '../../../contract/limits';
 import { DEFAULT_SAFETY_CHECKER, type SafetyCheckerSetting } from '../../../contract/safety';
+import { loadDecoders, loadTinyVaeSession, type Decoders } from './decoder/decoders';
+import type { LatentDecoder } from './decoder/latent-decoder';
 import { GenerationCancelledError, InvalidGenerationInputError } from './errors';
 import { guidanceScaleEmbedding } from './guidance-embedding';
 import { isMemoryMode, MEMORY_MODES, type MemoryMode } from './memory-mode';
@@ -51,6 +54,10 @@ export interface PipelineLoadOptions {
   readonly safetyChecker?: SafetyCheckerSetting;
   /** onnxruntime's intra-op threads for every session. @default - every CPU the host gives */
   readonly threads?: number;
+  /** Which VAE decoder makes the final image (see contract/decoder.ts). @default 'auto' */
+  readonly decoder?: DecoderChoice;
+  /** A tiny VAE (TAESD) folder in the Hub layout. @default - `taesd/` inside the model folder, else beside it */
+  readonly tinyVaeDir?: string;
 }
 
 export interface GenerateOptions {
@@ -91,6 +98,8 @@ export interface GenerateOptions {
   readonly encoderNoise?: Float32Array;
   /** Noise for schedulers that draw at every step (ancestral, LCM), consumed in order; replaces the seeded noise for steps. */
   readonly stepNoise?: Float32Array;
+  /** This generation's decoder; `tiny` needs a tiny VAE (`canPreview`). @default - the pipeline's (`decoder`) */
+  readonly decoder?: DecoderName;
   /** Called after every scheduler step. */
   readonly onStep?: (progress: StepProgress) => void;
   /** Checked between steps; aborting rejects with a GenerationCancelledError. */
@@ -105,6 +114,10 @@ export interface StepProgress {
   readonly timestep: number;
   /** The latents after this step (live buffer: copy it to keep it). */
   readonly latents: Float32Array;
+  /** The scheduler's estimate of the clean latents where it gives one (LCM); what a preview should show. */
+  readonly denoised?: Float32Array;
+  /** [numImages, channels, h/8, w/8] of `latents`. */
+  readonly latentShape?: readonly number[];
 }
 
 export interface DecodedImage {
@@ -152,6 +165,7 @@ interface Sessions {
   readonly unet: ModelSession;
   readonly vaeDecoder: ModelSession;
   readonly vaeEncoder?: ModelSession;
+  readonly tinyVaeDecoder?: ModelSession;
 }
 
 /** The UNet's side of one generation: batch layout, constant feeds and reused buffers. */
@@ -199,17 +213,19 @@ export class StableDiffusionPipeline {
     if (!isMemoryMode(memory)) throw new Error(`memory has to be one of ${MEMORY_MODES.join(', ')} but is ${JSON.stringify(memory)}`);
     const folder = await readModelFolder(modelDir);
     const sessionOptions = { executionProviders: resolveExecutionProviders(options.executionProvider ?? 'auto'), memory, threads: options.threads };
-    const [tokenizer, textEncoder, unet, vaeDecoder, vaeEncoder] = await Promise.all([
+    const [tokenizer, textEncoder, unet, vaeDecoder, vaeEncoder, tinyVae] = await Promise.all([
       ClipTokenizer.fromModelFolder(folder.tokenizerDir),
       ModelSession.create(folder.textEncoderFile, 'text_encoder/model.onnx', sessionOptions),
       ModelSession.create(folder.unetFile, 'unet/model.onnx', sessionOptions),
       ModelSession.create(folder.vaeDecoderFile, 'vae_decoder/model.onnx', sessionOptions),
       folder.vaeEncoderFile === undefined ? undefined : ModelSession.create(folder.vaeEncoderFile, 'vae_encoder/model.onnx', sessionOptions),
+      loadTinyVaeSession(folder.dir, options.tinyVaeDir, sessionOptions),
     ]);
-    const sessions: Sessions = { textEncoder, unet, vaeDecoder, ...(vaeEncoder ? { vaeEncoder } : {}) };
+    const sessions: Sessions = { textEncoder, unet, vaeDecoder, ...(vaeEncoder ? { vaeEncoder } : {}), ...(tinyVae ? { tinyVaeDecoder: tinyVae.session } : {}) };
     try {
       const textEncoderIo = describeTextEncoder(textEncoder);
       const unetIo = describeUnet(unet, textEncoderIo, folder.timeCondProjDim);
+      const decoders = loadDecoders(options.decoder ?? 'auto', sessionOptions.executionProviders[0], { session: vaeDecoder, scalingFactor: folder.vaeScalingFactor }, tinyVae, unetIo, folder.dir);
       const io = {
         textEncoder: textEncoderIo,
         unet: unetIo,
@@ -226,7 +242,7 @@ export class StableDiffusionPipeline {
       const defaults = resolveModelDefaults(traits);
       createScheduler(defaults.scheduler, folder.schedulerConfig); // refuse a bad scheduler config now, not at first request
       const safety = await loadSafetyFilter(folder.safetyChecker, options.safetyChecker ?? DEFAULT_SAFETY_CHECKER, sessionOptions);
-      return new StableDiffusionPipeline(folder, tokenizer, sessions, io, defaults, modelCapabilities(traits), sessionOptions.executionProviders[0], memory, safety.checker, safety.state);
+      return new StableDiffusionPipeline(folder, tokenizer, sessions, io, defaults, modelCapabilities(traits), sessionOptions.executionProviders[0], memory, decoders, safety.checker, safety.state);
     } catch (error) {
       await Promise.all(Object.values(sessions).map((session: ModelSession) => session.release()));
       throw error;
@@ -251,10 +267,27 @@ export class StableDiffusionPipeline {
     readonly executionProvider: 'cuda' | 'cpu',
     /** What one generation may hold at once (see memory-mode.ts). */
     readonly memory: MemoryMode,
+    private readonly decoders: Decoders,
     private readonly safetyChecker: SafetyChecker | undefined,
     /** Whether images go through the model's safety checker, and the warning when a required one is missing or off. */
     readonly safetyFilter: SafetyFilterState,
   ) {}
+
+  /** The decoder that makes the final images. */
+  get decoder(): DecoderName {
+    return this.decoders.final.name;
+  }
+
+  /** Whether `decodePreview` can run: only with a tiny decoder, which is cheap enough to run between steps. */
+  get canPreview(): boolean {
+    return this.decoders.preview !== undefined;
+  }
+
+  /** The first image of a step's latents through the tiny decoder, for a live preview; undefined without one. */
+  async decodePreview(latents: Float32Array, latentShape: readonly number[]): Promise<{ pixels: Float32Array; width: number; height: number } | undefined> {
+    const perImage = latentShape.slice(-3).reduce((a, b) => a * b, 1);
+    return this.decoders.preview?.decode(latents.subarray(0, perImage), latentShape);
+  }
 
   async generate(options: GenerateOptions): Promise<GenerateResult> {
     const started = performance.now();
@@ -295,7 +328,7 @@ export class StableDiffusionPipeline {
     const denoisedAt = performance.now();
 
     // 6. Decode
-    const decoded = await this.decode(final, latentShape, params, seeds);
+    const decoded = await this.decode(final, latentShape, params, seeds, this.decoderFor(options.decoder));
     const decodedAt = performance.now();
 
     // 7. Safety checker, one image at a time as diffusers' ONNX pipeline runs it
@@ -522,7 +555,7 @@ export class StableDiffusionPipeline {
       const output = scheduler.step(noisePrediction, t, latents, latentShape, { noise: run.stepNoise });
       latents = output.prevSample;
       final = output.denoised ?? latents;
-      run.onStep?.({ step: i + 1, totalSteps: timesteps.length, timestep: t, latents });
+      run.onStep?.({ step: i + 1, totalSteps: timesteps.length, timestep: t, latents, latentShape, ...(output.denoised ? { denoised: output.denoised } : {}) });
     }
     if (run.signal?.aborted) throw new GenerationCancelledError();
     return final;
@@ -593,24 +626,21 @@ export class StableDiffusionPipeline {
     return this.io.unet.timestep.shape.length === 0 ? { data: [t], dims: [] } : { data: new Array<number>(batch).fill(t), dims: [batch] };
   }
 
-  private async decode(latents: Float32Array, latentShape: readonly number[], params: ResolvedParameters, seeds: readonly number[]): Promise<DecodedImage[]> {
+  private decoderFor(name: DecoderName | undefined): LatentDecoder {
+    if (name === undefined || name === this.decoders.final.name) return this.decoders.final;
+    if (name === 'full') return this.decoders.full;
+    if (this.decoders.preview === undefined) throw new InvalidGenerationInputError('decoder', 'this model has no tiny VAE decoder');
+    return this.decoders.preview;
+  }
+
+  private async decode(latents: Float32Array, latentShape: readonly number[], params: ResolvedParameters, seeds: readonly number[], decoder: LatentDecoder): Promise<DecodedImage[]> {
     const images: DecodedImage[] = [];
     const perImage = latents.length / params.numImages;
     for (let i = 0; i < params.numImages; i++) {
-      const pixels = await this.decodeLatents(latents.subarray(i * perImage, (i + 1) * perImage), latentShape);
+      const { pixels } = await decoder.decode(latents.subarray(i * perImage, (i + 1) * perImage), latentShape);
       images.push({ pixels, width: params.width, height: params.height, seed: seeds[i] });
     }
     return images;
-  }
-
-  private async decodeLatents(latents: Float32Array, latentShape: readonly number[]): Promise<Float32Array> {
-    const scaled = new Float32Array(latents.length);
-    const factor = this.folder.vaeScalingFactor;
-    for (let i = 0; i < latents.length; i++) scaled[i] = latents[i] / factor;
-    const { latentSample, image } = this.io.vaeDecoder;
-    const output = await this.sessions.vaeDecoder.run({ [latentSample.name]: { data: scaled, dims: [1, ...latentShape.slice(1)] } }, [image.name]);
-    const { data, dims } = output[image.name];
-    return chwToHwcUnit(data, dims[1], dims[2], dims[3]);
   }
 }
 
@@ -623,17 +653,4 @@ function checkedNoise(noise: Float32Array | undefined, shape: readonly number[],
     throw new InvalidGenerationInputError(field, `${what} must have ${expected} values (shape [${shape.join(',')}]) but has ${noise.length}`);
   }
   return noise;
-}
-
-/** [-1, 1] CHW → [0, 1] HWC, as diffusers' `(image / 2 + 0.5).clamp(0, 1)` then permute. */
-function chwToHwcUnit(chw: Float32Array, channels: number, height: number, width: number): Float32Array {
-  const plane = height * width;
-  const hwc = new Float32Array(channels * plane);
-  for (let c = 0; c < channels; c++) {
-    for (let p = 0; p < plane; p++) {
-      const value = chw[c * plane + p] / 2 + 0.5;
-      hwc[p * channels + c] = value < 0 ? 0 : value > 1 ? 1 : value;
-    }
-  }
-  return hwc;
 }

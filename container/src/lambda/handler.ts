@@ -3,7 +3,8 @@
  * to ephemeral storage and loaded once per execution environment; every invocation after that
  * reuses the sessions. Settings: MODEL_S3_URI (or MODEL_DIR for a model already on disk),
  * EXECUTION_PROVIDER (default cpu), SAFETY_CHECKER (model or off; default model), ENGINE_THREADS
- * (default: every vCPU the function has).
+ * (default: every vCPU the function has), DECODER (`backend.decoder`, default auto: the tiny VAE where
+ * the model has one), TINY_VAE_DIR (default: `taesd/` inside or beside the model).
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { safetyCheckerFromEnv } from '../../../contract/safety';
@@ -11,6 +12,7 @@ import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider'
 import { threadsFromEnv } from '../../../contract/engine-threads';
 import { EngineService } from '../server/engine-service';
 import { createJsonLogger } from '../server/json-logger';
+import { decoderFromEnv } from '../server/server-config';
 import { stagedModelDir, stageModel } from './model-staging';
 import { runInvocation, type InvocationOutcome } from './run-invocation';
 
@@ -39,6 +41,8 @@ async function loadEngine(): Promise<EngineService> {
     memory: 'bounded',
     safetyChecker: safetyCheckerFromEnv(process.env),
     threads: threadsFromEnv(process.env),
+    decoder: decoderFromEnv(),
+    tinyVaeDir: process.env.TINY_VAE_DIR || undefined,
   });
   logger.info('model ready', { load_ms: Math.round(performance.now() - started), content_filter: engine.model.content_filter });
   const { warning } = engine.pipeline.safetyFilter;

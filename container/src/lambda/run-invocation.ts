@@ -76,12 +76,12 @@ export async function runInvocation(event: unknown, deps: InvocationDependencies
   const deadline = setTimeout(() => controller.abort(new OutOfTime()), Math.max(0, deps.remainingMs() - TIMEOUT_MARGIN_MS));
   let lastWrite = Date.now();
   let writing: Promise<void> = Promise.resolve();
-  const onProgress = ({ step, steps }: { step: number; steps: number }) => {
+  const onProgress = ({ step, steps, preview }: { step: number; steps: number; preview?: string }) => {
     if (Date.now() - lastWrite < PROGRESS_WRITE_INTERVAL_MS) return;
     lastWrite = Date.now();
     // One write (and cancel check) at a time; a slow S3 call skips a beat rather than piling up.
     writing = writing.then(async () => {
-      await writeProgress(deps.s3, invocation, { started_at: startedAt, step, steps });
+      await writeProgress(deps.s3, invocation, { started_at: startedAt, step, steps, ...(preview ? { preview } : {}) });
       if ((await readText(deps.s3, invocation.cancel_location)) !== undefined) controller.abort(new Canceled());
     }).catch((error: unknown) => deps.log('error', 'progress write failed', { error: String(error) }));
   };

@@ -2,6 +2,7 @@
  * The engine as the server sees it: a loaded, warmed-up pipeline behind the one-at-a-time queue,
  * taking validated API requests and returning encoded images.
  */
+import type { DecoderChoice } from '../../../contract/decoder';
 import type { GenerationRequest } from '../../../contract/generation-request';
 import type { GeneratedImage, GenerationResponse } from '../../../contract/engine-response';
 import { DEFAULTS, type OutputFormat } from '../../../contract/limits';
@@ -13,6 +14,7 @@ import { inBatchOrder } from '../engine/safety/batch-order';
 import type { ModelInfo } from '../../../contract/model-info';
 import { decodeBase64Image } from '../engine/init-image';
 import { StableDiffusionPipeline, type GenerateOptions, type GenerateResult, type MemoryMode } from '../engine/pipeline';
+import { StepPreviews } from '../engine/preview/step-previews';
 import { GenerationQueue } from './generation-queue';
 
 export interface EngineServiceOptions {
@@ -30,6 +32,10 @@ export interface EngineServiceOptions {
   readonly safetyChecker?: SafetyCheckerSetting;
   /** onnxruntime's intra-op threads. @default - every CPU the host gives */
   readonly threads?: number;
+  /** Which VAE decoder makes the images (`backend.decoder`). @default 'auto' */
+  readonly decoder?: DecoderChoice;
+  /** @default - `taesd/` inside the model folder, else beside it */
+  readonly tinyVaeDir?: string;
 }
 
 export interface Invocation {
@@ -53,6 +59,8 @@ export interface InvocationResult {
 export interface InvocationProgress {
   readonly step: number;
   readonly steps: number;
+  /** The latest live preview (a small data URL), where the model has a tiny VAE decoder. */
+  readonly preview?: string;
 }
 
 export class EngineService {
@@ -64,6 +72,8 @@ export class EngineService {
       memory: options.memory,
       safetyChecker: options.safetyChecker,
       threads: options.threads,
+      decoder: options.decoder,
+      tinyVaeDir: options.tinyVaeDir,
     });
     const service = new EngineService(pipeline, new GenerationQueue(options.maxQueuedRequests));
     await service.warmUp();
@@ -130,7 +140,14 @@ export class EngineService {
     });
   }
 
-  private generate(request: GenerationRequest, signal: AbortSignal, onProgress: (progress: InvocationProgress) => void): Promise<GenerateResult> {
+  private async generate(request: GenerationRequest, signal: AbortSignal, onProgress: (progress: InvocationProgress) => void): Promise<GenerateResult> {
+    // The latest step, with the latest preview once there is one (see step-previews.ts).
+    let current: InvocationProgress = { step: 0, steps: 0 };
+    const report = (next: InvocationProgress) => {
+      current = next;
+      onProgress(next);
+    };
+    const previews = this.pipeline.canPreview ? new StepPreviews(this.pipeline, ({ dataUrl }) => report({ ...current, preview: dataUrl })) : undefined;
     const options: GenerateOptions = {
       prompt: request.prompt,
       negativePrompt: request.negative_prompt,
@@ -143,9 +160,16 @@ export class EngineService {
       numImages: request.num_images,
       ...(request.init_image !== undefined ? { initImage: decodeBase64Image(request.init_image), strength: request.strength } : {}),
       signal,
-      onStep: ({ step, totalSteps }) => onProgress({ step, steps: totalSteps }),
+      onStep: (progress) => {
+        report({ step: progress.step, steps: progress.totalSteps, ...(current.preview ? { preview: current.preview } : {}) });
+        previews?.offer(progress);
+      },
     };
-    return this.pipeline.generate(options);
+    try {
+      return await this.pipeline.generate(options);
+    } finally {
+      await previews?.settle();
+    }
   }
 
   /** How far the invocation with this id is, while it runs; undefined before its first step and after. */
@@ -160,7 +184,11 @@ export class EngineService {
 
   /** The model's defaults and abilities, in the API's words. */
   get model(): ModelInfo {
-    return { ...modelInfoOf(this.pipeline.defaults, this.pipeline.capabilities), content_filter: this.pipeline.safetyFilter.active ? 'safety_checker' : 'none' };
+    return {
+      ...modelInfoOf(this.pipeline.defaults, this.pipeline.capabilities),
+      content_filter: this.pipeline.safetyFilter.active ? 'safety_checker' : 'none',
+      decoder: this.pipeline.decoder,
+    };
   }
 
   /** One tiny step through every model, so the first real request does not pay for lazy initialisation. */

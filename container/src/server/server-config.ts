@@ -1,4 +1,5 @@
 import { safetyCheckerFromEnv, type SafetyCheckerSetting } from '../../../contract/safety';
+import { DECODER_CHOICES, isDecoderChoice, type DecoderChoice } from '../../../contract/decoder';
 import { EXECUTION_PROVIDER_CHOICES, type ExecutionProviderChoice } from '../engine/onnx/execution-provider';
 import { threadsFromEnv } from '../../../contract/engine-threads';
 
@@ -23,6 +24,10 @@ export interface ServerConfig {
   readonly safetyChecker: SafetyCheckerSetting;
   /** onnxruntime's intra-op threads. @default ENGINE_THREADS, else every CPU the host gives */
   readonly threads?: number;
+  /** @default DECODER, else 'auto' */
+  readonly decoder: DecoderChoice;
+  /** @default TINY_VAE_DIR, else - `taesd/` inside or beside the model */
+  readonly tinyVaeDir: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -44,6 +49,8 @@ export function serverConfigFromEnv(env: Env = process.env): ServerConfig {
     logPrompts: env.LOG_PROMPTS === 'true',
     safetyChecker: safetyCheckerFromEnv(env),
     threads: threadsFromEnv(env),
+    decoder: decoderFromEnv(env),
+    tinyVaeDir: env.TINY_VAE_DIR || undefined,
   };
 }
 
@@ -54,5 +61,12 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new Error(`${name} must be an integer between ${min} and ${max} but is ${JSON.stringify(raw)}`);
   }
+  return value;
+}
+
+/** `DECODER` (the deployment's `backend.decoder`), shared by the engine server and the Lambda engine function. */
+export function decoderFromEnv(env: Env = process.env): DecoderChoice {
+  const value = env.DECODER || 'auto';
+  if (!isDecoderChoice(value)) throw new Error(`DECODER must be one of ${DECODER_CHOICES.join(', ')} but is ${JSON.stringify(env.DECODER)}`);
   return value;
 }

@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { SafetyCheckerSetting } from '../../../contract/safety';
+import type { DecoderChoice } from '../../../contract/decoder';
 import type { ExecutionProviderChoice } from '../engine/onnx/execution-provider';
 import { EngineService, type InvocationProgress } from './engine-service';
 import { createEngineHttpServer } from './http-server';
@@ -29,6 +30,10 @@ export interface StartEngineServerOptions {
   readonly safetyChecker?: SafetyCheckerSetting;
   /** onnxruntime's intra-op threads. @default - every CPU the host gives */
   readonly threads?: number;
+  /** Which VAE decoder makes the images. @default 'auto' */
+  readonly decoder?: DecoderChoice;
+  /** @default - `taesd/` inside the model folder, else beside it */
+  readonly tinyVaeDir?: string;
   /** @default - JSON lines on stdout */
   readonly logger?: Logger;
 }
@@ -71,6 +76,8 @@ export async function startEngineServer(options: StartEngineServerOptions): Prom
     maxQueuedRequests: options.maxQueuedRequests ?? 4,
     safetyChecker: options.safetyChecker,
     threads: options.threads,
+    decoder: options.decoder,
+    tinyVaeDir: options.tinyVaeDir,
   });
   let closing: Promise<void> | undefined;
   const ready = loading.then((loaded) => {
@@ -83,6 +90,7 @@ export async function startEngineServer(options: StartEngineServerOptions): Prom
     logger.info('model ready', {
       model_dir: options.modelDir,
       execution_provider: loaded.pipeline.executionProvider,
+      decoder: loaded.pipeline.decoder,
       load_ms: Math.round(performance.now() - loadStarted),
       content_filter: loaded.model.content_filter,
     });

@@ -101,7 +101,12 @@ export class LambdaEngineBackend implements GenerationBackend {
       ...job,
       status: 'running',
       started_at: job.started_at ?? progress.started_at,
-      progress: { step: progress.step, steps: progress.steps, fraction: progress.steps > 0 ? Math.min(1, progress.step / progress.steps) : 0 },
+      progress: {
+        step: progress.step,
+        steps: progress.steps,
+        fraction: progress.steps > 0 ? Math.min(1, progress.step / progress.steps) : 0,
+        ...(progress.preview ? { preview: progress.preview } : {}),
+      },
     };
   }
 
