@@ -7,7 +7,9 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { readModelFolder } from '../../container/src/engine/model/model-folder';
 import { StableDiffusionPipeline } from '../../container/src/engine/pipeline';
+import { createScheduler } from '../../container/src/engine/schedulers';
 import { fuseLora, LoraFusionError, type LoraInput } from '../../operator/model/lora/fuse-lora';
 import { maxAbsDiff, ORACLE_DIR, readFloat32, readReference, referenceFile, TINY_SD, TINY_SD_FP16_EXTERNAL } from '../support/oracle';
 import type { SchedulerName } from '../../contract/limits';
@@ -121,6 +123,28 @@ describe('fuse-lora on an fp16 export with external data', () => {
   });
 });
 
+describe('fuse-lora --defaults', () => {
+  it('hyper-sd writes DDIM, trailing spacing, the steps in the file name and no guidance; the engine reads them', async () => {
+    const out = join(work, 'hyper');
+    const loras = [{ source: 'ByteDance/Hyper-SD/Hyper-SD15-2steps-lora.safetensors', file: join(LORAS, 'style-kohya.safetensors'), scale: 1 }];
+    const { provenance } = await fuseLora({ modelDir: TINY_SD, loras, outDir: out, defaults: 'hyper-sd' });
+    const folder = await readModelFolder(out);
+    expect(folder.generationDefaults).toEqual({ scheduler: 'ddim', num_inference_steps: 2, guidance_scale: 0 });
+    expect(provenance.generation_defaults).toEqual(folder.generationDefaults);
+    const scheduler = createScheduler('ddim', folder.schedulerConfig);
+    scheduler.setTimesteps(2);
+    expect(scheduler.timesteps).toEqual([999, 499]);
+    // The input's scheduler config is untouched (the output's is a new file, not a link).
+    expect(JSON.parse(readFileSync(join(TINY_SD, 'scheduler', 'scheduler_config.json'), 'utf8')).timestep_spacing).not.toBe('trailing');
+  });
+
+  it('lcm writes LCM, 4 steps, guidance 1', async () => {
+    const out = join(work, 'lcm');
+    await fuseLora({ modelDir: TINY_SD, loras: lorasOf(CASES[0]), outDir: out, defaults: 'lcm' });
+    expect((await readModelFolder(out)).generationDefaults).toEqual({ scheduler: 'lcm', num_inference_steps: 4, guidance_scale: 1 });
+  });
+});
+
 describe('fuse-lora refuses', () => {
   it('a file with keys for modules the model lacks, naming them; --allow-partial fuses the rest', async () => {
     const file = writeSafetensors(join(work, 'extra.safetensors'), {
@@ -176,5 +200,8 @@ describe('npm run model -- fuse-lora, then npm run generate', () => {
     const scale = await runNpmScript('model', ['fuse-lora', TINY_SD, '--lora', `${join(LORAS, 'style-kohya.safetensors')}:strong`, '--out', join(work, 'x')]);
     expect(scale.code).toBe(2);
     expect(scale.stderr).toMatch(/the scale after ':' must be a number but is "strong"/);
+    const defaults = await runNpmScript('model', ['fuse-lora', TINY_SD, '--lora', join(LORAS, 'style-kohya.safetensors'), '--defaults', 'turbo', '--out', join(work, 'x')]);
+    expect(defaults.code).toBe(2);
+    expect(defaults.stderr).toMatch(/--defaults must be lcm or hyper-sd but is "turbo"/);
   });
 });
