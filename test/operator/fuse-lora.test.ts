@@ -4,9 +4,10 @@
  * is never written; what cannot be mapped is refused by name.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { onnx } from 'onnx-proto';
 import { readModelFolder } from '../../container/src/engine/model/model-folder';
 import { StableDiffusionPipeline } from '../../container/src/engine/pipeline';
 import { createScheduler } from '../../container/src/engine/schedulers';
@@ -170,6 +171,18 @@ describe('fuse-lora refuses', () => {
     });
     await expect(fuseLora({ modelDir: TINY_SD, loras: [{ source: 'sd2', file, scale: 1 }], outDir: join(work, 'sd2') })).rejects.toThrow(
       /lora_unet_mid_block_attentions_0_proj_in is 1280×1280 but the model's unet\.mid_block\.attentions\.0\.proj_in is 64×64; the LoRA was made for another base model/,
+    );
+  });
+
+  it('an export whose node names carry no module scope, saying so', async () => {
+    const model = join(work, 'unscoped');
+    cpSync(TINY_SD, model, { recursive: true });
+    const graphFile = join(model, 'text_encoder', 'model.onnx');
+    const graph = onnx.ModelProto.decode(readFileSync(graphFile));
+    for (const node of graph.graph!.node!) node.name = '';
+    writeFileSync(graphFile, onnx.ModelProto.encode(graph).finish());
+    await expect(fuseLora({ modelDir: model, loras: lorasOf(CASES[0]), outDir: join(work, 'unscoped-out') })).rejects.toThrow(
+      /text_encoder\/model\.onnx: its MatMul nodes carry no module scope in their names \(an older exporter\), so 12 of the LoRA's text_encoder modules cannot be found/,
     );
   });
 

@@ -129,8 +129,10 @@ export async function fuseLora(options: FuseLoraOptions): Promise<FuseLoraResult
         }
         coverage.push({ source: lora.source, part, fused, modules: inPart.length });
         log(`${lora.source}: ${part} ${fused}/${inPart.length} modules fused`);
-        if (fused < inPart.length && !graph.scopedNodes) {
-          log(`  ${part}/${GRAPH_FILE}: its MatMul nodes carry no module scope in their names (an older exporter), so linear layers cannot be found; re-export it with torch.onnx or optimum`);
+        if (fused < inPart.length && !graph.scopedNodes && !options.allowPartial) {
+          throw new LoraFusionError(
+            `${part}/${GRAPH_FILE}: its MatMul nodes carry no module scope in their names (an older exporter), so ${inPart.length - fused} of the LoRA's ${part} modules cannot be found; use an export made with optimum or torch.onnx 2.x, or fuse the rest with --allow-partial`,
+          );
         }
       }
       if (unmapped.length > 0) {
