@@ -19,7 +19,7 @@ describe('DDIM, trailing spacing', () => {
     const scheduler = createScheduler('ddim', { ...SD14_CONFIG, timestep_spacing: 'trailing' });
     scheduler.setTimesteps(Number(steps));
     expect(scheduler.timesteps).toEqual(expected.timesteps);
-    let sample = Float32Array.from({ length: ELEMENTS }, (_, i) => Math.sin(i + 0.5));
+    let sample: Float32Array = Float32Array.from({ length: ELEMENTS }, (_, i) => Math.sin(i + 0.5));
     scheduler.timesteps.forEach((t, step) => {
       const modelOutput = Float32Array.from({ length: ELEMENTS }, (_, i) => Math.cos(i * (step + 1)) * 0.5);
       sample = scheduler.step(modelOutput, t, sample, [1, 1, 4, 4]).prevSample;
