@@ -96,6 +96,8 @@ describe('fuse-lora matches diffusers', () => {
     const out = join(work, CASES[0].id);
     expect(statSync(join(out, 'tokenizer', 'vocab.json')).ino).toBe(statSync(join(TINY_SD, 'tokenizer', 'vocab.json')).ino);
     expect(statSync(join(out, 'unet', 'model.onnx')).ino).not.toBe(statSync(join(TINY_SD, 'unet', 'model.onnx')).ino);
+    // Inline weights are rewritten where they lie: same size, only the fused tensors' bytes differ.
+    expect(statSync(join(out, 'unet', 'model.onnx')).size).toBe(statSync(join(TINY_SD, 'unet', 'model.onnx')).size);
   });
 
   it('the kohya and the peft layout of one LoRA fuse to the same weights', () => {

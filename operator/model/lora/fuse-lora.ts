@@ -6,8 +6,8 @@
  * under its final name only once complete.
  *
  * Memory stays bounded by one weight at a time: weights in an external data file are fused by
- * copying that file and rewriting each fused tensor's byte range in place; the protobuf itself
- * (small when the data is external) is decoded, and encoded again only when a weight sits inline.
+ * copying that file and rewriting each fused tensor's byte range in place; an inline weight is
+ * rewritten inside the protobuf's bytes as read (encoded again only for `float_data` weights).
  */
 import { createHash } from 'node:crypto';
 import { copyFile, link, mkdir, open, readdir, rename, rm, stat, writeFile, readFile } from 'node:fs/promises';
@@ -195,6 +195,7 @@ async function writeFusedPart(staging: string, part: ModelPart, graph: LoadedGra
   const written: string[] = [];
   const externalHandles = new Map<string, Awaited<ReturnType<typeof open>>>();
   let inlineChanged = false;
+  let reencode = false;
   try {
     for (const [initializer, fusions] of byInitializer) {
       const target = fusions[0].target;
@@ -217,7 +218,7 @@ async function writeFusedPart(staging: string, part: ModelPart, graph: LoadedGra
       } else {
         const values = readInline(initializer, target.dtype);
         for (const fusion of fusions) await addDelta(values, fusion);
-        writeInline(initializer, values, target.dtype);
+        if (!writeInline(initializer, values, target.dtype, graph.bytes)) reencode = true;
         inlineChanged = true;
       }
     }
@@ -225,7 +226,7 @@ async function writeFusedPart(staging: string, part: ModelPart, graph: LoadedGra
     await Promise.all([...externalHandles.values()].map((h) => h.close()));
   }
   if (inlineChanged) {
-    await writeFile(join(staging, part, GRAPH_FILE), onnx.ModelProto.encode(graph.model).finish());
+    await writeFile(join(staging, part, GRAPH_FILE), reencode ? onnx.ModelProto.encode(graph.model).finish() : graph.bytes);
     written.push(join(part, GRAPH_FILE));
   }
   log(`${part}: ${byInitializer.size} weights fused into ${written.join(', ')}`);

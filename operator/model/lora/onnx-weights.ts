@@ -38,6 +38,8 @@ export class OnnxMappingError extends Error {
 
 export interface LoadedGraph {
   readonly model: onnx.ModelProto;
+  /** The file's bytes; protobufjs decodes `raw_data` as views into them, so a same-size weight can be rewritten in place. */
+  readonly bytes: Buffer;
   readonly file: string;
   /** Module paths, normalized (see `moduleKey`), to their weights. */
   readonly modules: ReadonlyMap<string, ModuleWeight>;
@@ -58,7 +60,8 @@ export function moduleKey(path: string): string {
 }
 
 export async function loadGraph(file: string): Promise<LoadedGraph> {
-  const model = onnx.ModelProto.decode(await readFile(file));
+  const bytes = await readFile(file);
+  const model = onnx.ModelProto.decode(bytes);
   const graph = model.graph;
   if (!graph) throw new OnnxMappingError(`${file}: no graph`);
   const initializers = new Map((graph.initializer ?? []).map((t) => [t.name, t] as const));
@@ -98,7 +101,7 @@ export async function loadGraph(file: string): Promise<LoadedGraph> {
       add({ modulePath, initializer: weight, layout: 'in-out', outFeatures: dims[1], inFeatures: dims[0], dtype, foundBy });
     }
   }
-  return { model, file, modules, scopedNodes };
+  return { model, bytes, file, modules, scopedNodes };
 }
 
 function tensorDtype(tensor: onnx.ITensorProto): 'float32' | 'float16' | undefined {
@@ -151,9 +154,20 @@ export function readInline(tensor: onnx.ITensorProto, dtype: 'float32' | 'float1
   throw new OnnxMappingError(`${tensor.name}: no data in the tensor`);
 }
 
-/** Puts fused values back where they came from, in the same field and dtype. */
-export function writeInline(tensor: onnx.ITensorProto, values: Float32Array, dtype: 'float32' | 'float16'): void {
-  if (tensor.rawData && tensor.rawData.length > 0) tensor.rawData = float32ToBytes(values, dtype);
-  else if (dtype === 'float32') tensor.floatData = Array.from(values);
+/**
+ * Puts fused values back where they came from, in the same field and dtype. Returns true when the
+ * bytes were rewritten inside `fileBytes` (raw_data decoded as a view into them), so the file can
+ * be written as it was read instead of being encoded again (a second copy of a multi-GB protobuf).
+ */
+export function writeInline(tensor: onnx.ITensorProto, values: Float32Array, dtype: 'float32' | 'float16', fileBytes: Buffer): boolean {
+  if (tensor.rawData && tensor.rawData.length > 0) {
+    const fused = float32ToBytes(values, dtype);
+    if (tensor.rawData.buffer === fileBytes.buffer) {
+      tensor.rawData.set(fused);
+      return true;
+    }
+    tensor.rawData = fused;
+  } else if (dtype === 'float32') tensor.floatData = Array.from(values);
   else tensor.int32Data = Array.from(values, floatToHalf);
+  return false;
 }
