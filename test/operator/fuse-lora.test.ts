@@ -126,6 +126,18 @@ describe('fuse-lora on an fp16 export with external data', () => {
   });
 });
 
+describe('fuse-lora into a fused folder', () => {
+  it('keeps the earlier provenance', async () => {
+    const first = join(work, 'first');
+    const second = join(work, 'second');
+    await fuseLora({ modelDir: TINY_SD, loras: lorasOf(CASES[0]), outDir: first });
+    await fuseLora({ modelDir: first, loras: [{ source: 'fp16', file: join(LORAS, 'unet-only-kohya-fp16.safetensors'), scale: 0.5 }], outDir: second });
+    const provenance = JSON.parse(readFileSync(join(second, 'lora.json'), 'utf8'));
+    expect(provenance.loras.map((l: { source: string }) => l.source)).toEqual(['fp16']);
+    expect(provenance.base_model_provenance.loras.map((l: { source: string }) => l.source)).toEqual([CASES[0].loras[0].file]);
+  });
+});
+
 describe('fuse-lora --defaults', () => {
   it('hyper-sd writes DDIM, trailing spacing, the steps in the file name and no guidance; the engine reads them', async () => {
     const out = join(work, 'hyper');
@@ -162,6 +174,7 @@ describe('fuse-lora refuses', () => {
       /extra\.safetensors: 2 keys name modules this model does not have: lora_te2_text_model_encoder_layers_0_self_attn_q_proj\.lora_down\.weight, lora_unet_down_blocks_7_attentions_0_proj_in\. Fuse the rest with --allow-partial/,
     );
     expect(() => statSync(join(work, 'refused'))).toThrow();
+    expect(() => statSync(join(work, 'refused.partial'))).toThrow();
     const result = await fuseLora({ modelDir: TINY_SD, loras, outDir: join(work, 'partial'), allowPartial: true });
     expect(result.coverage).toEqual([{ source: 'extra.safetensors', part: 'unet', fused: 1, modules: 2 }]);
   });

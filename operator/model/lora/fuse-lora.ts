@@ -65,6 +65,7 @@ export interface Provenance {
   readonly base_model: string;
   readonly loras: ReadonlyArray<{ source: string; sha256: string; scale: number; fused_modules: Record<string, string> }>;
   readonly generation_defaults?: GenerationDefaultsFile;
+  readonly base_model_provenance?: unknown;
 }
 
 export class LoraFusionError extends Error {
@@ -147,41 +148,49 @@ export async function fuseLora(options: FuseLoraOptions): Promise<FuseLoraResult
     const staging = `${outDir}.partial`;
     await rm(staging, { recursive: true, force: true });
     await mkdir(dirname(outDir), { recursive: true });
-    const written = new Set<string>();
-    for (const part of MODEL_PARTS) {
-      const inPart = planned.filter((p) => p.module.part === part);
-      if (inPart.length === 0) continue;
-      for (const path of await writeFusedPart(staging, part, graphs.get(part)!, inPart, log)) written.add(path);
-    }
-    const generationDefaults = options.defaults ? presetDefaults(options.defaults, options.defaultSteps ?? stepsFromNames(options.loras)) : undefined;
-    if (generationDefaults) {
-      await writeJson(join(staging, GENERATION_DEFAULTS_FILE), generationDefaults);
-      written.add(GENERATION_DEFAULTS_FILE);
-      if (options.defaults === 'hyper-sd') {
-        const configPath = join('scheduler', 'scheduler_config.json');
-        const config = JSON.parse(await readFile(join(modelDir, configPath), 'utf8'));
-        await mkdir(join(staging, 'scheduler'), { recursive: true });
-        await writeJson(join(staging, configPath), { ...config, timestep_spacing: 'trailing' });
-        written.add(configPath);
+    try {
+      const written = new Set<string>();
+      for (const part of MODEL_PARTS) {
+        const inPart = planned.filter((p) => p.module.part === part);
+        if (inPart.length === 0) continue;
+        for (const path of await writeFusedPart(staging, part, graphs.get(part)!, inPart, log)) written.add(path);
       }
-    }
-    await linkUnchanged(modelDir, staging, written);
+      const generationDefaults = options.defaults ? presetDefaults(options.defaults, options.defaultSteps ?? stepsFromNames(options.loras)) : undefined;
+      if (generationDefaults) {
+        await writeJson(join(staging, GENERATION_DEFAULTS_FILE), generationDefaults);
+        written.add(GENERATION_DEFAULTS_FILE);
+        if (options.defaults === 'hyper-sd') {
+          const configPath = join('scheduler', 'scheduler_config.json');
+          const config = JSON.parse(await readFile(join(modelDir, configPath), 'utf8'));
+          await mkdir(join(staging, 'scheduler'), { recursive: true });
+          await writeJson(join(staging, configPath), { ...config, timestep_spacing: 'trailing' });
+          written.add(configPath);
+        }
+      }
+      await linkUnchanged(modelDir, staging, written);
 
-    const provenance: Provenance = {
-      base_model: modelDir,
-      loras: await Promise.all(
-        options.loras.map(async (lora) => ({
-          source: lora.source,
-          sha256: await sha256(lora.file),
-          scale: lora.scale,
-          fused_modules: Object.fromEntries(coverage.filter((c) => c.source === lora.source).map((c) => [c.part, `${c.fused}/${c.modules}`])),
-        })),
-      ),
-      ...(generationDefaults ? { generation_defaults: generationDefaults } : {}),
-    };
-    await writeJson(join(staging, PROVENANCE_FILE), provenance);
-    await rename(staging, outDir);
-    return { coverage, provenance };
+      const previous = await readFile(join(modelDir, PROVENANCE_FILE), 'utf8').then(JSON.parse, () => undefined);
+      const provenance: Provenance = {
+        base_model: modelDir,
+        loras: await Promise.all(
+          options.loras.map(async (lora) => ({
+            source: lora.source,
+            sha256: await sha256(lora.file),
+            scale: lora.scale,
+            fused_modules: Object.fromEntries(coverage.filter((c) => c.source === lora.source).map((c) => [c.part, `${c.fused}/${c.modules}`])),
+          })),
+        ),
+        ...(generationDefaults ? { generation_defaults: generationDefaults } : {}),
+        // Fusing into an already fused folder keeps what that one held.
+        ...(previous ? { base_model_provenance: previous } : {}),
+      };
+      await writeJson(join(staging, PROVENANCE_FILE), provenance);
+      await rename(staging, outDir);
+      return { coverage, provenance };
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      throw error;
+    }
   } finally {
     await Promise.all(files.map((f) => f.close()));
   }
