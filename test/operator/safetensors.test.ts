@@ -86,6 +86,30 @@ describe('hostile safetensors files', () => {
   });
 });
 
+describe('reading tensors', () => {
+  it('widens fp16 and bf16 to float32', async () => {
+    const data = Buffer.alloc(8 + 4);
+    data.writeUInt16LE(0x3c00, 0); // fp16 1
+    data.writeUInt16LE(0xc000, 2); // fp16 -2
+    data.writeUInt16LE(0x3fc0, 4); // bf16 1.5
+    data.writeUInt16LE(0xc0a0, 6); // bf16 -5
+    data.writeFloatLE(0.25, 8);
+    const header = {
+      half: { dtype: 'F16', shape: [2], data_offsets: [0, 4] },
+      brain: { dtype: 'BF16', shape: [1, 2], data_offsets: [4, 8] },
+      full: { dtype: 'F32', shape: [], data_offsets: [8, 12] },
+    };
+    const file = await SafetensorsFile.open(fileWith('dtypes.safetensors', withHeader(header, data)));
+    try {
+      expect(Array.from(await file.readFloat32('half'))).toEqual([1, -2]);
+      expect(Array.from(await file.readFloat32('brain'))).toEqual([1.5, -5]);
+      expect(Array.from(await file.readFloat32('full'))).toEqual([0.25]);
+    } finally {
+      await file.close();
+    }
+  });
+});
+
 describe('half precision', () => {
   it('rounds float32 to fp16 to nearest even and back', () => {
     for (const h of [0x0000, 0x3c00, 0xbc00, 0x0001, 0x03ff, 0x7bff, 0x3555, 0xc800]) expect(floatToHalf(halfToFloat(h))).toBe(h);
