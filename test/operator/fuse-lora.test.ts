@@ -201,6 +201,21 @@ describe('fuse-lora refuses', () => {
     );
   });
 
+  it('a weight the exporter shares between two modules', async () => {
+    const model = join(work, 'shared');
+    cpSync(TINY_SD, model, { recursive: true });
+    const graphFile = join(model, 'unet', 'model.onnx');
+    const graph = onnx.ModelProto.decode(readFileSync(graphFile));
+    const nodes = graph.graph!.node!;
+    const scope = '/unet/down_blocks.0/attentions.0/transformer_blocks.0/attn1';
+    const toQ = nodes.find((n) => n.name === `${scope}/to_q/MatMul`)!;
+    nodes.find((n) => n.name === `${scope}/to_k/MatMul`)!.input![1] = toQ.input![1];
+    writeFileSync(graphFile, onnx.ModelProto.encode(graph).finish());
+    await expect(fuseLora({ modelDir: model, loras: lorasOf(CASES[0]), outDir: join(work, 'shared-out') })).rejects.toThrow(
+      /the model's unet\.down_blocks\.0\.attentions\.0\.transformer_blocks\.0\.attn1\.to_\w shares its weight onnx::MatMul_\d+ with unet\.down_blocks\.0\.attentions\.0\.transformer_blocks\.0\.attn1\.to_\w/,
+    );
+  });
+
   it('an output folder that exists', async () => {
     await expect(fuseLora({ modelDir: TINY_SD, loras: lorasOf(CASES[0]), outDir: TINY_SD })).rejects.toThrow(LoraFusionError);
     await expect(fuseLora({ modelDir: TINY_SD, loras: lorasOf(CASES[0]), outDir: TINY_SD })).rejects.toThrow(/already exists/);

@@ -125,6 +125,12 @@ export async function fuseLora(options: FuseLoraOptions): Promise<FuseLoraResult
               `${lora.source}: ${module.name} is ${module.outFeatures}×${module.inFeatures} but the model's ${target.modulePath} is ${target.outFeatures}×${target.inFeatures}; the LoRA was made for another base model`,
             );
           }
+          const sharers = graph.shared.get(module.key);
+          if (sharers) {
+            throw new LoraFusionError(
+              `${lora.source}: the model's ${target.modulePath} shares its weight ${target.initializer.name} with ${sharers.join(', ')} (the exporter merged identical tensors), so fusing it would change those too; export the model without merging initializers`,
+            );
+          }
           planned.push({ lora, file, module, target });
           fused += 1;
         }

@@ -29,6 +29,9 @@ export interface ModuleWeight {
   readonly foundBy: 'initializer name' | 'node scope';
 }
 
+/** Module paths whose weight is one initializer shared with another module (an exporter that merges identical tensors). */
+export type SharedWeights = ReadonlyMap<string, readonly string[]>;
+
 export class OnnxMappingError extends Error {
   constructor(message: string) {
     super(message);
@@ -45,6 +48,8 @@ export interface LoadedGraph {
   readonly modules: ReadonlyMap<string, ModuleWeight>;
   /** Whether any MatMul node carried a module scope in its name (older exporters give none). */
   readonly scopedNodes: boolean;
+  /** Module keys → the other modules their initializer also serves; fusing into one would change the others too. */
+  readonly shared: SharedWeights;
 }
 
 /** The form module paths are compared in: kohya writes `down_blocks_0_attentions_0`, diffusers `down_blocks.0.attentions.0`. */
@@ -101,7 +106,14 @@ export async function loadGraph(file: string): Promise<LoadedGraph> {
       add({ modulePath, initializer: weight, layout: 'in-out', outFeatures: dims[1], inFeatures: dims[0], dtype, foundBy });
     }
   }
-  return { model, bytes, file, modules, scopedNodes };
+  const byInitializer = new Map<string, string[]>();
+  for (const weight of modules.values()) byInitializer.set(weight.initializer.name ?? '', [...(byInitializer.get(weight.initializer.name ?? '') ?? []), weight.modulePath]);
+  const shared = new Map<string, string[]>();
+  for (const [key, weight] of modules) {
+    const users = byInitializer.get(weight.initializer.name ?? '') ?? [];
+    if (users.length > 1) shared.set(key, users.filter((u) => u !== weight.modulePath));
+  }
+  return { model, bytes, file, modules, scopedNodes, shared };
 }
 
 function tensorDtype(tensor: onnx.ITensorProto): 'float32' | 'float16' | undefined {
