@@ -1,6 +1,7 @@
 /**
  * npm run model -- fetch REPO[@REVISION] [--out DIR] [--without-safety-checker | --with-safety-checker] [--tiny-vae REPO2[@REVISION]]
  * npm run model -- upload DIR --bucket BUCKET [--prefix PREFIX] [--region REGION]
+ * npm run model -- fuse-lora MODEL_DIR --lora FILE[:SCALE] [--lora ...] --out DIR [--allow-partial] [--defaults lcm|hyper-sd]
  */
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,6 +13,8 @@ import { fetchTinyVae } from './fetch-tiny-vae';
 import { hubAccessFromEnvironment, parseHubSource, type HubSource } from './hub-source';
 import { TransferProgress } from './transfer-progress';
 import { uploadModel } from './upload-model';
+import { DEFAULTS_PRESETS, fuseLora, type DefaultsPreset } from './lora/fuse-lora';
+import { parseLoraSpec, resolveLora } from './lora/lora-source';
 
 const USAGE = `Usage:
   npm run model -- fetch REPO[@REVISION] [--out DIR] [--without-safety-checker] [--tiny-vae REPO2[@REVISION]]
@@ -31,7 +34,20 @@ const USAGE = `Usage:
       Uploads a model folder uncompressed to S3 with SHA-256 checksums, skipping files already
       there with the same checksum, and prints the model.s3Uri for cdk.json.
       --prefix PREFIX  default models/<folder name>
-      --region REGION  the bucket's region (default: AWS_REGION or the AWS profile's)`;
+      --region REGION  the bucket's region (default: AWS_REGION or the AWS profile's)
+
+  npm run model -- fuse-lora MODEL_DIR --lora FILE[:SCALE] [--lora FILE2[:SCALE2] ...] --out DIR
+      Fuses LoRA files (safetensors; kohya or diffusers/peft keys; UNet and text encoder) into the
+      ONNX weights, as diffusers' fuse_lora does, and writes a new model folder; MODEL_DIR is not
+      touched. The folder's lora.json records the sources, their SHA-256 and the scales.
+      FILE            a .safetensors file, or owner/name/path.safetensors[@REVISION] on the Hub
+      SCALE           default 1
+      --out DIR       must not exist yet
+      --allow-partial fuse what maps to the model and skip the rest (default: refuse the file)
+      --defaults lcm|hyper-sd   write generation_defaults.json for the LoRA's few-step settings
+                      (lcm: LCM, 4 steps, guidance 1; hyper-sd: DDIM with trailing spacing, the
+                      steps in the file name (or --steps), guidance 0)
+      --steps N       steps for --defaults hyper-sd`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -41,7 +57,8 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === 'fetch') return fetchCommand(rest);
   if (command === 'upload') return uploadCommand(rest);
-  throw new UsageError(`the command must be fetch or upload but is ${JSON.stringify(command)}`);
+  if (command === 'fuse-lora') return fuseLoraCommand(rest);
+  throw new UsageError(`the command must be fetch, upload or fuse-lora but is ${JSON.stringify(command)}`);
 }
 
 async function fetchCommand(argv: string[]): Promise<void> {
@@ -91,6 +108,49 @@ async function uploadCommand(argv: string[]): Promise<void> {
       `In cdk.json, under serverlessDiffusion: "model": { "s3Uri": "${result.s3Uri}" } (and no localPath); the bucket must be in the deployment's region.`,
     ].join('\n') + '\n',
   );
+}
+
+async function fuseLoraCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, {
+    lora: { type: 'string', multiple: true },
+    out: { type: 'string' },
+    'allow-partial': { type: 'boolean' },
+    defaults: { type: 'string' },
+    steps: { type: 'string' },
+  });
+  const modelDir = resolve(onePositional(positionals, 'MODEL_DIR'));
+  if (!values.out) throw new UsageError('--out DIR is required');
+  if (!values.lora || values.lora.length === 0) throw new UsageError('at least one --lora FILE[:SCALE] is required');
+  const defaults = values.defaults;
+  if (defaults !== undefined && !(DEFAULTS_PRESETS as readonly string[]).includes(defaults)) {
+    throw new UsageError(`--defaults must be ${DEFAULTS_PRESETS.join(' or ')} but is ${JSON.stringify(defaults)}`);
+  }
+  const steps = values.steps === undefined ? undefined : Number(values.steps);
+  if (steps !== undefined && !(Number.isInteger(steps) && steps >= 1)) throw new UsageError(`--steps must be a positive integer but is ${JSON.stringify(values.steps)}`);
+  const access = hubAccessFromEnvironment();
+  const loras = [];
+  for (const text of values.lora) {
+    loras.push(
+      await resolveLora(parseLoraSpec(text), {
+        access,
+        cacheDir: resolve(REPO_ROOT, '.local', 'loras'),
+        progress: (total) => new TransferProgress(process.stderr, total),
+      }),
+    );
+  }
+  const outDir = resolve(values.out);
+  const result = await fuseLora({
+    modelDir,
+    loras,
+    outDir,
+    allowPartial: values['allow-partial'] === true,
+    defaults: defaults as DefaultsPreset | undefined,
+    defaultSteps: steps,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  const shown = relative(REPO_ROOT, outDir).startsWith('..') ? outDir : relative(REPO_ROOT, outDir);
+  const fused = result.coverage.map((c) => `${c.part} ${c.fused}/${c.modules}`).join(', ');
+  process.stdout.write(`${outDir}: ${loras.length} LoRA fused (${fused} modules)\nmodel.localPath: ${shown}\n`);
 }
 
 function parse<T extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(argv: string[], options: T) {
