@@ -55,6 +55,8 @@ interface FileDownload {
   readonly handle: FileHandle;
   readonly digests?: RangeDigests;
   remaining: number;
+  /** Renamed into place: nothing of it to clean up. */
+  done: boolean;
 }
 
 const DEFAULTS = { rangeBytes: 32 * 1024 * 1024, concurrency: 16, attempts: 4, retryDelayMs: 200 };
@@ -90,7 +92,7 @@ export async function stageModel(s3: S3Client, uri: string, dir: string, options
       const handle = await open(partial, 'w');
       await handle.truncate(object.size);
       const count = Math.max(1, Math.ceil(object.size / rangeBytes));
-      const file: FileDownload = { object, partial, handle, remaining: count, digests: checksum ? new RangeDigests(checksum, count) : undefined };
+      const file: FileDownload = { object, partial, handle, remaining: count, done: false, digests: checksum ? new RangeDigests(checksum, count) : undefined };
       files.push(file);
       for (let index = 0; index < count; index++) {
         tasks.push({ file, index, start: index * rangeBytes, end: Math.min(object.size, (index + 1) * rangeBytes) - 1 });
@@ -107,7 +109,7 @@ export async function stageModel(s3: S3Client, uri: string, dir: string, options
     await Promise.all(Array.from({ length: Math.min(settings.concurrency, Math.max(1, tasks.length)) }, worker));
   } finally {
     await Promise.all(files.map((file) => file.handle.close().catch(() => undefined)));
-    await Promise.all(files.filter((file) => file.remaining > 0).map((file) => rm(file.partial, { force: true })));
+    await Promise.all(files.filter((file) => !file.done).map((file) => rm(file.partial, { force: true })));
   }
   return {
     dir: root,
@@ -196,6 +198,7 @@ async function complete(file: FileDownload): Promise<void> {
   file.digests?.verify(file.object.key);
   await file.handle.close();
   await rename(file.partial, file.object.target);
+  file.done = true;
 }
 
 /** Lambda's ephemeral storage is /tmp; MODEL_STAGING_DIR moves it (tests). */
