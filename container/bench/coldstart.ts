@@ -1,0 +1,230 @@
+/**
+ * npm run bench:coldstart -- --model DIR [--tiny-vae DIR] [--streams N] — a Lambda cold start,
+ * part by part, on this machine: the model folder is served over loopback by a minimal S3-style
+ * server (ListObjectsV2, HEAD, ranged GET) that caps each connection at 80 MB/s, about what one S3
+ * stream gives a Lambda function (1 GB in 16.5 s measured); a fresh process stages it with the
+ * engine's own ranged staging, loads the engine (sessions and its warm-up run) and makes a first
+ * and a second 4-step LCM-style 512×512 image. Then the Lambda estimate, every premise printed.
+ * Make a full-size pipeline with tools/full-size-model/ (and its TAESD with build_taesd.py).
+ */
+import { execFileSync } from 'node:child_process';
+import { createReadStream, statSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { Transform } from 'node:stream';
+import { S3Client } from '@aws-sdk/client-s3';
+import { stageModel } from '../src/lambda/model-staging';
+import { EngineService } from '../src/server/engine-service';
+
+const STREAM_BYTES_PER_SECOND = 80e6;
+/** Premises of the Lambda estimate, each printed with it. */
+const LAMBDA = { vcpus: 6, s3StreamMBps: 1000 / 16.5, s3AggregateMBps: 600, memoryGb: 10, perGbSecondUsd: 0.0000166667 };
+const REQUEST = { prompt: 'a photo of an astronaut riding a horse on mars', width: 512, height: 512, steps: 4, scheduler: 'lcm' as const, guidance_scale: 1, num_images: 1 };
+
+function flag(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+/** Caps one response at `bytesPerSecond`, as one S3 stream is capped. */
+function throttle(bytesPerSecond: number): Transform {
+  const started = performance.now();
+  let sent = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      sent += chunk.length;
+      const due = (sent / bytesPerSecond) * 1000 - (performance.now() - started);
+      setTimeout(() => done(null, chunk), Math.max(0, due));
+    },
+  });
+}
+
+async function listFiles(dir: string): Promise<Array<{ key: string; size: number; path: string }>> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => {
+      const path = join(entry.parentPath, entry.name);
+      return { key: relative(dir, path), size: statSync(path).size, path };
+    });
+}
+
+/** Just enough of S3's REST API for `stageModel`, over the folder `dir`, in bucket `bench`. */
+async function serveFolder(dir: string): Promise<{ server: Server; endpoint: string; bytes: number }> {
+  const files = await listFiles(dir);
+  const byKey = new Map(files.map((file) => [file.key, file]));
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://local');
+    const key = decodeURIComponent(url.pathname.replace(/^\/bench\/?/, ''));
+    if (request.method === 'GET' && url.searchParams.get('list-type') === '2') {
+      const prefix = url.searchParams.get('prefix') ?? '';
+      const contents = files
+        .filter((file) => file.key.startsWith(prefix))
+        .map((file) => `<Contents><Key>${file.key}</Key><Size>${file.size}</Size></Contents>`)
+        .join('');
+      response.writeHead(200, { 'Content-Type': 'application/xml' });
+      response.end(`<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>bench</Name><Prefix>${prefix}</Prefix><IsTruncated>false</IsTruncated>${contents}</ListBucketResult>`);
+      return;
+    }
+    const file = byKey.get(key);
+    if (!file) {
+      response.writeHead(404, { 'Content-Type': 'application/xml' });
+      response.end('<Error><Code>NoSuchKey</Code></Error>');
+      return;
+    }
+    if (request.method === 'HEAD') {
+      response.writeHead(200, { 'Content-Length': file.size });
+      response.end();
+      return;
+    }
+    const range = /^bytes=(\d+)-(\d+)$/.exec(request.headers.range ?? '');
+    const start = range ? Number(range[1]) : 0;
+    const end = range ? Math.min(Number(range[2]), file.size - 1) : file.size - 1;
+    response.writeHead(range ? 206 : 200, { 'Content-Length': end - start + 1, ...(range ? { 'Content-Range': `bytes ${start}-${end}/${file.size}` } : {}) });
+    createReadStream(file.path, { start, end, highWaterMark: 1024 * 1024 }).pipe(throttle(STREAM_BYTES_PER_SECOND)).pipe(response);
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  return { server, endpoint: `http://127.0.0.1:${port}`, bytes: files.reduce((sum, file) => sum + file.size, 0) };
+}
+
+const s3For = (endpoint: string) =>
+  new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+
+const cpuMs = () => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+};
+
+/** The fresh process: staging, loading, the first and second image. Prints one JSON line. */
+async function child(endpoint: string, stagingDir: string, tinyVaeDir: string | undefined, streams: number, threads: number | undefined): Promise<void> {
+  const processStart = performance.now();
+  const s3 = s3For(endpoint);
+  const staged = await stageModel(s3, 's3://bench/', stagingDir, { concurrency: streams });
+  const loadStart = performance.now();
+  const loadCpu = cpuMs();
+  const engine = await EngineService.load({ modelDir: stagingDir, executionProvider: 'cpu', maxQueuedRequests: 0, memory: 'bounded', decoder: tinyVaeDir ? 'tiny' : 'full', tinyVaeDir, threads });
+  const loadMs = performance.now() - loadStart;
+  const loadCpuMs = cpuMs() - loadCpu;
+  const image = async () => {
+    const [wall, cpu] = [performance.now(), cpuMs()];
+    const result = await engine.invoke({ request: { ...REQUEST, seed: 1 }, signal: new AbortController().signal });
+    return { ms: Math.round(performance.now() - wall), cpu_ms: Math.round(cpuMs() - cpu), timings: result.response.timings };
+  };
+  const first = await image();
+  const firstImageAt = performance.now();
+  const second = await image();
+  await engine.close(0);
+  process.stdout.write(
+    `${JSON.stringify({
+      threads: threads ?? availableParallelism(),
+      streams,
+      staged_bytes: staged.bytes,
+      staging_ms: staged.ms,
+      staging_mb_per_s: Math.round(staged.bytes / 1e6 / (staged.ms / 1000)),
+      load_ms: Math.round(loadMs),
+      load_cpu_ms: Math.round(loadCpuMs),
+      first_image: first,
+      second_image: second,
+      process_start_to_first_image_ms: Math.round(firstImageAt - processStart),
+      load_and_first_image_ms: Math.round(firstImageAt - loadStart),
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    })}\n`,
+  );
+}
+
+function runChild(args: string[]): Record<string, any> {
+  const out = execFileSync(process.execPath, [process.argv[1], ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+async function main(): Promise<void> {
+  const role = flag('child');
+  const tinyVae = flag('tiny-vae') ? resolve(flag('tiny-vae')!) : undefined;
+  if (role) {
+    await child(flag('endpoint')!, flag('staging')!, tinyVae, Number(flag('streams')), flag('threads') ? Number(flag('threads')) : undefined);
+    return;
+  }
+  const model = flag('model');
+  if (!model) {
+    process.stderr.write('usage: npm run bench:coldstart -- --model DIR [--tiny-vae DIR] [--streams N]\n');
+    process.exit(2);
+  }
+  const streams = Number(flag('streams') ?? 16);
+  const { server, endpoint, bytes } = await serveFolder(resolve(model));
+  const work = await mkdtemp(join(tmpdir(), 'coldstart-'));
+  try {
+    // One stream, on the first 400 MB of the largest file: the single-stream rate the ranges are compared with.
+    const single = runChild(['--child-single', '--endpoint', endpoint]);
+    process.stdout.write(`${JSON.stringify({ case: 'one stream, capped', ...single })}\n`);
+    const common = ['--endpoint', endpoint, ...(tinyVae ? ['--tiny-vae', tinyVae] : []), '--streams', String(streams)];
+    const all = runChild(['--child', '1', ...common, '--staging', join(work, 'a')]);
+    process.stdout.write(`${JSON.stringify({ case: 'all threads', ...all })}\n`);
+    const one = runChild(['--child', '1', ...common, '--staging', join(work, 'a'), '--threads', '1']);
+    process.stdout.write(`${JSON.stringify({ case: 'one thread (model already staged)', ...one })}\n`);
+
+    // The estimate: compute scales from the 1- and 2-thread runs by Amdahl's law to Lambda's 6 vCPUs.
+    const t1 = one.second_image.ms as number;
+    const tn = all.second_image.ms as number;
+    const n = all.threads as number;
+    const speedup = t1 / tn;
+    const parallel = n > 1 ? Math.min(1, Math.max(0, (1 - 1 / speedup) / (1 - 1 / n))) : 1;
+    const scale = (ms: number) => ms * ((1 - parallel) + parallel / LAMBDA.vcpus) / ((1 - parallel) + parallel / n);
+    const stagingS = bytes / 1e6 / Math.min(LAMBDA.s3AggregateMBps, LAMBDA.s3StreamMBps * streams);
+    const loadS = scale(all.load_ms) / 1000;
+    const firstS = scale(all.first_image.ms) / 1000;
+    const warmS = scale(all.second_image.ms) / 1000;
+    process.stdout.write(
+      `${JSON.stringify({
+        lambda_estimate: {
+          premises: {
+            s3_mb_per_s_per_stream: Math.round(LAMBDA.s3StreamMBps),
+            s3_mb_per_s_in_all: LAMBDA.s3AggregateMBps,
+            streams,
+            model_gb: Math.round(bytes / 1e7) / 100,
+            vcpus: LAMBDA.vcpus,
+            parallel_fraction_from_1_vs_n_threads: Math.round(parallel * 1000) / 1000,
+            threads_here: n,
+          },
+          staging_s: Math.round(stagingS * 10) / 10,
+          load_s: Math.round(loadS * 10) / 10,
+          first_image_s: Math.round(firstS * 10) / 10,
+          warm_image_s: Math.round(warmS * 10) / 10,
+          first_image_after_idle_s: Math.round((stagingS + loadS + firstS) * 10) / 10,
+          after_warm_up_on_visit_s: Math.round(warmS * 10) / 10,
+          staging_speedup_over_one_stream_here: Math.round((all.staging_mb_per_s / single.single_stream_mb_per_s) * 10) / 10,
+          usd_per_warm_image: Math.round(warmS * LAMBDA.memoryGb * LAMBDA.perGbSecondUsd * 1e6) / 1e6,
+        },
+        ratio_start_to_first_image_over_warm_image_local_disk: Math.round((all.load_and_first_image_ms / all.second_image.ms) * 100) / 100,
+      })}\n`,
+    );
+  } finally {
+    server.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv.includes('--child-single')) {
+  // The single-stream rate: one ranged GET of up to 400 MB through the same capped server.
+  (async () => {
+    const endpoint = flag('endpoint')!;
+    const started = performance.now();
+    const response = await fetch(`${endpoint}/bench/unet/model.onnx_data`, { headers: { Range: 'bytes=0-399999999' } });
+    let bytes = 0;
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.length;
+    const mbps = bytes / 1e6 / ((performance.now() - started) / 1000);
+    process.stderr.write(`single stream: ${Math.round(mbps)} MB/s over ${Math.round(bytes / 1e6)} MB\n`);
+    process.stdout.write(`${JSON.stringify({ single_stream_mb_per_s: Math.round(mbps) })}\n`);
+  })().catch((error: Error) => {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  });
+} else {
+  main().catch((error: Error) => {
+    process.stderr.write(`${error.stack ?? error.message}\n`);
+    process.exit(1);
+  });
+}
