@@ -7,7 +7,8 @@
  * and a second 4-step LCM-style 512×512 image. Then the Lambda estimate, every premise printed.
  * Make a full-size pipeline with tools/full-size-model/ (and its TAESD with build_taesd.py).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createReadStream, statSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -48,7 +49,7 @@ async function listFiles(dir: string): Promise<Array<{ key: string; size: number
     .filter((entry) => entry.isFile())
     .map((entry) => {
       const path = join(entry.parentPath, entry.name);
-      return { key: relative(dir, path), size: statSync(path).size, path };
+      return { key: `model/${relative(dir, path)}`, size: statSync(path).size, path };
     });
 }
 
@@ -80,6 +81,11 @@ async function serveFolder(dir: string): Promise<{ server: Server; endpoint: str
       response.end();
       return;
     }
+    if (file.size === 0) {
+      response.writeHead(200, { 'Content-Length': 0 });
+      response.end();
+      return;
+    }
     const range = /^bytes=(\d+)-(\d+)$/.exec(request.headers.range ?? '');
     const start = range ? Number(range[1]) : 0;
     const end = range ? Math.min(Number(range[2]), file.size - 1) : file.size - 1;
@@ -103,7 +109,7 @@ const cpuMs = () => {
 async function child(endpoint: string, stagingDir: string, tinyVaeDir: string | undefined, streams: number, threads: number | undefined): Promise<void> {
   const processStart = performance.now();
   const s3 = s3For(endpoint);
-  const staged = await stageModel(s3, 's3://bench/', stagingDir, { concurrency: streams });
+  const staged = await stageModel(s3, 's3://bench/model/', stagingDir, { concurrency: streams });
   const loadStart = performance.now();
   const loadCpu = cpuMs();
   const engine = await EngineService.load({ modelDir: stagingDir, executionProvider: 'cpu', maxQueuedRequests: 0, memory: 'bounded', decoder: tinyVaeDir ? 'tiny' : 'full', tinyVaeDir, threads });
@@ -136,9 +142,12 @@ async function child(endpoint: string, stagingDir: string, tinyVaeDir: string | 
   );
 }
 
-function runChild(args: string[]): Record<string, any> {
-  const out = execFileSync(process.execPath, [process.argv[1], ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
-  return JSON.parse(out.trim().split('\n').pop()!);
+/** Asynchronously: this process serves the model to the child meanwhile. */
+async function runChild(args: string[]): Promise<Record<string, any>> {
+  const child = promisify(execFile)(process.execPath, [process.argv[1], ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  child.child.stderr?.pipe(process.stderr);
+  const { stdout } = await child;
+  return JSON.parse(stdout.trim().split('\n').pop()!);
 }
 
 async function main(): Promise<void> {
@@ -158,12 +167,12 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'coldstart-'));
   try {
     // One stream, on the first 400 MB of the largest file: the single-stream rate the ranges are compared with.
-    const single = runChild(['--child-single', '--endpoint', endpoint]);
+    const single = await runChild(['--child-single', '--endpoint', endpoint]);
     process.stdout.write(`${JSON.stringify({ case: 'one stream, capped', ...single })}\n`);
     const common = ['--endpoint', endpoint, ...(tinyVae ? ['--tiny-vae', tinyVae] : []), '--streams', String(streams)];
-    const all = runChild(['--child', '1', ...common, '--staging', join(work, 'a')]);
+    const all = await runChild(['--child', '1', ...common, '--staging', join(work, 'a')]);
     process.stdout.write(`${JSON.stringify({ case: 'all threads', ...all })}\n`);
-    const one = runChild(['--child', '1', ...common, '--staging', join(work, 'a'), '--threads', '1']);
+    const one = await runChild(['--child', '1', ...common, '--staging', join(work, 'a'), '--threads', '1']);
     process.stdout.write(`${JSON.stringify({ case: 'one thread (model already staged)', ...one })}\n`);
 
     // The estimate: compute scales from the 1- and 2-thread runs by Amdahl's law to Lambda's 6 vCPUs.
@@ -212,7 +221,7 @@ if (process.argv.includes('--child-single')) {
   (async () => {
     const endpoint = flag('endpoint')!;
     const started = performance.now();
-    const response = await fetch(`${endpoint}/bench/unet/model.onnx_data`, { headers: { Range: 'bytes=0-399999999' } });
+    const response = await fetch(`${endpoint}/bench/model/unet/model.onnx_data`, { headers: { Range: 'bytes=0-399999999' } });
     let bytes = 0;
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.length;
     const mbps = bytes / 1e6 / ((performance.now() - started) / 1000);

@@ -85,15 +85,20 @@ export async function stageModel(s3: S3Client, uri: string, dir: string, options
   const tasks: RangeTask[] = [];
   try {
     for (const object of missing) {
-      const checksum = await storedChecksum(s3, bucket, object);
+      const checksum = object.size > 0 ? await storedChecksum(s3, bucket, object) : undefined;
       const rangeBytes = checksum?.partBytes ?? settings.rangeBytes;
       await mkdir(dirname(object.target), { recursive: true });
       const partial = `${object.target}.partial`;
       const handle = await open(partial, 'w');
       await handle.truncate(object.size);
-      const count = Math.max(1, Math.ceil(object.size / rangeBytes));
+      // An empty file needs no request: a range of it cannot be asked for.
+      const count = Math.ceil(object.size / rangeBytes);
       const file: FileDownload = { object, partial, handle, remaining: count, done: false, digests: checksum ? new RangeDigests(checksum, count) : undefined };
       files.push(file);
+      if (count === 0) {
+        await complete(file);
+        continue;
+      }
       for (let index = 0; index < count; index++) {
         tasks.push({ file, index, start: index * rangeBytes, end: Math.min(object.size, (index + 1) * rangeBytes) - 1 });
       }
