@@ -33,7 +33,8 @@ export interface LambdaEngineProps {
   readonly reservedConcurrency: number;
   /**
    * x86_64: onnxruntime's x64 CPU kernels (AVX2/AVX-512) are the ones measured for this engine, and
-   * the prices per GB-second are known; arm64 is 20% cheaper per GB-second and is offered, unmeasured.
+   * the prices per GB-second are known. arm64 (20% cheaper per GB-second) is refused: onnxruntime has
+   * been reported to abort at start on arm64 Lambda (see ARM64_REFUSAL).
    * @default lambda.Architecture.X86_64
    */
   readonly architecture?: lambda.Architecture;
@@ -48,6 +49,16 @@ export interface LambdaEngineProps {
    */
   readonly decoder?: DecoderChoice;
 }
+
+/**
+ * Why synth refuses backend.lambdaArchitecture arm64 until a deployment proves it: onnxruntime's
+ * cpuinfo cannot read /sys/devices/system/cpu/possible on arm64 Lambda and the process aborts at start.
+ */
+export const ARM64_REFUSAL =
+  'backend.lambdaArchitecture arm64 is refused: onnxruntime has been reported to abort at start on arm64 Lambda ' +
+  "(cpuinfo cannot read /sys/devices/system/cpu/possible; \"Attempt to use DefaultLogger\"), see " +
+  'https://github.com/microsoft/onnxruntime/issues/10038, https://github.com/microsoft/onnxruntime/issues/15650 and ' +
+  'https://github.com/pytorch/cpuinfo/issues/143. Use x86_64 (the default).';
 
 /**
  * The engine as a container-image Lambda function (the `lambda` backend mode): invoked
@@ -66,6 +77,9 @@ export class LambdaEngine extends Construct {
     const memorySize = props.memorySizeMb ?? LAMBDA_MAX_MEMORY_MB;
     if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > LAMBDA_MAX_MEMORY_MB) {
       throw new Error(`memorySizeMb must be a whole number from 128 to ${LAMBDA_MAX_MEMORY_MB} but is ${memorySize}`);
+    }
+    if (props.architecture === lambda.Architecture.ARM_64) {
+      throw new Error(ARM64_REFUSAL);
     }
     if (props.timeout.toSeconds() > LAMBDA_MAX_TIMEOUT_SECONDS) {
       throw new Error(`timeout must be at most ${LAMBDA_MAX_TIMEOUT_SECONDS} seconds (Lambda's limit) but is ${props.timeout.toSeconds()}`);
