@@ -9,13 +9,14 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import type { MemoryMode } from '../src/engine/memory-mode';
 import { ModelSession, type Feed, type GraphOptimizationLevel } from '../src/engine/onnx/model-session';
 
 const PARTS = ['unet', 'text_encoder', 'vae_decoder'] as const;
 type Part = (typeof PARTS)[number];
 const LEVELS: readonly GraphOptimizationLevel[] = ['extended', 'all'];
 const LATER_RUNS = 2;
-const USAGE = `usage: npm run bench:sessions -- --model DIR [--part ${PARTS.join('|')}] [--levels extended,all] [--threads 1,2]\n`;
+const USAGE = `usage: npm run bench:sessions -- --model DIR [--part ${PARTS.join('|')}] [--levels extended,all] [--threads 1,2] [--memory default,bounded]\n`;
 
 function flag(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -42,7 +43,7 @@ function feedsFor(part: Part): { feeds: Record<string, Feed>; outputs: string[] 
   }
 }
 
-async function measureOne(modelDir: string, part: Part, level: GraphOptimizationLevel, threads: number): Promise<void> {
+async function measureOne(modelDir: string, part: Part, level: GraphOptimizationLevel, threads: number, memory: MemoryMode): Promise<void> {
   const cpu = () => {
     const usage = process.cpuUsage();
     return (usage.user + usage.system) / 1000;
@@ -53,7 +54,7 @@ async function measureOne(modelDir: string, part: Part, level: GraphOptimization
     return { value, wallMs: Math.round(performance.now() - wall), cpuMs: Math.round(cpu() - cpuBefore) };
   };
   const created = await timed(() =>
-    ModelSession.create(join(modelDir, part, 'model.onnx'), `${part}/model.onnx`, { executionProviders: ['cpu'], graphOptimizationLevel: level, threads }),
+    ModelSession.create(join(modelDir, part, 'model.onnx'), `${part}/model.onnx`, { executionProviders: ['cpu'], graphOptimizationLevel: level, threads, memory }),
   );
   const session = created.value;
   const { feeds, outputs } = feedsFor(part);
@@ -70,6 +71,7 @@ async function measureOne(modelDir: string, part: Part, level: GraphOptimization
       part,
       graph_optimization_level: level,
       threads,
+      memory,
       session_ms: created.wallMs,
       session_cpu_ms: created.cpuMs,
       first_run_ms: first.wallMs,
@@ -91,17 +93,20 @@ async function main(): Promise<void> {
   if (!PARTS.includes(part)) throw new Error(`--part must be one of ${PARTS.join(', ')} but is ${part}`);
   const child = flag('child');
   if (child) {
-    const [level, threads] = child.split(':');
-    await measureOne(modelDir, part, level as GraphOptimizationLevel, Number(threads));
+    const [level, threads, memory] = child.split(':');
+    await measureOne(modelDir, part, level as GraphOptimizationLevel, Number(threads), memory as MemoryMode);
     return;
   }
   const levels = (flag('levels')?.split(',') ?? LEVELS) as GraphOptimizationLevel[];
   const threadCounts = flag('threads')?.split(',').map(Number) ?? [...new Set([1, 2, availableParallelism()])];
+  const memories = (flag('memory')?.split(',') ?? ['default']) as MemoryMode[];
   process.stderr.write(`${part}: levels ${levels.join(', ')}; threads ${threadCounts.join(', ')}; ${availableParallelism()} CPUs here\n`);
   for (const level of levels) {
     for (const threads of threadCounts) {
-      // A fresh process per case: its peak RSS and its first run are its own.
-      execFileSync(process.execPath, [process.argv[1], '--model', modelDir, '--part', part, '--child', `${level}:${threads}`], { stdio: 'inherit' });
+      for (const memory of memories) {
+        // A fresh process per case: its peak RSS and its first run are its own.
+        execFileSync(process.execPath, [process.argv[1], '--model', modelDir, '--part', part, '--child', `${level}:${threads}:${memory}`], { stdio: 'inherit' });
+      }
     }
   }
 }
