@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chwToHwcUnit } from '../../container/src/engine/decoder/latent-decoder';
 import { StableDiffusionPipeline } from '../../container/src/engine/pipeline';
-import { maxAbsDiff, ORACLE_DIR, readFloat32, readReference, TINY_SD } from '../support/oracle';
+import { maxAbsDiff, ORACLE_DIR, oracleGenerateOptions, readFloat32, readReference, TINY_SD } from '../support/oracle';
 
 const TINY_TAESD = join(ORACLE_DIR, 'models', 'tiny-taesd');
 
@@ -50,17 +50,7 @@ it('runs the tiny decoder when asked for it, and can make previews', () => {
 });
 
 it.each(reference.cases.map((c) => [c.id, c] as const))('generation %s matches diffusers with vae=AutoencoderTiny', async (_id, c) => {
-  const result = await pipeline.generate({
-    prompt: c.prompt,
-    negativePrompt: c.negative_prompt,
-    scheduler: c.scheduler,
-    steps: c.steps,
-    guidanceScale: c.guidance_scale,
-    width: c.width,
-    height: c.height,
-    initialNoise: readFloat32(c.initial_noise),
-    stepNoise: c.step_noise ? readFloat32(c.step_noise) : undefined,
-  });
+  const result = await pipeline.generate(oracleGenerateOptions(c));
   const [image] = result.images;
   expect([image.height, image.width]).toEqual([c.height, c.width]);
   expect(maxAbsDiff(image.pixels, readFloat32(c.image_float))).toBeLessThan(1e-3);

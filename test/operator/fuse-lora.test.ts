@@ -12,7 +12,7 @@ import { readModelFolder } from '../../container/src/engine/model/model-folder';
 import { StableDiffusionPipeline } from '../../container/src/engine/pipeline';
 import { createScheduler } from '../../container/src/engine/schedulers';
 import { fuseLora, LoraFusionError, type LoraInput } from '../../operator/model/lora/fuse-lora';
-import { maxAbsDiff, ORACLE_DIR, readFloat32, readReference, referenceFile, TINY_SD, TINY_SD_FP16_EXTERNAL } from '../support/oracle';
+import { maxAbsDiff, ORACLE_DIR, oracleGenerateOptions, readFloat32, readReference, referenceFile, TINY_SD, TINY_SD_FP16_EXTERNAL } from '../support/oracle';
 import type { SchedulerName } from '../../contract/limits';
 import { runNpmScript } from '../support/run-command';
 import { writeSafetensors } from './support/safetensors-writer';
@@ -58,16 +58,7 @@ function folderDigest(dir: string): Record<string, string> {
 async function generate(modelDir: string, c: LoraCase): Promise<Float32Array> {
   const pipeline = await StableDiffusionPipeline.load(modelDir, { executionProvider: 'cpu' });
   try {
-    const result = await pipeline.generate({
-      prompt: c.prompt,
-      negativePrompt: c.negative_prompt,
-      scheduler: c.scheduler,
-      steps: c.steps,
-      guidanceScale: c.guidance_scale,
-      width: c.width,
-      height: c.height,
-      initialNoise: readFloat32(c.initial_noise),
-    });
+    const result = await pipeline.generate(oracleGenerateOptions(c));
     return result.images[0].pixels;
   } finally {
     await pipeline.release();

@@ -108,8 +108,13 @@ export function expectLatentsClose(reference: ArrayRef, actual: readonly Float32
   });
 }
 
-/** A case of `cases.json` as the engine's options: diffusers' prompt, settings and noise. */
-export function oracleGenerateOptions(c: OracleCase): GenerateOptions {
+/** What every reference set's generation case carries (cases, tiny-vae, lora). */
+export type OracleGeneration = Pick<OracleCase, 'prompt' | 'scheduler' | 'steps' | 'guidance_scale' | 'width' | 'height' | 'initial_noise' | 'step_noise'> & {
+  readonly negative_prompt?: string;
+};
+
+/** A reference generation case as the engine's options: diffusers' prompt, settings and noise. */
+export function oracleGenerateOptions(c: OracleGeneration): GenerateOptions {
   return {
     prompt: c.prompt,
     negativePrompt: c.negative_prompt,

@@ -5,7 +5,7 @@
  * one JSON line, `{"image", "width", "height", "has_nsfw_concept"}`. Exits 0 whichever the decision;
  * 1 when the check cannot run, 2 on a usage mistake.
  */
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import sharp, { type OutputInfo } from 'sharp';
 import { EXECUTION_PROVIDER_CHOICES, resolveExecutionProviders } from '../engine/onnx/execution-provider';
 import { SafetyChecker } from '../engine/safety/safety-checker';
@@ -13,6 +13,7 @@ import { findSafetyCheckerFiles } from '../engine/safety/safety-checker-files';
 import { FEATURE_EXTRACTOR_CONFIG, SAFETY_CHECKER_MODEL } from '../../../contract/safety';
 import { optionalChoice, parseArguments, requireString } from './arguments';
 import { runCli, UsageError } from './cli-errors';
+import { pathExists } from '../engine/path-exists';
 
 const USAGE = `Usage: npm run check-image -- --model DIR --image FILE
   --model DIR              a model folder with ${SAFETY_CHECKER_MODEL} and ${FEATURE_EXTRACTOR_CONFIG}
@@ -34,7 +35,7 @@ async function main(argv: string[]): Promise<void> {
   const imageFile = requireString(args.image, '--image');
   const executionProvider = optionalChoice(args['execution-provider'], '--execution-provider', EXECUTION_PROVIDER_CHOICES) ?? 'auto';
   const image = await readPicture(imageFile);
-  const files = await findSafetyCheckerFiles(modelDir, undefined, exists);
+  const files = await findSafetyCheckerFiles(modelDir, undefined, pathExists);
   if (files.model === undefined || files.preprocessorConfig === undefined) {
     const missing = files.model === undefined ? SAFETY_CHECKER_MODEL : FEATURE_EXTRACTOR_CONFIG;
     throw new UsageError(`--model: ${modelDir} has no ${missing}`);
@@ -65,13 +66,5 @@ async function readPicture(file: string) {
   return { pixels: Float32Array.from(data, (v) => v / 255), width: info.width, height: info.height };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 runCli('check-image', main);

@@ -3,8 +3,9 @@
  * exports (`vae_decoder/model.onnx` + `vae_decoder/config.json`, as `deinferno/taesd-onnx` ships
  * it): a folder given outright, else `taesd/` inside the model folder, else `taesd/` beside it.
  */
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { pathExists } from '../path-exists';
 
 /** The folder name the engine looks for, inside or beside a model; `npm run model -- fetch --tiny-vae` writes it. */
 export const TINY_VAE_FOLDER = 'taesd';
@@ -32,17 +33,17 @@ export function tinyVaeCandidates(modelDir: string): string[] {
 export async function locateTinyVae(modelDir: string, explicitDir?: string): Promise<TinyVaeFolder | undefined> {
   if (explicitDir !== undefined) return readTinyVaeFolder(explicitDir);
   for (const dir of tinyVaeCandidates(modelDir)) {
-    if (await exists(join(dir, DECODER_FILE))) return readTinyVaeFolder(dir);
+    if (await pathExists(join(dir, DECODER_FILE))) return readTinyVaeFolder(dir);
   }
   return undefined;
 }
 
 export async function readTinyVaeFolder(dir: string): Promise<TinyVaeFolder> {
   const decoderFile = join(dir, DECODER_FILE);
-  if (!(await exists(decoderFile))) throw new Error(`tiny VAE folder ${dir} is missing ${DECODER_FILE} (the TAESD decoder, Hub layout)`);
+  if (!(await pathExists(decoderFile))) throw new Error(`tiny VAE folder ${dir} is missing ${DECODER_FILE} (the TAESD decoder, Hub layout)`);
   const configFile = join(dir, CONFIG_FILE);
   let scalingFactor = DEFAULT_SCALING_FACTOR;
-  if (await exists(configFile)) {
+  if (await pathExists(configFile)) {
     let config: unknown;
     try {
       config = JSON.parse(await readFile(configFile, 'utf8'));
@@ -61,13 +62,4 @@ export async function readTinyVaeFolder(dir: string): Promise<TinyVaeFolder> {
     }
   }
   return { dir, decoderFile, scalingFactor };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -3,11 +3,12 @@
  * naming the file, anything the pipeline cannot run. External weight files next to a `model.onnx`
  * are found by onnxruntime itself, relative to the model file.
  */
-import { access, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SchedulerConfigJson } from '../schedulers/scheduler';
 import { findSafetyCheckerFiles, type SafetyCheckerFiles } from '../safety/safety-checker-files';
 import { GENERATION_DEFAULTS_FILE, parseGenerationDefaults, type GenerationDefaultsFile } from './model-defaults';
+import { pathExists } from '../path-exists';
 
 /** SD 1.x values for exports that ship no per-model `config.json` (the early diffusers script). */
 const SD1_VAE_SCALING_FACTOR = 0.18215;
@@ -44,11 +45,11 @@ export interface ModelFolder {
 }
 
 export async function readModelFolder(requestedDir: string): Promise<ModelFolder> {
-  if (!(await exists(requestedDir))) throw new Error(`model folder ${requestedDir} does not exist`);
+  if (!(await pathExists(requestedDir))) throw new Error(`model folder ${requestedDir} does not exist`);
   const dir = await locateModelRoot(requestedDir);
   const require = async (relative: string, what: string): Promise<string> => {
     const file = join(dir, relative);
-    if (!(await exists(file))) throw new Error(`model folder ${dir} is missing ${relative} (${what})`);
+    if (!(await pathExists(file))) throw new Error(`model folder ${dir} is missing ${relative} (${what})`);
     return file;
   };
   const [textEncoderFile, unetFile, vaeDecoderFile, schedulerFile] = await Promise.all([
@@ -59,15 +60,15 @@ export async function readModelFolder(requestedDir: string): Promise<ModelFolder
     require('tokenizer/vocab.json', 'the CLIP tokenizer vocabulary'),
     require('tokenizer/merges.txt', 'the CLIP tokenizer merges'),
   ]);
-  const vaeEncoderFile = (await exists(join(dir, 'vae_encoder/model.onnx'))) ? join(dir, 'vae_encoder/model.onnx') : undefined;
+  const vaeEncoderFile = (await pathExists(join(dir, 'vae_encoder/model.onnx'))) ? join(dir, 'vae_encoder/model.onnx') : undefined;
 
   const schedulerConfig = await readJsonObject(schedulerFile);
-  const modelIndex = (await exists(join(dir, 'model_index.json'))) ? await readJsonObject(join(dir, 'model_index.json')) : undefined;
-  const safetyChecker = await findSafetyCheckerFiles(dir, modelIndex, exists);
+  const modelIndex = (await pathExists(join(dir, 'model_index.json'))) ? await readJsonObject(join(dir, 'model_index.json')) : undefined;
+  const safetyChecker = await findSafetyCheckerFiles(dir, modelIndex, pathExists);
   const unetConfig = await readOptionalJsonObject(join(dir, 'unet/config.json'));
   const vaeConfig = await readOptionalJsonObject(join(dir, 'vae_decoder/config.json'));
   const defaultsFile = join(dir, GENERATION_DEFAULTS_FILE);
-  const generationDefaults = (await exists(defaultsFile)) ? parseGenerationDefaults(await readJsonObject(defaultsFile), GENERATION_DEFAULTS_FILE) : undefined;
+  const generationDefaults = (await pathExists(defaultsFile)) ? parseGenerationDefaults(await readJsonObject(defaultsFile), GENERATION_DEFAULTS_FILE) : undefined;
 
   const vaeScalingFactor = positiveNumber(vaeConfig?.scaling_factor, 'vae_decoder/config.json', 'scaling_factor') ?? SD1_VAE_SCALING_FACTOR;
   const sampleSize = positiveNumber(unetConfig?.sample_size, 'unet/config.json', 'sample_size');
@@ -97,21 +98,13 @@ export async function readModelFolder(requestedDir: string): Promise<ModelFolder
  * /opt/ml/model; accept that single subfolder rather than make operators re-pack their archive.
  */
 async function locateModelRoot(dir: string): Promise<string> {
-  if (await exists(join(dir, 'unet'))) return dir;
+  if (await pathExists(join(dir, 'unet'))) return dir;
   const entries = await readdir(dir, { withFileTypes: true });
   const folders = entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'));
-  if (folders.length === 1 && (await exists(join(dir, folders[0].name, 'unet')))) return join(dir, folders[0].name);
+  if (folders.length === 1 && (await pathExists(join(dir, folders[0].name, 'unet')))) return join(dir, folders[0].name);
   return dir;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function readJsonObject(file: string): Promise<Record<string, unknown>> {
   let value: unknown;
@@ -125,7 +118,7 @@ async function readJsonObject(file: string): Promise<Record<string, unknown>> {
 }
 
 async function readOptionalJsonObject(file: string): Promise<Record<string, unknown> | undefined> {
-  return (await exists(file)) ? readJsonObject(file) : undefined;
+  return (await pathExists(file)) ? readJsonObject(file) : undefined;
 }
 
 function positiveNumber(value: unknown, file: string, key: string): number | undefined {
