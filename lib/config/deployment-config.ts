@@ -29,6 +29,15 @@ export const DEFAULT_MODEL_PATH = 'test/fixtures/oracle/models/tiny-sd';
 export const LAMBDA_ARCHITECTURES = ['x86_64', 'arm64'] as const;
 export type LambdaArchitecture = (typeof LAMBDA_ARCHITECTURES)[number];
 
+/**
+ * Why arm64 is refused until a deployment proves it: the schema keeps the value so the price
+ * table and the construct stay ready for the day it works.
+ */
+const ARM64_REFUSAL =
+  'arm64 is refused until proven: onnxruntime has been reported to abort at start on arm64 Lambda because cpuinfo ' +
+  'cannot read /sys/devices/system/cpu/possible there (microsoft/onnxruntime#10038, #15650; pytorch/cpuinfo#143, all ' +
+  'open); x86_64 works';
+
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
 const cidr = z.string().refine((value) => cidrVersion(value) !== undefined, {
@@ -100,6 +109,12 @@ const backendSchema = z
     /** The engine function's memory (lambda); 10,240 MB, Lambda's most, is also its 6 vCPUs. */
     lambdaMemoryMb: z.number().int().min(1024).max(LAMBDA_MAX_MEMORY_MB).default(LAMBDA_MAX_MEMORY_MB),
     lambdaArchitecture: z.enum(LAMBDA_ARCHITECTURES).default('x86_64'),
+    /**
+     * Async GPU mode: a visitor opening the page (`POST /v1/warmups`) wakes the GPU, so it is
+     * ready by the time they ask. About $0.15 a wake-up, charged to `quotas.gpuMinutesPerDay`.
+     * Lambda mode always warms on a visit; serverless and external warm nothing. @default false
+     */
+    warmOnVisit: z.boolean().default(false),
     /**
      * onnxruntime's intra-op threads in the engine (every mode). Unset, the engine uses every CPU
      * the host gives (`os.availableParallelism()`); onnxruntime's own default would be half.
@@ -320,6 +335,9 @@ const configSchema = z
         path: ['backend', 'hourlyPriceUsd'],
         message: `is required for ${backend.instanceType}, which the price table does not list`,
       });
+    }
+    if (backend.lambdaArchitecture === 'arm64') {
+      context.addIssue({ code: 'custom', path: ['backend', 'lambdaArchitecture'], message: ARM64_REFUSAL });
     }
     if (quotas.perIpPerDay > quotas.globalPerDay) {
       context.addIssue({ code: 'custom', path: ['quotas', 'perIpPerDay'], message: 'must not exceed quotas.globalPerDay' });

@@ -314,7 +314,7 @@ describe('gateway', () => {
     expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['outputs/*', 'failures/*'] } });
 
     const [table] = byAction('dynamodb:UpdateItem');
-    expect([table.Action].flat().sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect([table.Action].flat().sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     expect(table.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^QuotasAndJobsTable/), 'Arn'] });
     const [secret] = byAction('secretsmanager:GetSecretValue');
     expect(secret.Resource).toEqual({ Ref: expect.stringMatching(/^Secret/) });
@@ -407,7 +407,7 @@ describe('gateway', () => {
                 AndStatement: {
                   Statements: [
                     Match.objectLike({ ByteMatchStatement: Match.objectLike({ FieldToMatch: { Method: {} }, SearchString: 'POST' }) }),
-                    Match.objectLike({ RegexMatchStatement: Match.objectLike({ FieldToMatch: { UriPath: {} }, RegexString: '/v1/images/?$' }) }),
+                    Match.objectLike({ RegexMatchStatement: Match.objectLike({ FieldToMatch: { UriPath: {} }, RegexString: '(/v1/images|/v1/warmups)/?$' }) }),
                   ],
                 },
               },
