@@ -365,9 +365,9 @@ describe('gateway', () => {
     // WAF is on: the API needs no resource policy of its own.
     gateway.hasResourceProperties('AWS::ApiGateway::RestApi', { Policy: Match.absent() });
     const paths = resourcesOf(gateway, 'AWS::ApiGateway::Resource').map((r) => r.PathPart).sort();
-    expect(paths).toEqual(['images', 'openapi.json', 'status', 'v1', '{id}'].sort());
+    expect(paths).toEqual(['images', 'openapi.json', 'status', 'v1', 'warmups', '{id}'].sort());
     const methods = resourcesOf(gateway, 'AWS::ApiGateway::Method').map((m) => m.HttpMethod).filter((m) => m !== 'OPTIONS');
-    expect(methods.sort()).toEqual(['DELETE', 'GET', 'GET', 'GET', 'POST']);
+    expect(methods.sort()).toEqual(['DELETE', 'GET', 'GET', 'GET', 'POST', 'POST']);
     // API Gateway's own refusals speak the gateway's error vocabulary (codes in lambda/src/http/errors.ts).
     const gatewayResponses = resourcesOf(gateway, 'AWS::ApiGateway::GatewayResponse').map((r) => [
       r.ResponseType,
