@@ -24,6 +24,13 @@ export const engineInvocationSchema = z.strictObject({
 });
 export type EngineInvocation = z.infer<typeof engineInvocationSchema>;
 
+/**
+ * The gateway's warm-up event for the engine function (`POST /v1/warmups`): stage the model, create
+ * the sessions and run the warm-up, then return without generating or writing anything.
+ */
+export const engineWarmUpEventSchema = z.strictObject({ warmup: z.literal(true) });
+export type EngineWarmUpEvent = z.infer<typeof engineWarmUpEventSchema>;
+
 /** How often at most the engine function rewrites its progress object. */
 export const PROGRESS_WRITE_INTERVAL_MS = 2000;
 

@@ -5,6 +5,7 @@ import { jobImageSchema, jobSchema } from './job';
 import { LIMITS } from './limits';
 import { ROUTES, type RouteName } from './routes';
 import { apiStatusSchema } from './status';
+import { apiWarmUpSchema } from './warmup';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -14,6 +15,7 @@ const COMPONENTS = {
   Image: jobImageSchema,
   Job: jobSchema,
   Status: apiStatusSchema,
+  WarmUp: apiWarmUpSchema,
   Error: apiErrorBodySchema,
 } as const;
 type ComponentName = keyof typeof COMPONENTS;
@@ -104,6 +106,16 @@ const OPERATIONS: Readonly<Record<RouteName, Operation>> = {
     summary: 'Whether the image generator is cold, warming or warm, and the expected wait',
     success: { status: '200', description: 'Backend status.', content: json('Status') },
     errors: ['status_unavailable'],
+  },
+  warmUp: {
+    summary: 'Start loading the image generator before the first image is asked for',
+    description:
+      'Cheap and idempotent: the page calls it once per visit. It never creates a job and never counts against ' +
+      'a quota; at most one warm-up is in flight per deployment. Lambda mode loads the engine function; async ' +
+      'GPU mode wakes the GPU only where the operator opted in (`backend.warmOnVisit`), charged to the GPU-time ' +
+      'budget; serverless and external backends warm nothing and answer their state.',
+    success: { status: '200', description: 'The backend\'s state and whether a warm-up is in flight.', content: json('WarmUp') },
+    errors: ['spend_guard', 'status_unavailable'],
   },
   getOpenApi: {
     summary: 'This document',

@@ -15,6 +15,7 @@ export const ROUTES = [
   { method: 'GET', path: '/v1/images/{id}', name: 'getImage' },
   { method: 'DELETE', path: '/v1/images/{id}', name: 'cancelImage' },
   { method: 'GET', path: '/v1/status', name: 'getStatus' },
+  { method: 'POST', path: '/v1/warmups', name: 'warmUp' },
   { method: 'GET', path: '/v1/openapi.json', name: 'getOpenApi' },
 ] as const satisfies readonly Route[];
 

@@ -19,6 +19,8 @@ export const GATEWAY_ENVIRONMENT = {
   gpuMinutesPerDay: 'GPU_MINUTES_PER_DAY',
   /** Seconds an instance stays billed after its queue empties: the idle period and the scale-in lag. */
   gpuIdleSeconds: 'GPU_IDLE_SECONDS',
+  /** `backend.warmOnVisit` (async only): `true` lets `POST /v1/warmups` wake the GPU. */
+  warmOnVisit: 'WARM_ON_VISIT',
   endpointName: 'ENDPOINT_NAME',
   modelInfo: 'MODEL_INFO',
   engineFunctionName: 'ENGINE_FUNCTION_NAME',

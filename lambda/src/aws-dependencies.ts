@@ -16,6 +16,7 @@ import { SageMakerAsyncBackend } from './backends/sagemaker-async-backend';
 import { SageMakerServerlessBackend } from './backends/sagemaker-serverless-backend';
 import { type Clock } from './clock';
 import type { AwsResourcesConfig, GatewayConfig } from './config';
+import { DynamoDbWarmUpLock } from './warmup/warmup-lock';
 import type { GatewayDependencies } from './dependencies';
 import { S3ImageStore } from './images/s3-image-store';
 import { DynamoDbJobStore } from './jobs/dynamodb-job-store';
@@ -78,6 +79,7 @@ function createBackend(
         endpointName: resources.endpointName!,
         bucket: resources.jobsBucket,
         inputPrefix: resources.inputPrefix,
+        warmOnVisit: resources.warmOnVisit,
         status: () => probe.status(),
         logger,
         now,
@@ -171,6 +173,7 @@ export function createAwsDependencies(
           ),
         }
       : {}),
+    warmUpLock: new DynamoDbWarmUpLock(clients.dynamo, resources.quotasAndJobsTable),
     secrets,
     status,
     logger,

@@ -182,6 +182,8 @@ export interface AwsResourcesConfig {
   readonly backendMode: BackendMode;
   /** SageMaker endpoint, for `async` and `serverless`. */
   readonly endpointName?: string;
+  /** `WARM_ON_VISIT`, for `async`: whether a visit's warm-up wakes the GPU. @default false */
+  readonly warmOnVisit: boolean;
   readonly jobsBucket: string;
   readonly inputPrefix: string;
   /** Where the engine function writes its results and progress, for `lambda`. */
@@ -195,6 +197,14 @@ export interface AwsResourcesConfig {
   readonly externalUrl?: string;
   /** The engine function, for `lambda`: its name, its timeout, and where its failures go. */
   readonly engineFunction?: { readonly name: string; readonly timeoutSeconds: number; readonly failurePrefix: string };
+}
+
+function booleanEnv(env: Environment, name: string): boolean {
+  const text = optionalEnv(env, name) ?? 'false';
+  if (text !== 'true' && text !== 'false') {
+    throw new ConfigError(`environment variable ${name} must be true or false but is ${JSON.stringify(text)}`);
+  }
+  return text === 'true';
 }
 
 function prefixEnv(env: Environment, name: string, fallback: string): string {
@@ -232,6 +242,7 @@ export function readAwsResourcesConfig(env: Environment): AwsResourcesConfig {
   return {
     backendMode: mode as BackendMode,
     endpointName: mode === 'async' || mode === 'serverless' ? requireEnv(env, ENV.endpointName) : undefined,
+    warmOnVisit: booleanEnv(env, ENV.warmOnVisit),
     jobsBucket: requireEnv(env, ENV.jobsBucket),
     inputPrefix: prefixEnv(env, ENV.jobsPrefixInput, 'inputs/'),
     outputPrefix: prefixEnv(env, ENV.jobsPrefixOutput, 'outputs/'),

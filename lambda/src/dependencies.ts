@@ -10,6 +10,7 @@ import type { SecretsSource } from './secrets';
 import type { GpuTimeGuard } from './spend/gpu-time-guard';
 import type { StatusCache } from './status/status-cache';
 import type { Clock } from './clock';
+import type { WarmUpLock } from './warmup/warmup-lock';
 
 /** Everything the gateway works with; AWS and local mode each assemble their own. */
 export interface GatewayDependencies {
@@ -22,6 +23,8 @@ export interface GatewayDependencies {
   readonly rateLimit?: RateLimiter;
   /** The wake-up guard, for a GPU that sleeps. @default - none */
   readonly gpuTime?: GpuTimeGuard;
+  /** At most one warm-up in flight per deployment. @default - none: `POST /v1/warmups` starts nothing */
+  readonly warmUpLock?: WarmUpLock;
   readonly secrets: SecretsSource;
   readonly status: StatusCache;
   readonly logger: Logger;

@@ -11,10 +11,11 @@ import { createImage } from './routes/create-image';
 import { getImage } from './routes/get-image';
 import { getOpenApi } from './routes/get-openapi';
 import { getStatus } from './routes/get-status';
+import { warmUp } from './routes/warm-up';
 import type { RouteContext, RouteHandler } from './routes/route-context';
 
 /** The handler of each route the contract lists; a route without one fails to compile. */
-const HANDLERS: Readonly<Record<RouteName, RouteHandler>> = { createImage, getImage, cancelImage, getStatus, getOpenApi };
+const HANDLERS: Readonly<Record<RouteName, RouteHandler>> = { createImage, getImage, cancelImage, getStatus, warmUp, getOpenApi };
 
 interface CompiledPath {
   readonly template: string;

@@ -16,6 +16,7 @@ import { describeGpuHostFamilies, GPU_HOST, gpuHostSupports } from './gpu-host';
 import { LAMBDA_MAX_MEMORY_MB, lambdaEngineTimeoutSeconds } from './lambda-engine-sizing';
 import { hasTinyVae, readModelInfo } from './model-folder';
 import { MAX_ENGINE_THREADS } from '../../contract/engine-threads';
+import { ARM64_REFUSAL } from './arm64-refusal';
 
 export type { BackendMode } from '../../lambda/facts/environment';
 
@@ -100,6 +101,12 @@ const backendSchema = z
     /** The engine function's memory (lambda); 10,240 MB, Lambda's most, is also its 6 vCPUs. */
     lambdaMemoryMb: z.number().int().min(1024).max(LAMBDA_MAX_MEMORY_MB).default(LAMBDA_MAX_MEMORY_MB),
     lambdaArchitecture: z.enum(LAMBDA_ARCHITECTURES).default('x86_64'),
+    /**
+     * Async GPU mode: a visitor opening the page (`POST /v1/warmups`) wakes the GPU, so it is
+     * ready by the time they ask. About $0.15 a wake-up, charged to `quotas.gpuMinutesPerDay`.
+     * Lambda mode always warms on a visit; serverless and external warm nothing. @default false
+     */
+    warmOnVisit: z.boolean().default(false),
     /**
      * onnxruntime's intra-op threads in the engine (every mode). Unset, the engine uses every CPU
      * the host gives (`os.availableParallelism()`); onnxruntime's own default would be half.
@@ -320,6 +327,9 @@ const configSchema = z
         path: ['backend', 'hourlyPriceUsd'],
         message: `is required for ${backend.instanceType}, which the price table does not list`,
       });
+    }
+    if (backend.lambdaArchitecture === 'arm64') {
+      context.addIssue({ code: 'custom', path: ['backend', 'lambdaArchitecture'], message: ARM64_REFUSAL });
     }
     if (quotas.perIpPerDay > quotas.globalPerDay) {
       context.addIssue({ code: 'custom', path: ['quotas', 'perIpPerDay'], message: 'must not exceed quotas.globalPerDay' });

@@ -119,7 +119,7 @@ const NO_TRANSFORMATION = [{ priority: 0, type: 'NONE' }];
 
 /**
  * A regional WAF web ACL on the API stage: block list, allow list, per-IP rate limits (all
- * requests, and `POST /v1/images` apart), a body size limit and the managed groups switched on.
+ * requests, and `POST /v1/images` with `POST /v1/warmups` apart), a body size limit and the managed groups switched on.
  * WAF's own refusals carry the API's JSON error body and CORS headers.
  */
 export class ApiFirewall extends Construct {
@@ -188,7 +188,10 @@ export class ApiFirewall extends Construct {
       action: refusal(429, BODIES.rateLimited),
       statement: { rateBasedStatement: { limit: props.rateLimit, evaluationWindowSec: props.rateWindowSeconds, aggregateKeyType: 'IP' } },
     });
-    const createImage = ROUTES.find((route) => route.name === 'createImage')!;
+    // The routes that can start billed compute share the tighter counter: a visit's warm-up is one
+    // request of it, so an address cannot wake the backend more often than it may ask for images.
+    const startsCompute = ROUTES.filter((route) => route.name === 'createImage' || route.name === 'warmUp');
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     add({
       name: FIREWALL_RULES.createImageRateLimit,
       action: refusal(429, BODIES.createImageRateLimited),
@@ -200,12 +203,12 @@ export class ApiFirewall extends Construct {
           scopeDownStatement: {
             andStatement: {
               statements: [
-                exactly({ method: {} }, createImage.method),
+                exactly({ method: {} }, 'POST'),
                 // Behind the stage name (/prod/v1/images) or a custom domain (/v1/images).
                 {
                   regexMatchStatement: {
                     fieldToMatch: { uriPath: {} },
-                    regexString: `${createImage.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/?$`,
+                    regexString: `(${startsCompute.map((route) => escape(route.path)).join('|')})/?$`,
                     textTransformations: NO_TRANSFORMATION,
                   },
                 },

@@ -59,6 +59,8 @@ export interface GatewayFunctionProps {
    * @default - none
    */
   readonly gpuBudget?: GatewayGpuBudget;
+  /** `backend.warmOnVisit`: in async mode, a visit's warm-up wakes the GPU. @default false */
+  readonly warmOnVisit?: boolean;
   /** @default 'INFO' */
   readonly logLevel?: string;
 }
@@ -102,6 +104,7 @@ export class GatewayFunction extends Construct {
         [ENV.backendMode]: backend.mode,
         [ENV.endpointName]: backend.mode === 'async' || backend.mode === 'serverless' ? backend.endpointName : '',
         [ENV.externalUrl]: backend.mode === 'external' ? backend.externalUrl : '',
+        ...(backend.mode === 'async' && props.warmOnVisit ? { [ENV.warmOnVisit]: 'true' } : {}),
         [ENV.jobsBucket]: props.jobsBucket.bucketName,
         [ENV.jobsPrefixInput]: JOB_PREFIXES.input,
         [ENV.jobsPrefixOutput]: JOB_PREFIXES.output,
@@ -146,7 +149,8 @@ export class GatewayFunction extends Construct {
     this.grantJobObjects(node.role, props.jobsBucket, backend.mode);
     node.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        // DeleteItem: the warm-up lease is given back when a warm-up could not start.
+        actions: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         resources: [props.table.tableArn],
       }),
     );

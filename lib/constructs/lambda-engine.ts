@@ -15,6 +15,7 @@ import { acknowledgeWildcardResources } from '../nag/wildcards';
 import { PATHS } from '../paths';
 import type { ModelData } from './model-data';
 import { NodeFunction } from './node-function';
+import { ARM64_REFUSAL } from '../config/arm64-refusal';
 
 export interface LambdaEngineProps {
   /** Fixed, so the gateway can name the function without a cross-stack reference. */
@@ -50,15 +51,7 @@ export interface LambdaEngineProps {
   readonly decoder?: DecoderChoice;
 }
 
-/**
- * Why synth refuses backend.lambdaArchitecture arm64 until a deployment proves it: onnxruntime's
- * cpuinfo cannot read /sys/devices/system/cpu/possible on arm64 Lambda and the process aborts at start.
- */
-export const ARM64_REFUSAL =
-  'backend.lambdaArchitecture arm64 is refused: onnxruntime has been reported to abort at start on arm64 Lambda ' +
-  "(cpuinfo cannot read /sys/devices/system/cpu/possible; \"Attempt to use DefaultLogger\"), see " +
-  'https://github.com/microsoft/onnxruntime/issues/10038, https://github.com/microsoft/onnxruntime/issues/15650 and ' +
-  'https://github.com/pytorch/cpuinfo/issues/143. Use x86_64 (the default).';
+export { ARM64_REFUSAL };
 
 /**
  * The engine as a container-image Lambda function (the `lambda` backend mode): invoked
@@ -79,7 +72,7 @@ export class LambdaEngine extends Construct {
       throw new Error(`memorySizeMb must be a whole number from 128 to ${LAMBDA_MAX_MEMORY_MB} but is ${memorySize}`);
     }
     if (props.architecture === lambda.Architecture.ARM_64) {
-      throw new Error(ARM64_REFUSAL);
+      throw new Error(`backend.lambdaArchitecture ${ARM64_REFUSAL}`);
     }
     if (props.timeout.toSeconds() > LAMBDA_MAX_TIMEOUT_SECONDS) {
       throw new Error(`timeout must be at most ${LAMBDA_MAX_TIMEOUT_SECONDS} seconds (Lambda's limit) but is ${props.timeout.toSeconds()}`);

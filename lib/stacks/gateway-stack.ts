@@ -76,6 +76,7 @@ export class GatewayStack extends Stack {
             },
           }
         : {}),
+      warmOnVisit: config.backend.warmOnVisit,
       logLevel: config.logLevel,
     });
     this.api = new PublicApi(this, 'Api', {

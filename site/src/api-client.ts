@@ -3,6 +3,7 @@ import { ApiError, CLIENT_ERROR_CODES } from './api-error';
 import type { ApiErrorBody } from '../../contract/errors';
 import type { Job } from '../../contract/job';
 import type { ApiStatus } from '../../contract/status';
+import type { ApiWarmUp } from '../../contract/warmup';
 
 type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -41,6 +42,14 @@ export class ApiClient {
   getStatus(): Promise<ApiStatus> {
     return this.call<ApiStatus>('/v1/status').then((body) => {
       if (typeof body?.state !== 'string') throw unexpected(200);
+      return body;
+    });
+  }
+
+  /** Asks the gateway to start loading the generator; the page calls it once per visit. */
+  warmUp(): Promise<ApiWarmUp> {
+    return this.call<ApiWarmUp>('/v1/warmups', { method: 'POST' }).then((body) => {
+      if (typeof body?.state !== 'string' || typeof body.warming !== 'boolean') throw unexpected(200);
       return body;
     });
   }

@@ -16,6 +16,7 @@ import { ResultsView, type ShownImage } from './results-view';
 import { buildRequest, defaultValuesFor, mergeParameters, randomSeed, valuesFromRequest } from './settings';
 import { StatusView } from './status-view';
 import {
+  describeBackendNote,
   describeError,
   describeEstimatedProgress,
   describeJobEnd,
@@ -67,6 +68,8 @@ export class App {
   private readonly results: ResultsView;
   private readonly historyView: HistoryView;
   private backend?: Backend;
+  /** This visit's warm-up started the generator loading (or found it loading). */
+  private warmingUp = false;
   private phase?: JobStatus | 'sending';
   private busy = false;
   /** The request behind the results on screen, for "use these settings". */
@@ -99,9 +102,16 @@ export class App {
 
   start(): void {
     this.renderHistory();
+    // Once per visit, while the visitor types: the gateway may start loading the generator.
+    void this.api.warmUp().then(
+      (answer) => {
+        this.warmingUp = answer.warming;
+        this.showBackendNote();
+      },
+      () => undefined, // Advice only: a refused or failed warm-up changes nothing for the visitor.
+    );
     void this.refreshBackend().then(() => {
-      // The gateway words its own state for visitors; the page adds only what is about the request.
-      if (this.backend !== undefined && !this.busy) this.status.setBackendNote(this.backend.status.message);
+      this.showBackendNote();
       const model = this.backend?.status.model;
       if (model !== undefined) {
         this.form.applyModel(model, defaultValuesFor(model));
@@ -350,6 +360,12 @@ export class App {
     return waitingOnStart
       ? describeWaitClock(elapsed, this.backend!.status, (Date.now() - this.backend!.at) / 1000)
       : describeWaitClock(elapsed, undefined, 0);
+  }
+
+  /** The gateway words its own state for visitors; the page adds only what is about the request. */
+  private showBackendNote(): void {
+    const note = describeBackendNote(this.backend?.status, this.warmingUp);
+    if (note !== undefined && !this.busy) this.status.setBackendNote(note);
   }
 
   private async refreshBackend(): Promise<void> {

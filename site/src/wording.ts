@@ -142,6 +142,15 @@ export function describeJobEnd(job: Job): Notice {
   };
 }
 
+/**
+ * The page's note about the generator: while the visit's warm-up runs and the generator is not
+ * warm yet, "Getting ready…"; otherwise the gateway's own sentence for its state.
+ */
+export function describeBackendNote(backend: ApiStatus | undefined, warmingUp: boolean): string | undefined {
+  if (warmingUp && backend?.state !== 'warm') return 'Getting ready…';
+  return backend?.message;
+}
+
 const estimate = (backend: ApiStatus) =>
   backend.estimated_wait_seconds > 0 ? ` Estimated wait: ${formatApproxDuration(backend.estimated_wait_seconds)}.` : '';
 

@@ -142,6 +142,24 @@ describe('the Lambda engine function', () => {
     expect(text(event.output_location)).toBeUndefined();
   });
 
+  it('loads the engine for a warm-up event, and neither generates nor writes anything', async () => {
+    const invoke = jest.spyOn(engine, 'invoke');
+    let loads = 0;
+    const outcome = await runInvocation({ warmup: true }, deps({ engine: async () => ((loads += 1), engine) }));
+    expect(outcome).toBe('warmed');
+    expect(loads).toBe(1);
+    expect(invoke).not.toHaveBeenCalled();
+    expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
+    expect(s3Mock.commandCalls(GetObjectCommand)).toHaveLength(0);
+    invoke.mockRestore();
+  });
+
+  it('fails a warm-up whose model cannot be loaded, so Lambda logs it', async () => {
+    const broken = deps({ engine: () => Promise.reject(new Error('model folder is missing unet/model.onnx')) });
+    await expect(runInvocation({ warmup: true }, broken)).rejects.toThrow('unet/model.onnx');
+    expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
   it('refuses an event that is not an engine invocation', async () => {
     await expect(runInvocation({ job_id: 'x' }, deps())).rejects.toThrow(/not an engine invocation/);
   });
@@ -151,6 +169,10 @@ describe('the Lambda engine function', () => {
     process.env.MODEL_S3_URI = 's3://models/tiny/';
     process.env.MODEL_STAGING_DIR = mkdtempSync(join(tmpdir(), 'staged-model-'));
     const { handler } = await import('../../container/src/lambda/handler');
+    // The visitor's warm-up stages and loads the model, and writes nothing.
+    expect(await handler({ warmup: true }, { getRemainingTimeInMillis: () => 900_000 })).toEqual({ outcome: 'warmed' });
+    expect(readdirSync(process.env.MODEL_STAGING_DIR).sort()).toEqual(readdirSync(TINY_SD).sort());
+    expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
     const event = invocation('job-handler');
     put(event.input_location, { prompt: 'a green triangle', width: 64, height: 64, steps: 2 });
     expect(await handler(event, { getRemainingTimeInMillis: () => 900_000 })).toEqual({ outcome: 'succeeded' });

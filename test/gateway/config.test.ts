@@ -33,7 +33,10 @@ describe('gateway configuration', () => {
       quotasAndJobsTable: 'quota-table',
       secretArn: aws.SECRET_ARN,
       externalUrl: undefined,
+      // backend.warmOnVisit is off unless WARM_ON_VISIT says true.
+      warmOnVisit: false,
     });
+    expect(readAwsResourcesConfig({ ...aws, WARM_ON_VISIT: 'true' }).warmOnVisit).toBe(true);
   });
 
   it.each(['ALLOWED_ORIGINS', 'QUOTA_PER_IP_PER_DAY', 'QUOTA_GLOBAL_PER_DAY'])(

@@ -314,7 +314,7 @@ describe('gateway', () => {
     expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['outputs/*', 'failures/*'] } });
 
     const [table] = byAction('dynamodb:UpdateItem');
-    expect([table.Action].flat().sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect([table.Action].flat().sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     expect(table.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^QuotasAndJobsTable/), 'Arn'] });
     const [secret] = byAction('secretsmanager:GetSecretValue');
     expect(secret.Resource).toEqual({ Ref: expect.stringMatching(/^Secret/) });
@@ -365,9 +365,9 @@ describe('gateway', () => {
     // WAF is on: the API needs no resource policy of its own.
     gateway.hasResourceProperties('AWS::ApiGateway::RestApi', { Policy: Match.absent() });
     const paths = resourcesOf(gateway, 'AWS::ApiGateway::Resource').map((r) => r.PathPart).sort();
-    expect(paths).toEqual(['images', 'openapi.json', 'status', 'v1', '{id}'].sort());
+    expect(paths).toEqual(['images', 'openapi.json', 'status', 'v1', 'warmups', '{id}'].sort());
     const methods = resourcesOf(gateway, 'AWS::ApiGateway::Method').map((m) => m.HttpMethod).filter((m) => m !== 'OPTIONS');
-    expect(methods.sort()).toEqual(['DELETE', 'GET', 'GET', 'GET', 'POST']);
+    expect(methods.sort()).toEqual(['DELETE', 'GET', 'GET', 'GET', 'POST', 'POST']);
     // API Gateway's own refusals speak the gateway's error vocabulary (codes in lambda/src/http/errors.ts).
     const gatewayResponses = resourcesOf(gateway, 'AWS::ApiGateway::GatewayResponse').map((r) => [
       r.ResponseType,
@@ -407,7 +407,7 @@ describe('gateway', () => {
                 AndStatement: {
                   Statements: [
                     Match.objectLike({ ByteMatchStatement: Match.objectLike({ FieldToMatch: { Method: {} }, SearchString: 'POST' }) }),
-                    Match.objectLike({ RegexMatchStatement: Match.objectLike({ FieldToMatch: { UriPath: {} }, RegexString: '/v1/images/?$' }) }),
+                    Match.objectLike({ RegexMatchStatement: Match.objectLike({ FieldToMatch: { UriPath: {} }, RegexString: '(/v1/images|/v1/warmups)/?$' }) }),
                   ],
                 },
               },

@@ -110,8 +110,15 @@ describe('lambda mode', () => {
   });
 
   test('is chosen on the command line as -c serverlessDiffusion.backend.mode=lambda', () => {
+    const app = new App({ context: { ...cdkJsonContext(), 'serverlessDiffusion.backend.mode': 'lambda' } });
+    expect(deploymentConfigFromContext(app.node).backend).toMatchObject({ mode: 'lambda', lambdaArchitecture: 'x86_64', lambdaMemoryMb: 10240 });
+  });
+
+  test('refuses arm64 at synth, naming the key and why', () => {
     const app = new App({ context: { ...cdkJsonContext(), 'serverlessDiffusion.backend.mode': 'lambda', 'serverlessDiffusion.backend.lambdaArchitecture': 'arm64' } });
-    expect(deploymentConfigFromContext(app.node).backend).toMatchObject({ mode: 'lambda', lambdaArchitecture: 'arm64', lambdaMemoryMb: 10240 });
+    expect(() => deploymentConfigFromContext(app.node)).toThrow(
+      /serverlessDiffusion\.backend\.lambdaArchitecture: arm64 is refused: .*cpuinfo cannot read \/sys\/devices\/system\/cpu\/possible.*onnxruntime\/issues\/10038.*x86_64 works/,
+    );
   });
 });
 

@@ -13,7 +13,7 @@ describe('the engine function on arm64', () => {
         reservedConcurrency: 1,
         logLevel: 'INFO',
       } as unknown as ConstructorParameters<typeof LambdaEngine>[2]);
-    expect(build).toThrow(ARM64_REFUSAL);
+    expect(build).toThrow(`backend.lambdaArchitecture ${ARM64_REFUSAL}`);
     expect(ARM64_REFUSAL).toMatch(/onnxruntime\/issues\/10038.*onnxruntime\/issues\/15650.*cpuinfo\/issues\/143/);
   });
 });

@@ -39,6 +39,15 @@ beforeEach(() => {
 const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error as ApiError);
 
 describe('ApiClient', () => {
+  it('asks for a warm-up with a bodiless POST and returns the state and whether it is warming', async () => {
+    answers.set('POST /v1/warmups', { status: 200, body: JSON.stringify({ state: 'cold', warming: true }) });
+    const client = new ApiClient(base, 'http://page.example/');
+    expect(await client.warmUp()).toEqual({ state: 'cold', warming: true });
+    expect(seen).toEqual([expect.objectContaining({ method: 'POST', url: '/v1/warmups', body: '' })]);
+    answers.set('POST /v1/warmups', { status: 200, body: JSON.stringify({ state: 'cold' }) });
+    expect(await failure(client.warmUp())).toMatchObject({ code: CLIENT_ERROR_CODES.badAnswer });
+  });
+
   it('posts the request as JSON and returns the accepted job', async () => {
     answers.set('POST /api/v1/images', { status: 202, body: JSON.stringify({ id: 'j1', status: 'queued', created_at: 'now', parameters: {} }) });
     const client = new ApiClient(`${base}/api/`, 'http://page.example/');

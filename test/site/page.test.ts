@@ -199,11 +199,43 @@ describe('the front page against the local stack', () => {
     await context.close();
   });
 
+  it('asks for one warm-up per visit, says "Getting ready…" while it runs, and not again on status polls', async () => {
+    const context = await browser.newContext();
+    let warmUps = 0;
+    let statusReads = 0;
+    // The local engine is loaded already; here the gateway answers as a cold Lambda deployment would.
+    await context.route('**/v1/warmups', (route) => {
+      warmUps += 1;
+      return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ state: 'cold', warming: true }) });
+    });
+    await context.route('**/v1/status', async (route) => {
+      statusReads += 1;
+      const response = await route.fetch();
+      return route.fulfill({ response, json: { ...(await response.json()), state: 'cold' } });
+    });
+    const { page } = await openPage(context, stack.url);
+    await page.locator('#backend-note', { hasText: 'Getting ready…' }).waitFor();
+    expect(warmUps).toBe(1);
+
+    await setSteps(page, 2);
+    await page.getByLabel('Describe the image').fill('a red circle');
+    await page.getByLabel('Describe the image').press('Enter');
+    await page.locator('#status', { hasText: 'Done' }).waitFor();
+    expect(statusReads).toBeGreaterThanOrEqual(2);
+    expect(warmUps).toBe(1);
+
+    // A new visit warms again.
+    await page.reload();
+    await page.locator('#backend-note', { hasText: 'Getting ready…' }).waitFor();
+    expect(warmUps).toBe(2);
+    await context.close();
+  });
+
   it('catches out-of-range settings before sending, using the shared limits', async () => {
     const context = await browser.newContext();
     const { page } = await openPage(context, stack.url);
     let posted = 0;
-    page.on('request', (request) => void (request.method() === 'POST' && posted++));
+    page.on('request', (request) => void (request.method() === 'POST' && request.url().endsWith('/v1/images') && posted++));
     await setSteps(page, LIMITS.stepsMax + 1);
     await page.getByLabel('Describe the image').fill('a red fox');
     await page.getByLabel('Describe the image').press('Enter');

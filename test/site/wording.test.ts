@@ -1,6 +1,7 @@
 import { ApiError, CLIENT_ERROR_CODES } from '../../site/src/api-error';
 import type { ApiStatus } from '../../contract/status';
 import {
+  describeBackendNote,
   describeError,
   describeEstimatedProgress,
   describeJobEnd,
@@ -143,5 +144,16 @@ describe('progress words', () => {
       if (milestone.text) said.push(milestone.text);
     }
     expect(said).toEqual(['About 25% done.', 'About half done.', 'About 75% done.']);
+  });
+});
+
+describe('the note about the generator', () => {
+  it('says "Getting ready…" while the visit\'s warm-up runs, and the gateway\'s own sentence otherwise', () => {
+    const cold = backend({ state: 'cold', message: 'The generator is asleep.' });
+    expect(describeBackendNote(cold, true)).toBe('Getting ready…');
+    expect(describeBackendNote(undefined, true)).toBe('Getting ready…');
+    expect(describeBackendNote(cold, false)).toBe('The generator is asleep.');
+    expect(describeBackendNote(backend({ state: 'warm', message: 'Ready.' }), true)).toBe('Ready.');
+    expect(describeBackendNote(undefined, false)).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { engineInvocationSchema, PROGRESS_WRITE_INTERVAL_MS, type EngineInvocation, type EngineProgress } from '../../../contract/engine-invocation';
+import { engineInvocationSchema, engineWarmUpEventSchema, PROGRESS_WRITE_INTERVAL_MS, type EngineInvocation, type EngineProgress } from '../../../contract/engine-invocation';
 import type { ErrorBody, EngineErrorCode } from '../../../contract/errors';
 import { parseGenerationRequestBody } from '../../../contract/generation-request';
 import { checkLambdaLimits } from '../../../contract/lambda-limits';
@@ -18,7 +18,7 @@ export interface InvocationDependencies {
 }
 
 /** What the invocation did, for its log line and for tests. */
-export type InvocationOutcome = 'succeeded' | 'failed' | 'canceled';
+export type InvocationOutcome = 'succeeded' | 'failed' | 'canceled' | 'warmed';
 
 /** Stop this long before Lambda's own timeout, so the failure is written by us rather than lost. */
 export const TIMEOUT_MARGIN_MS = 10_000;
@@ -37,6 +37,14 @@ function errorBody(code: EngineErrorCode, message: string, field?: string): Erro
  * cancel relies on that order (see `lambda/src/backends/lambda-engine-backend.ts`).
  */
 export async function runInvocation(event: unknown, deps: InvocationDependencies): Promise<InvocationOutcome> {
+  if (engineWarmUpEventSchema.safeParse(event).success) {
+    // A visitor arrived (`POST /v1/warmups`): staging, sessions and the first run happen now, so
+    // the job that follows finds this environment warm. Nothing is generated or written.
+    const started = performance.now();
+    await deps.engine();
+    deps.log('info', 'warmed', { ms: Math.round(performance.now() - started) });
+    return 'warmed';
+  }
   const parsed = engineInvocationSchema.safeParse(event);
   if (!parsed.success) {
     // Nothing says where to answer: only the on-failure path and the logs can tell.

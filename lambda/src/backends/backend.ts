@@ -51,4 +51,13 @@ export interface GenerationBackend {
   /** Asks the backend to forget a queued or running job; the gateway records it as `canceled`. */
   cancel(job: JobRecord): Promise<CancelOutcome>;
   status(): Promise<BackendCapacity>;
+  /**
+   * Starts loading the engine before any job asks for it (`POST /v1/warmups`), where that is cheap
+   * for this backend, and returns whether a warm-up was started. It never creates a job.
+   * @default - nothing to warm: serverless and external backends are warmed by their first request
+   * or their provider, and the local engine loads when the process starts
+   */
+  warmUp?(): Promise<boolean>;
+  /** A warm-up wakes a GPU billed by the minute: the route charges it to the GPU-time guard first. @default false */
+  readonly warmUpWakesGpu?: boolean;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { EngineInvocation } from '../../../contract/engine-invocation';
+import type { EngineInvocation, EngineWarmUpEvent } from '../../../contract/engine-invocation';
 import type { FieldError, GenerationRequest } from '../../../contract/generation-request';
 import { checkLambdaLimits } from '../../../contract/lambda-limits';
 import type { ImageStore } from '../images/image-store';
@@ -126,6 +126,20 @@ export class LambdaEngineBackend implements GenerationBackend {
 
   status(): Promise<BackendCapacity> {
     return this.props.status();
+  }
+
+  /**
+   * Queues the function's warm-up event: it stages the model and creates the sessions (first run
+   * included), then returns. Reserved concurrency still holds, so a job arriving meanwhile waits
+   * for that environment and finds it warm.
+   */
+  async warmUp(): Promise<boolean> {
+    const event: EngineWarmUpEvent = { warmup: true };
+    const invoked = await this.props.lambda.send(
+      new InvokeCommand({ FunctionName: this.props.functionName, InvocationType: 'Event', Payload: JSON.stringify(event) }),
+    );
+    if (invoked.StatusCode !== 202) throw new Error(`Lambda queued no warm-up event (status ${invoked.StatusCode})`);
+    return true;
   }
 
   private cancelKey(jobRef: string): string {

@@ -1,4 +1,5 @@
 import type { GenerationRequest } from '../../../contract/generation-request';
+import type { EngineWarmUpEvent } from '../../../contract/engine-invocation';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointAsyncCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
@@ -18,6 +19,11 @@ export interface SageMakerAsyncBackendProps {
   readonly bucket: string;
   /** Key prefix for request bodies. @default 'inputs/' */
   readonly inputPrefix?: string;
+  /**
+   * `backend.warmOnVisit`: a visitor's arrival wakes the GPU (about $0.15 a wake-up, charged to the
+   * GPU-time budget by the route). @default false
+   */
+  readonly warmOnVisit?: boolean;
   readonly status: () => Promise<BackendCapacity>;
   readonly logger: Logger;
   readonly now: Clock;
@@ -83,5 +89,35 @@ export class SageMakerAsyncBackend implements GenerationBackend {
 
   status(): Promise<BackendCapacity> {
     return this.props.status();
+  }
+
+  get warmUpWakesGpu(): boolean {
+    return this.props.warmOnVisit ?? false;
+  }
+
+  /**
+   * Any queued request starts an instance (the scale-from-zero policy watches the backlog), and
+   * the engine loads the model when its container starts. The warm-up event is no generation
+   * request, so the engine refuses it once up: that answer is the only output, and nothing is
+   * generated. Off unless the operator opted in.
+   */
+  async warmUp(): Promise<boolean> {
+    if (!this.warmUpWakesGpu) return false;
+    const event: EngineWarmUpEvent = { warmup: true };
+    const key = `${this.inputPrefix}warmup-${this.now().getTime()}.json`;
+    await this.props.s3.send(
+      new PutObjectCommand({ Bucket: this.props.bucket, Key: key, Body: JSON.stringify(event), ContentType: 'application/json' }),
+    );
+    await this.props.runtime.send(
+      new InvokeEndpointAsyncCommand({
+        EndpointName: this.props.endpointName,
+        InputLocation: `s3://${this.props.bucket}/${key}`,
+        InferenceId: 'warmup',
+        ContentType: 'application/json',
+        Accept: 'application/json',
+        RequestTTLSeconds: JOB_RETENTION.pendingSeconds,
+      }),
+    );
+    return true;
   }
 }

@@ -3,8 +3,11 @@ import { TABLE_KEYS } from '../../facts/table-keys';
 import { AddressList } from './address-list';
 import type { CounterStore } from './counter-store';
 
-/** What a request is counted against: every request, or also the tighter `POST /v1/images` limit. */
-export type RateScope = 'any' | 'createImage';
+/**
+ * What a request is counted against: every request, or also the tighter `POST /v1/images` limit,
+ * which `POST /v1/warmups` shares with its own counter (a warm-up can start billed compute too).
+ */
+export type RateScope = 'any' | 'createImage' | 'warmUp';
 
 export interface RateLimiterOptions {
   /** Requests per address per window on every route. */
@@ -41,13 +44,15 @@ export class RateLimiter {
     const nowSeconds = now.getTime() / 1000;
     const windowStart = Math.floor(nowSeconds / windowSeconds) * windowSeconds;
     const windowEnd = windowStart + windowSeconds;
-    const limit = scope === 'createImage' ? this.options.createImagePerIp : this.options.perIp;
+    const limit = scope === 'any' ? this.options.perIp : this.options.createImagePerIp;
     const key = TABLE_KEYS.rate(scope, await this.clientKeyOf(ip), windowStart);
     // The item outlives its window a little so a slow request still finds it, then TTL removes it.
     if (await this.store.tryAdd(key, 1, limit, windowEnd + windowSeconds)) return;
     throw new GatewayError(
       'rate_limited',
-      scope === 'createImage'
+      scope === 'warmUp'
+        ? `too many warm-ups requested from your address; at most ${limit} requests every ${windowSeconds} seconds`
+        : scope === 'createImage'
         ? `too many images requested from your address; at most ${limit} requests every ${windowSeconds} seconds`
         : `too many requests from your address; at most ${limit} every ${windowSeconds} seconds`,
       { retryAfterSeconds: Math.max(1, Math.ceil(windowEnd - nowSeconds)) },

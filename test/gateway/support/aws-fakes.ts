@@ -6,7 +6,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointAsyncCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -111,7 +111,15 @@ export function resetAws(): void {
     if (input.ConditionExpression === '#version = :expected' && (existing as { version?: number } | undefined)?.version !== input.ExpressionAttributeValues?.[':expected']) {
       throw conditionFailed();
     }
+    // The warm-up lease: free when absent or expired.
+    if (input.ConditionExpression === 'attribute_not_exists(#pk) OR #expires < :now' && existing && Number((existing as { expires_at?: number }).expires_at) >= Number(input.ExpressionAttributeValues?.[':now'])) {
+      throw conditionFailed();
+    }
     table.set(item.pk, structuredClone(item));
+    return {};
+  });
+  mocks.dynamo.on(DeleteCommand).callsFake(async (input: { Key: { pk: string } }) => {
+    table.delete(input.Key.pk);
     return {};
   });
   mocks.dynamo.on(UpdateCommand).callsFake(async (input: { Key: { pk: string }; ConditionExpression?: string; ExpressionAttributeValues: Record<string, number> }) => {
