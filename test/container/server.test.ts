@@ -46,6 +46,14 @@ describe('POST /invocations', () => {
   afterAll(() => server.close());
   const invoke = (body: unknown, headers?: Record<string, string>) => postJson(`${server.url}/invocations`, body, headers);
 
+  it("answers the gateway's warm-up event without generating, and refuses anything beside it", async () => {
+    const response = await invoke({ warmup: true });
+    expect(response.status).toBe(200);
+    expect(response.json()).toEqual({ warmed: true });
+    const extra = await invoke({ warmup: true, prompt: 'x' });
+    expect(extra.status).toBe(400);
+  });
+
   it('answers JSON with base64 images, their seeds and timings', async () => {
     const response = await invoke({ prompt: 'a lighthouse', steps: 3, seed: 42, num_images: 2 });
     expect(response.status).toBe(200);

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { engineWarmUpEventSchema } from '../../../contract/engine-invocation';
 import { checkRequestAgainstModel, parseGenerationRequestBody } from '../../../contract/generation-request';
 import type { EngineHealth } from '../../../contract/model-info';
 import { ERROR_STATUS, type EngineErrorCode, type ErrorBody } from '../../../contract/errors';
@@ -99,6 +100,13 @@ async function invoke(req: IncomingMessage, res: ServerResponse, options: Engine
   }
   const accepted = negotiate(req.headers.accept);
   const body = await readBody(req);
+  // The gateway's warm-up (`POST /v1/warmups` with backend.warmOnVisit in async mode) only wakes the
+  // endpoint: the model loaded before /ping answered, so there is nothing to generate or refuse.
+  if (isWarmUpEvent(body)) {
+    log.warmup = true;
+    sendJson(res, 200, { warmed: true });
+    return;
+  }
   const parsed = parseGenerationRequestBody(body);
   if (!parsed.ok) throw new HttpError(parsed.error.tooLarge ? 'body_too_large' : 'invalid_request', parsed.error.message, parsed.error.field);
   const { request } = parsed;
@@ -224,6 +232,14 @@ function toHttpError(error: unknown, requestId: string, logger: Logger): HttpErr
 
 function errorBody(code: EngineErrorCode, message: string, field?: string, requestId?: string): ErrorBody {
   return { error: { code, message, ...(field ? { field } : {}), ...(requestId ? { request_id: requestId } : {}) } };
+}
+
+function isWarmUpEvent(body: Buffer | string): boolean {
+  try {
+    return engineWarmUpEventSchema.safeParse(JSON.parse(body.toString())).success;
+  } catch {
+    return false;
+  }
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -97,8 +97,8 @@ export class SageMakerAsyncBackend implements GenerationBackend {
 
   /**
    * Any queued request starts an instance (the scale-from-zero policy watches the backlog), and
-   * the engine loads the model when its container starts. The warm-up event is no generation
-   * request, so the engine refuses it once up: that answer is the only output, and nothing is
+   * the engine loads the model when its container starts. The engine answers the warm-up event
+   * with `{warmed: true}` once up (http-server.ts): that answer is the only output, and nothing is
    * generated. Off unless the operator opted in.
    */
   async warmUp(): Promise<boolean> {
