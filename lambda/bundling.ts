@@ -10,7 +10,7 @@ export const GATEWAY_ENTRY = 'lambda/src/handler.ts';
 
 export const GATEWAY_BUNDLING = {
   minify: true,
-  target: 'node22',
+  target: 'node24',
   /** Empty: bundle everything, the AWS SDK included (NodejsFunction leaves `@aws-sdk/*` out by default). */
   externalModules: [] as string[],
   sourceMap: false,

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -17,12 +17,12 @@ export interface NodeFunctionProps {
   readonly timeout?: Duration;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
-  /** @default - minified for node22 with source maps, AWS SDK bundled, ES module builds preferred */
+  /** @default - minified for node24 with source maps, AWS SDK bundled, ES module builds preferred */
   readonly bundling?: nodejs.BundlingOptions;
 }
 
 /**
- * A TypeScript Lambda bundled by the local esbuild, on Node 22 and arm64 (cheaper per GB-second),
+ * A TypeScript Lambda bundled by the local esbuild, on Node 24 (LTS) and arm64 (cheaper per GB-second),
  * with its own log group and a role that may write to that log group and nothing else until the
  * owner grants more. No AWS managed policy: AWSLambdaBasicExecutionRole would allow every log group.
  */
@@ -51,7 +51,7 @@ export class NodeFunction extends Construct {
       entry: props.entry,
       handler: 'handler',
       description: props.description,
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
@@ -62,8 +62,8 @@ export class NodeFunction extends Construct {
       bundling: props.bundling ?? {
         minify: true,
         sourceMap: true,
-        target: 'node22',
-        // The Node 22 runtime ships AWS SDK v3; bundling our own pins the version we test against.
+        target: 'node24',
+        // The Node runtime ships AWS SDK v3; bundling our own pins the version we test against.
         externalModules: [],
         // ES module builds let esbuild drop the SDK commands we never call.
         mainFields: ['module', 'main'],
@@ -72,9 +72,5 @@ export class NodeFunction extends Construct {
     if (props.bundling?.sourceMap ?? true) {
       this.function.addEnvironment('NODE_OPTIONS', '--enable-source-maps');
     }
-    Validations.of(this.function).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason: 'The team targets Node 22 everywhere (engine image, tests); nodejs24.x follows once the code is tested on it.',
-    });
   }
 }

@@ -226,11 +226,11 @@ describe('site files', () => {
 });
 
 describe('gateway', () => {
-  test('the Lambda runs the gateway handler on nodejs22.x with the contract environment', () => {
+  test('the Lambda runs the gateway handler on nodejs24.x with the contract environment', () => {
     const functions = resourcesOf(gateway, 'AWS::Lambda::Function').filter((f) => f.Environment?.Variables?.BACKEND_MODE);
     expect(functions).toHaveLength(1);
     const [fn] = functions;
-    expect(fn.Runtime).toBe('nodejs22.x');
+    expect(fn.Runtime).toBe('nodejs24.x');
     expect(fn.Handler).toBe('index.handler');
     const env = fn.Environment.Variables;
     expect(Object.keys(env).sort()).toEqual(
@@ -602,7 +602,7 @@ describe('operations', () => {
   test('a function publishes EndpointInstances every minute and may describe this endpoint only', () => {
     operations.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
     operations.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Environment: { Variables: Match.objectLike({ ENDPOINT_NAME: ENDPOINT, POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE }) },
     });
     operations.hasResourceProperties('AWS::IAM::Policy', {
