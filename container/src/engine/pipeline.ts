@@ -20,11 +20,9 @@ import { readModelFolder, type ModelFolder } from './model/model-folder';
 import {
   describeTextEncoder,
   describeUnet,
-  describeVaeDecoder,
   describeVaeEncoder,
   type TextEncoderInterface,
   type UnetInterface,
-  type VaeDecoderInterface,
   type VaeEncoderInterface,
 } from './model/sd-interface';
 import { loadSafetyFilter, type SafetyFilterState } from './safety/safety-filter';
@@ -213,13 +211,15 @@ export class StableDiffusionPipeline {
     if (!isMemoryMode(memory)) throw new Error(`memory has to be one of ${MEMORY_MODES.join(', ')} but is ${JSON.stringify(memory)}`);
     const folder = await readModelFolder(modelDir);
     const sessionOptions = { executionProviders: resolveExecutionProviders(options.executionProvider ?? 'auto'), memory, threads: options.threads };
-    const [tokenizer, textEncoder, unet, vaeDecoder, vaeEncoder, tinyVae] = await Promise.all([
+    // The safety checker (CLIP ViT-L/14 at full size, ~10 s to load) too: nothing waits for it.
+    const [tokenizer, textEncoder, unet, vaeDecoder, vaeEncoder, tinyVae, safety] = await Promise.all([
       ClipTokenizer.fromModelFolder(folder.tokenizerDir),
       ModelSession.create(folder.textEncoderFile, 'text_encoder/model.onnx', sessionOptions),
       ModelSession.create(folder.unetFile, 'unet/model.onnx', sessionOptions),
       ModelSession.create(folder.vaeDecoderFile, 'vae_decoder/model.onnx', sessionOptions),
       folder.vaeEncoderFile === undefined ? undefined : ModelSession.create(folder.vaeEncoderFile, 'vae_encoder/model.onnx', sessionOptions),
       loadTinyVaeSession(folder.dir, options.tinyVaeDir, sessionOptions),
+      loadSafetyFilter(folder.safetyChecker, options.safetyChecker ?? DEFAULT_SAFETY_CHECKER, sessionOptions),
     ]);
     const sessions: Sessions = { textEncoder, unet, vaeDecoder, ...(vaeEncoder ? { vaeEncoder } : {}), ...(tinyVae ? { tinyVaeDecoder: tinyVae.session } : {}) };
     try {
@@ -229,7 +229,6 @@ export class StableDiffusionPipeline {
       const io = {
         textEncoder: textEncoderIo,
         unet: unetIo,
-        vaeDecoder: describeVaeDecoder(vaeDecoder, unetIo),
         vaeEncoder: vaeEncoder === undefined ? undefined : describeVaeEncoder(vaeEncoder, unetIo),
       };
       const traits = {
@@ -241,10 +240,10 @@ export class StableDiffusionPipeline {
       };
       const defaults = resolveModelDefaults(traits);
       createScheduler(defaults.scheduler, folder.schedulerConfig); // refuse a bad scheduler config now, not at first request
-      const safety = await loadSafetyFilter(folder.safetyChecker, options.safetyChecker ?? DEFAULT_SAFETY_CHECKER, sessionOptions);
       return new StableDiffusionPipeline(folder, tokenizer, sessions, io, defaults, modelCapabilities(traits), sessionOptions.executionProviders[0], memory, decoders, safety.checker, safety.state);
     } catch (error) {
       await Promise.all(Object.values(sessions).map((session: ModelSession) => session.release()));
+      await safety.checker?.release();
       throw error;
     }
   }
@@ -256,7 +255,6 @@ export class StableDiffusionPipeline {
     private readonly io: {
       readonly textEncoder: TextEncoderInterface;
       readonly unet: UnetInterface;
-      readonly vaeDecoder: VaeDecoderInterface;
       readonly vaeEncoder: VaeEncoderInterface | undefined;
     },
     /** What a request that leaves a setting out gets (see model-defaults.ts). */
