@@ -1,21 +1,9 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { ApiWarmUp } from '../../../contract/warmup';
-import type { BackendState } from '../../../contract/status';
 import type { RouteContext } from './route-context';
-import { BUSY_RETRY_AFTER_SECONDS, GatewayError } from '../http/errors';
 import { clientIp } from '../http/request';
 import { jsonResponse } from '../http/responses';
-
-async function backendState(context: RouteContext): Promise<BackendState> {
-  try {
-    return (await context.deps.status.get()).state;
-  } catch (error) {
-    context.deps.logger.error('backend status unavailable', { request_id: context.requestId, error: error as Error });
-    throw new GatewayError('status_unavailable', 'the backend status cannot be read right now', {
-      retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
-    });
-  }
-}
+import { readBackendStatus } from './backend-status';
 
 /**
  * `POST /v1/warmups`: starts loading the engine while the visitor is still typing. Idempotent and
@@ -25,7 +13,7 @@ async function backendState(context: RouteContext): Promise<BackendState> {
 export async function warmUp(context: RouteContext): Promise<APIGatewayProxyResult> {
   const { deps, now } = context;
   await deps.rateLimit?.admit(clientIp(context.event), 'warmUp', now);
-  const state = await backendState(context);
+  const { state } = await readBackendStatus(context);
   const answer = (warming: boolean) => jsonResponse(200, { state, warming } satisfies ApiWarmUp);
   const { backend, warmUpLock } = deps;
   if (!backend.warmUp || !warmUpLock || state === 'warm') return answer(false);
