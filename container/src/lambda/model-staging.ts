@@ -54,6 +54,7 @@ interface FileDownload {
   readonly partial: string;
   readonly handle: FileHandle;
   readonly digests?: RangeDigests;
+  readonly rangeBytes: number;
   remaining: number;
   /** Renamed into place: nothing of it to clean up. */
   done: boolean;
@@ -82,25 +83,32 @@ export async function stageModel(s3: S3Client, uri: string, dir: string, options
   missing.sort((a, b) => Number(isUnet(b.key)) - Number(isUnet(a.key)) || b.size - a.size);
 
   const files: FileDownload[] = [];
-  const tasks: RangeTask[] = [];
+  // Every file's checksum lookup and temporary file at once: a round trip each, not one after another.
+  const prepare = async (object: ModelObject): Promise<FileDownload> => {
+    const checksum = object.size > 0 ? await storedChecksum(s3, bucket, object) : undefined;
+    const rangeBytes = checksum?.partBytes ?? settings.rangeBytes;
+    await mkdir(dirname(object.target), { recursive: true });
+    const partial = `${object.target}.partial`;
+    const handle = await open(partial, 'w');
+    // An empty file needs no request: a range of it cannot be asked for.
+    const count = Math.ceil(object.size / rangeBytes);
+    const file: FileDownload = { object, partial, handle, rangeBytes, remaining: count, done: false, digests: checksum ? new RangeDigests(checksum, count) : undefined };
+    files.push(file);
+    await handle.truncate(object.size);
+    return file;
+  };
   try {
-    for (const object of missing) {
-      const checksum = object.size > 0 ? await storedChecksum(s3, bucket, object) : undefined;
-      const rangeBytes = checksum?.partBytes ?? settings.rangeBytes;
-      await mkdir(dirname(object.target), { recursive: true });
-      const partial = `${object.target}.partial`;
-      const handle = await open(partial, 'w');
-      await handle.truncate(object.size);
-      // An empty file needs no request: a range of it cannot be asked for.
-      const count = Math.ceil(object.size / rangeBytes);
-      const file: FileDownload = { object, partial, handle, remaining: count, done: false, digests: checksum ? new RangeDigests(checksum, count) : undefined };
-      files.push(file);
-      if (count === 0) {
-        await complete(file);
-        continue;
-      }
-      for (let index = 0; index < count; index++) {
-        tasks.push({ file, index, start: index * rangeBytes, end: Math.min(object.size, (index + 1) * rangeBytes) - 1 });
+    // Settled, not raced: a failed lookup must not leave another file's handle opening after the cleanup below.
+    const settled = await Promise.allSettled(missing.map(prepare));
+    const failed = settled.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    const prepared = settled.map((outcome) => (outcome as PromiseFulfilledResult<FileDownload>).value);
+    const tasks: RangeTask[] = [];
+    for (const file of prepared) {
+      if (file.remaining === 0) await complete(file);
+      for (let index = 0; index < file.remaining; index++) {
+        const start = index * file.rangeBytes;
+        tasks.push({ file, index, start, end: Math.min(file.object.size, start + file.rangeBytes) - 1 });
       }
     }
     let next = 0;
@@ -113,8 +121,10 @@ export async function stageModel(s3: S3Client, uri: string, dir: string, options
     };
     await Promise.all(Array.from({ length: Math.min(settings.concurrency, Math.max(1, tasks.length)) }, worker));
   } finally {
-    await Promise.all(files.map((file) => file.handle.close().catch(() => undefined)));
-    await Promise.all(files.filter((file) => !file.done).map((file) => rm(file.partial, { force: true })));
+    // complete() closed and renamed the rest.
+    const unfinished = files.filter((file) => !file.done);
+    await Promise.all(unfinished.map((file) => file.handle.close().catch(() => undefined)));
+    await Promise.all(unfinished.map((file) => rm(file.partial, { force: true })));
   }
   return {
     dir: root,
