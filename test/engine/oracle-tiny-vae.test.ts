@@ -9,31 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chwToHwcUnit } from '../../container/src/engine/decoder/latent-decoder';
 import { StableDiffusionPipeline } from '../../container/src/engine/pipeline';
-import { maxAbsDiff, ORACLE_DIR, oracleGenerateOptions, readFloat32, readReference, TINY_SD } from '../support/oracle';
+import { maxAbsDiff, ORACLE_DIR, oracleGenerateOptions, readFloat32, readReference, TINY_SD, type ArrayRef, type OracleGenerationCase } from '../support/oracle';
 
 const TINY_TAESD = join(ORACLE_DIR, 'models', 'tiny-taesd');
 
-interface Ref {
-  readonly file: string;
-  readonly dtype: 'float32' | 'uint8';
-  readonly shape: number[];
-}
 interface TinyVaeReference {
   readonly tiny_vae_scaling_factor: number;
-  readonly cases: Array<{
-    readonly id: string;
-    readonly scheduler: 'pndm' | 'ddim' | 'lcm';
-    readonly steps: number;
-    readonly guidance_scale: number;
-    readonly height: number;
-    readonly width: number;
-    readonly prompt: string;
-    readonly negative_prompt?: string;
-    readonly initial_noise: Ref;
-    readonly step_noise?: Ref;
-    readonly image_float: Ref;
-  }>;
-  readonly decoder_only: Array<{ readonly id: string; readonly latents: Ref; readonly decoder_output: Ref }>;
+  readonly cases: OracleGenerationCase[];
+  readonly decoder_only: Array<{ readonly id: string; readonly latents: ArrayRef; readonly decoder_output: ArrayRef }>;
 }
 
 const reference = readReference('tiny-vae.json') as TinyVaeReference;

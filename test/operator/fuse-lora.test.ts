@@ -12,24 +12,11 @@ import { readModelFolder } from '../../container/src/engine/model/model-folder';
 import { StableDiffusionPipeline } from '../../container/src/engine/pipeline';
 import { createScheduler } from '../../container/src/engine/schedulers';
 import { fuseLora, LoraFusionError, type LoraInput } from '../../operator/model/lora/fuse-lora';
-import { maxAbsDiff, ORACLE_DIR, oracleGenerateOptions, readFloat32, readReference, referenceFile, TINY_SD, TINY_SD_FP16_EXTERNAL } from '../support/oracle';
-import type { SchedulerName } from '../../contract/limits';
+import { maxAbsDiff, ORACLE_DIR, oracleGenerateOptions, readFloat32, readReference, referenceFile, TINY_SD, TINY_SD_FP16_EXTERNAL, type OracleGenerationCase } from '../support/oracle';
 import { runNpmScript } from '../support/run-command';
 import { writeSafetensors } from './support/safetensors-writer';
 
-interface LoraCase {
-  readonly id: string;
-  readonly loras: ReadonlyArray<{ file: string; scale: number }>;
-  readonly scheduler: SchedulerName;
-  readonly steps: number;
-  readonly guidance_scale: number;
-  readonly height: number;
-  readonly width: number;
-  readonly prompt: string;
-  readonly negative_prompt?: string;
-  readonly initial_noise: { file: string; dtype: 'float32'; shape: number[] };
-  readonly image_float: { file: string; dtype: 'float32'; shape: number[] };
-}
+type LoraCase = OracleGenerationCase & { readonly loras: ReadonlyArray<{ file: string; scale: number }> };
 
 const CASES = (readReference('lora.json') as { cases: LoraCase[] }).cases;
 const LORAS = join(ORACLE_DIR, 'loras');

@@ -13,7 +13,7 @@ export const TINY_SD_SAFETY = join(ORACLE_DIR, 'models', 'tiny-sd-safety');
 export const DEMO_MODEL = join(__dirname, '..', '..', 'models', 'shapes-demo');
 export const TINY_SD_FP16_EXTERNAL = join(__dirname, '..', 'fixtures', 'models', 'tiny-sd-fp16-external');
 
-interface ArrayRef {
+export interface ArrayRef {
   readonly file: string;
   readonly dtype: 'float32' | 'uint8';
   readonly shape: number[];
@@ -112,6 +112,9 @@ export function expectLatentsClose(reference: ArrayRef, actual: readonly Float32
 export type OracleGeneration = Pick<OracleCase, 'prompt' | 'scheduler' | 'steps' | 'guidance_scale' | 'width' | 'height' | 'initial_noise' | 'step_noise'> & {
   readonly negative_prompt?: string;
 };
+
+/** A whole generation of a reference set, with the image diffusers made. */
+export type OracleGenerationCase = OracleGeneration & { readonly id: string; readonly image_float: ArrayRef };
 
 /** A reference generation case as the engine's options: diffusers' prompt, settings and noise. */
 export function oracleGenerateOptions(c: OracleGeneration): GenerateOptions {
