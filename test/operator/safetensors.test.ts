@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loraModules } from '../../operator/model/lora/lora-file';
-import { floatToHalf, halfToFloat, MAX_HEADER_BYTES, SafetensorsFile } from '../../operator/model/lora/safetensors';
+import { fromHalfBits as halfToFloat, toHalfBits as floatToHalf } from '../../container/src/engine/onnx/float16';
+import { MAX_HEADER_BYTES, SafetensorsFile } from '../../operator/model/lora/safetensors';
 import { safetensorsBytes, withHeader } from './support/safetensors-writer';
 
 let work: string;

@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 import { onnx } from 'onnx-proto';
-import { floatToHalf, halfToFloat } from './safetensors';
+import { fromHalfBits, toHalfBits } from '../../../container/src/engine/onnx/float16';
 
 /** Leading scopes exporters put before the module path: the traced wrapper's attribute, or transformers' `text_model`. */
 const ROOT_SCOPES = new Set(['unet', 'model', 'te', 'text_model', 'text_encoder', 'transformer']);
@@ -147,14 +147,14 @@ export function bytesToFloat32(bytes: Uint8Array, dtype: 'float32' | 'float16'):
     return out;
   }
   const out = new Float32Array(bytes.byteLength / 2);
-  for (let i = 0; i < out.length; i += 1) out[i] = halfToFloat(view.getUint16(i * 2, true));
+  for (let i = 0; i < out.length; i += 1) out[i] = fromHalfBits(view.getUint16(i * 2, true));
   return out;
 }
 
 export function float32ToBytes(values: Float32Array, dtype: 'float32' | 'float16'): Buffer {
   const out = Buffer.alloc(values.length * (dtype === 'float32' ? 4 : 2));
   if (dtype === 'float32') for (let i = 0; i < values.length; i += 1) out.writeFloatLE(values[i], i * 4);
-  else for (let i = 0; i < values.length; i += 1) out.writeUInt16LE(floatToHalf(values[i]), i * 2);
+  else for (let i = 0; i < values.length; i += 1) out.writeUInt16LE(toHalfBits(values[i]), i * 2);
   return out;
 }
 
@@ -162,7 +162,7 @@ export function float32ToBytes(values: Float32Array, dtype: 'float32' | 'float16
 export function readInline(tensor: onnx.ITensorProto, dtype: 'float32' | 'float16'): Float32Array {
   if (tensor.rawData && tensor.rawData.length > 0) return bytesToFloat32(tensor.rawData, dtype);
   if (dtype === 'float32' && tensor.floatData && tensor.floatData.length > 0) return Float32Array.from(tensor.floatData);
-  if (dtype === 'float16' && tensor.int32Data && tensor.int32Data.length > 0) return Float32Array.from(tensor.int32Data, (h) => halfToFloat(h & 0xffff));
+  if (dtype === 'float16' && tensor.int32Data && tensor.int32Data.length > 0) return Float32Array.from(tensor.int32Data, (h) => fromHalfBits(h & 0xffff));
   throw new OnnxMappingError(`${tensor.name}: no data in the tensor`);
 }
 
@@ -180,6 +180,6 @@ export function writeInline(tensor: onnx.ITensorProto, values: Float32Array, dty
     }
     tensor.rawData = fused;
   } else if (dtype === 'float32') tensor.floatData = Array.from(values);
-  else tensor.int32Data = Array.from(values, floatToHalf);
+  else tensor.int32Data = Array.from(values, toHalfBits);
   return false;
 }

@@ -6,6 +6,7 @@
  * before a byte of tensor data is read, and tensors are read one at a time from the open file.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import { fromHalfBits } from '../../../container/src/engine/onnx/float16';
 
 /** Real headers (kohya's training metadata included) are well under 1 MiB; Hugging Face's own reader stops at 100 MB. */
 export const MAX_HEADER_BYTES = 8 * 1024 * 1024;
@@ -123,7 +124,7 @@ export function toFloat32(bytes: Uint8Array, dtype: SafetensorsDtype): Float32Ar
   const n = bytes.byteLength / ITEM_BYTES[dtype];
   const out = new Float32Array(n);
   if (dtype === 'F32') for (let i = 0; i < n; i += 1) out[i] = view.getFloat32(i * 4, true);
-  else if (dtype === 'F16') for (let i = 0; i < n; i += 1) out[i] = halfToFloat(view.getUint16(i * 2, true));
+  else if (dtype === 'F16') for (let i = 0; i < n; i += 1) out[i] = fromHalfBits(view.getUint16(i * 2, true));
   else {
     const u32 = new Uint32Array(1);
     const f32 = new Float32Array(u32.buffer);
@@ -133,40 +134,4 @@ export function toFloat32(bytes: Uint8Array, dtype: SafetensorsDtype): Float32Ar
     }
   }
   return out;
-}
-
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-}
-
-const F32_SCRATCH = new Float32Array(1);
-const U32_SCRATCH = new Uint32Array(F32_SCRATCH.buffer);
-
-/** float32 → IEEE half, rounding to nearest even as numpy and torch do. */
-export function floatToHalf(value: number): number {
-  F32_SCRATCH[0] = value;
-  const x = U32_SCRATCH[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exponent = (x >>> 23) & 0xff;
-  let mantissa = x & 0x7fffff;
-  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
-  const e = exponent - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mantissa |= 0x800000;
-    const shift = 14 - e;
-    const half = mantissa >>> shift;
-    const remainder = mantissa & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    return sign | (remainder > halfway || (remainder === halfway && half & 1) ? half + 1 : half);
-  }
-  const half = (e << 10) | (mantissa >>> 13);
-  const remainder = mantissa & 0x1fff;
-  return sign | (remainder > 0x1000 || (remainder === 0x1000 && half & 1) ? half + 1 : half);
 }
