@@ -42,7 +42,7 @@ it('writes previews into the progress object while a job runs', async () => {
     progress_location: 's3://jobs/outputs/job-preview.progress.json',
     cancel_location: 's3://jobs/inputs/job-preview.canceled',
   };
-  // Long enough for a progress write after the first step (they are at least 2 s apart).
+  // The first preview is written as soon as it is painted, however short the 2 s progress interval makes the job.
   objects.set('jobs/inputs/job-preview.json', Buffer.from(JSON.stringify({ prompt: 'a blue square', width: 192, height: 192, steps: 40, seed: 4 })));
   expect(await handler(event, { getRemainingTimeInMillis: () => 900_000 })).toEqual({ outcome: 'succeeded' });
   const withPreview = progressWrites.map((write) => engineProgressSchema.parse(write)).filter((write) => write.preview !== undefined);

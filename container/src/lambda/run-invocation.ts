@@ -83,10 +83,14 @@ export async function runInvocation(event: unknown, deps: InvocationDependencies
   const controller = new AbortController();
   const deadline = setTimeout(() => controller.abort(new OutOfTime()), Math.max(0, deps.remainingMs() - TIMEOUT_MARGIN_MS));
   let lastWrite = Date.now();
+  let previewWritten = false;
   let writing: Promise<void> = Promise.resolve();
   const onProgress = ({ step, steps, preview }: { step: number; steps: number; preview?: string }) => {
-    if (Date.now() - lastWrite < PROGRESS_WRITE_INTERVAL_MS) return;
+    // The first preview goes out at once: it is the visitor's first sign that the job is painting.
+    const firstPreview = preview !== undefined && !previewWritten;
+    if (!firstPreview && Date.now() - lastWrite < PROGRESS_WRITE_INTERVAL_MS) return;
     lastWrite = Date.now();
+    if (preview !== undefined) previewWritten = true;
     // One write (and cancel check) at a time; a slow S3 call skips a beat rather than piling up.
     writing = writing.then(async () => {
       await writeProgress(deps.s3, invocation, { started_at: startedAt, step, steps, ...(preview ? { preview } : {}) });
