@@ -302,6 +302,41 @@ describe('misuse', () => {
       expect({ name, sample, output }).toEqual({ name, sample: sampleCopy, output: outputCopy });
     }
   });
+
+  it('writes into the `out` buffers it is given, with the same values as fresh arrays', () => {
+    for (const name of SCHEDULER_NAMES) {
+      const [fresh, reused] = [scheduler(name, {}, 4), scheduler(name, {}, 4)];
+      const buffers = [new Float32Array(16), new Float32Array(16)];
+      const scaledOut = new Float32Array(16);
+      let [freshSample, reusedSample] = [pseudoRandom(16, 1), pseudoRandom(16, 1)];
+      fresh.timesteps.forEach((t, i) => {
+        const output = pseudoRandom(16, 2 + i);
+        const noise = (): NoiseSource => ({ randn: () => pseudoRandom(16, 40 + i) });
+        const scaled = reused.scaleModelInput(reusedSample, t, scaledOut);
+        expect({ name, scaled: [...scaled] }).toEqual({ name, scaled: [...fresh.scaleModelInput(freshSample, t)] });
+        freshSample = fresh.step(output, t, freshSample, shape, { noise: noise() }).prevSample;
+        const { prevSample } = reused.step(output, t, reusedSample, shape, { noise: noise(), out: buffers[i % 2] });
+        expect(prevSample).toBe(buffers[i % 2]);
+        expect({ name, prevSample: [...prevSample] }).toEqual({ name, prevSample: [...freshSample] });
+        reusedSample = prevSample;
+      });
+    }
+  });
+
+  it('refuses an `out` buffer of the wrong size, or one that is also an input', () => {
+    const s = scheduler('euler', {}, 4);
+    const sample = pseudoRandom(16, 1);
+    const t = s.timesteps[0];
+    expect(() => s.scaleModelInput(sample, t, new Float32Array(8))).toThrow(/scaleModelInput\(\): `out` has 8 values but the sample has 16/);
+    expect(() => s.scaleModelInput(sample, t, sample.subarray(4))).toThrow(/`out` has 12 values/);
+    expect(() => s.scaleModelInput(sample, t, sample)).toThrow(/scaleModelInput\(\): `out` must not share memory/);
+    s.scaleModelInput(sample, t);
+    const output = pseudoRandom(16, 2);
+    expect(() => s.step(output, t, sample, shape, { out: output })).toThrow(/step\(\): `out` must not share memory/);
+    const shared = new Float32Array(32);
+    expect(() => s.step(output, t, shared.subarray(0, 16), shape, { out: shared.subarray(8, 24) })).toThrow(SchedulerUsageError);
+    expect(() => s.step(output, t, shared.subarray(0, 16), shape, { out: shared.subarray(16, 32) })).not.toThrow();
+  });
 });
 
 describe('step math', () => {

@@ -545,12 +545,16 @@ export class StableDiffusionPipeline {
     const { scheduler, timesteps, latentShape, unet } = run;
     let latents = run.latents;
     let final = latents;
+    // Buffers made once per run, the latents' two taking turns: a step allocates nothing of the
+    // latents' size, so a long run is not paused by the collector (bench:engine's per-step mean).
+    const nextLatents = [new Float32Array(latents.length), new Float32Array(latents.length)];
+    const scaledInput = new Float32Array(latents.length);
     for (const [i, t] of timesteps.entries()) {
       if (run.signal?.aborted) throw new GenerationCancelledError();
-      const modelInput = scheduler.scaleModelInput(latents, t);
+      const modelInput = scheduler.scaleModelInput(latents, t, scaledInput);
       const prediction = await this.runUnet(unet, modelInput, t);
       const noisePrediction = this.applyGuidance(unet, prediction);
-      const output = scheduler.step(noisePrediction, t, latents, latentShape, { noise: run.stepNoise });
+      const output = scheduler.step(noisePrediction, t, latents, latentShape, { noise: run.stepNoise, out: nextLatents[i % 2] });
       latents = output.prevSample;
       final = output.denoised ?? latents;
       run.onStep?.({ step: i + 1, totalSteps: timesteps.length, timestep: t, latents, latentShape, ...(output.denoised ? { denoised: output.denoised } : {}) });

@@ -22,6 +22,8 @@ export class PerImageNoise implements NoiseSource {
     if (batch !== this.generators.length) {
       throw new Error(`noise for a batch of ${batch} was requested from ${this.generators.length} seeds`);
     }
+    // One image (the usual case): its generator's array as it is, not copied into another.
+    if (batch === 1) return this.generators[0].randn(shape);
     const perImage = rest.reduce((a, b) => a * b, 1);
     const out = new Float32Array(batch * perImage);
     this.generators.forEach((generator, i) => out.set(generator.randn([1, ...rest]), i * perImage));

@@ -14,9 +14,9 @@ export interface Schedule {
  * The bookkeeping every scheduler shares, as diffusers keeps `_step_index`: the schedule, which
  * call comes next, and refusal of calls out of order. Subclasses supply only the math.
  *
- * Arrays handed in are never written to: each step returns a new `prevSample`, because the caller
- * may keep the previous latents (progress previews, per-step comparisons). History a multistep
- * method needs is kept in buffers the scheduler owns and reuses.
+ * Arrays handed in are never written to, except the `out` buffers a caller passes: otherwise each
+ * step returns a new `prevSample`, because the caller may keep the previous latents (per-step
+ * comparisons). History a multistep method needs is kept in buffers the scheduler owns and reuses.
  */
 export abstract class DiscreteScheduler implements Scheduler {
   abstract readonly name: SchedulerName;
@@ -77,9 +77,10 @@ export abstract class DiscreteScheduler implements Scheduler {
     return out;
   }
 
-  scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
+  scaleModelInput(sample: Float32Array, timestep: number, out?: Float32Array): Float32Array {
     this.expectNext(timestep, 'scaleModelInput');
-    return this.scale(sample, this.stepIndex);
+    if (out !== undefined) checkOut(out, sample.length, [sample], 'scaleModelInput');
+    return this.scale(sample, this.stepIndex, out);
   }
 
   step(
@@ -96,7 +97,8 @@ export abstract class DiscreteScheduler implements Scheduler {
         `\`sample\` (${sample.length} values) and \`modelOutput\` (${modelOutput.length}) must both fit shape [${shape.join(', ')}] (${size} values).`,
       );
     }
-    const prevSample = new Float32Array(size);
+    if (options.out !== undefined) checkOut(options.out, size, [sample, modelOutput], 'step');
+    const prevSample = options.out ?? new Float32Array(size);
     const denoised = this.advance(modelOutput, sample, prevSample, this.stepIndex, shape, options);
     this.stepIndex += 1;
     return denoised === undefined ? { prevSample } : { prevSample, denoised };
@@ -114,8 +116,8 @@ export abstract class DiscreteScheduler implements Scheduler {
    */
   protected abstract noiseScales(index: number): readonly [number, number];
 
-  /** The model input for call `index`; returns `sample` itself where the family does not scale. */
-  protected scale(sample: Float32Array, _index: number): Float32Array {
+  /** The model input for call `index`, into `out` or a new array; `sample` itself where the family does not scale. */
+  protected scale(sample: Float32Array, _index: number, _out?: Float32Array): Float32Array {
     return sample;
   }
 
@@ -163,6 +165,16 @@ export abstract class DiscreteScheduler implements Scheduler {
       );
     }
   }
+}
+
+/** Refuses an `out` buffer of the wrong size, or one that is also an input of the call. */
+function checkOut(out: Float32Array, size: number, inputs: readonly Float32Array[], method: string): void {
+  if (out.length !== size) throw new SchedulerUsageError(`${method}(): \`out\` has ${out.length} values but the sample has ${size}.`);
+  if (inputs.some((input) => overlaps(input, out))) throw new SchedulerUsageError(`${method}(): \`out\` must not share memory with the arrays it reads.`);
+}
+
+function overlaps(a: Float32Array, b: Float32Array): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 /** Copies `source` into `buffer`, reallocating only when the size changed. */

@@ -9,6 +9,12 @@ export interface NoiseSource {
 export interface SchedulerStepOptions {
   /** Needed by ancestral samplers; others ignore it. */
   readonly noise?: NoiseSource;
+  /**
+   * Where `prevSample` is written: neither `sample` nor `modelOutput`, of the sample's size. The
+   * denoising loop hands two buffers in turn so that a step allocates nothing.
+   * @default - a new array
+   */
+  readonly out?: Float32Array;
 }
 
 export interface SchedulerStepOutput {
@@ -49,8 +55,11 @@ export interface Scheduler {
    * timestep's level with `noise`. Image-to-image uses it on the encoded image before the first step.
    */
   addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array;
-  /** Scales the denoising model's input for the current timestep (identity for DDPM-family). */
-  scaleModelInput(sample: Float32Array, timestep: number): Float32Array;
+  /**
+   * Scales the denoising model's input for the current timestep (identity for DDPM-family, which
+   * return `sample` itself). Written into `out` where given, else into a new array.
+   */
+  scaleModelInput(sample: Float32Array, timestep: number, out?: Float32Array): Float32Array;
   /** Advances one step: from the model's noise prediction at `timestep`, the previous sample. */
   step(
     modelOutput: Float32Array,

@@ -82,11 +82,11 @@ export abstract class SigmaScheduler extends DiscreteScheduler {
     return (this.sigmas as readonly number[])[index];
   }
 
-  protected override scale(sample: Float32Array, index: number): Float32Array {
+  protected override scale(sample: Float32Array, index: number, out?: Float32Array): Float32Array {
     const sigma = this.sigmaAt(index);
     // Float32 tensor math in diffusers: (sigma**2 + 1) ** 0.5, then one float32 division per element.
     const divisor = f32(Math.sqrt(f32(f32(sigma * sigma) + 1)));
-    const scaled = new Float32Array(sample.length);
+    const scaled = out ?? new Float32Array(sample.length);
     for (let i = 0; i < sample.length; i++) scaled[i] = sample[i] / divisor;
     return scaled;
   }
