@@ -3,8 +3,9 @@
  * session options cost on one part of a full-size SD 1.x export, on this CPU: for each graph
  * optimization level and thread count, in a fresh process each, the session's creation time, its
  * first run and the mean of the next runs, with CPU time beside wall time (CPU ≈ threads × wall
- * shows the threads were used). The engine's defaults (model-session.ts, threads.ts) are chosen
- * from these figures. Make a full-size pipeline with tools/full-size-model/.
+ * shows the threads were used). `--memory bounded` measures the session with onnxruntime's arena
+ * off, as bounded memory creates every part but the UNet. The engine's defaults (model-session.ts,
+ * threads.ts) are chosen from these figures. Make a full-size pipeline with tools/full-size-model/.
  */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';

@@ -6,10 +6,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { maxAbsDiff, ORACLE_DIR, readFloat32, readReference, referenceFile, TINY_SD } from '../support/oracle';
+import { maxAbsDiff, readFloat32, readReference, referenceFile, TINY_SD, TINY_TAESD } from '../support/oracle';
 import { runNpmScript } from '../support/run-command';
 
-const TINY_TAESD = join(ORACLE_DIR, 'models', 'tiny-taesd');
 
 let scratch: string;
 beforeAll(() => {

@@ -3,9 +3,10 @@
  * those of the batched default path (and so of diffusers) within float32 rounding.
  */
 import * as ort from 'onnxruntime-node';
+import { join, relative } from 'node:path';
 import { ModelSession, type Feed } from '../../container/src/engine/onnx/model-session';
 import { StableDiffusionPipeline, type GenerateOptions, type GenerateResult, type StepProgress } from '../../container/src/engine/pipeline';
-import { img2imgCases, img2imgGenerateOptions, maxAbsDiff, oracleCases, oracleGenerateOptions, readFloat32, TINY_LCM, TINY_SD } from '../support/oracle';
+import { img2imgCases, img2imgGenerateOptions, maxAbsDiff, oracleCases, oracleGenerateOptions, readFloat32, TINY_LCM, TINY_SD, TINY_TAESD } from '../support/oracle';
 
 /**
  * What "the same numbers" means here: float32 rounding of a batch-1 versus a batch-2 matmul, on one
@@ -144,6 +145,20 @@ describe('loading', () => {
     expect(boundedOptions.enableMemPattern ?? true).toBe(true);
     expect(defaultOptions).not.toHaveProperty('enableCpuMemArena');
     expect(defaultOptions).not.toHaveProperty('enableMemPattern');
+  });
+
+  it('keeps the arena under bounded memory only for the sessions that run a batch of one: the UNet and the decoders', async () => {
+    const create = jest.spyOn(ort.InferenceSession, 'create');
+    const pipeline = await StableDiffusionPipeline.load(TINY_SD, { executionProvider: 'cpu', memory: 'bounded', tinyVaeDir: TINY_TAESD, safetyChecker: 'off' });
+    await pipeline.release();
+    const files = (arena: boolean) =>
+      create.mock.calls
+        .filter((call) => ((call[1] as ort.InferenceSession.SessionOptions).enableCpuMemArena ?? true) === arena)
+        .map((call) => relative(join(TINY_SD, '..'), String(call[0])))
+        .sort();
+    expect(files(true)).toEqual(['tiny-sd/unet/model.onnx', 'tiny-sd/vae_decoder/model.onnx', 'tiny-taesd/vae_decoder/model.onnx']);
+    expect(files(false)).toEqual(['tiny-sd/text_encoder/model.onnx', 'tiny-sd/vae_encoder/model.onnx']);
+    create.mockRestore();
   });
 
   it('refuses a memory mode it does not know, naming it', async () => {

@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chwToHwcUnit } from '../../container/src/engine/decoder/latent-decoder';
 import { StableDiffusionPipeline } from '../../container/src/engine/pipeline';
-import { maxAbsDiff, ORACLE_DIR, oracleGenerateOptions, readFloat32, readReference, TINY_SD, type ArrayRef, type OracleGenerationCase } from '../support/oracle';
+import { maxAbsDiff, oracleGenerateOptions, readFloat32, readReference, TINY_SD, TINY_TAESD, type ArrayRef, type OracleGenerationCase } from '../support/oracle';
 
-const TINY_TAESD = join(ORACLE_DIR, 'models', 'tiny-taesd');
 
 interface TinyVaeReference {
   readonly tiny_vae_scaling_factor: number;

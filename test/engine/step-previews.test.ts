@@ -2,14 +2,12 @@
  * Live previews from the engine: small WebP data URLs within the contract's limits, at most one per
  * interval, never holding up the steps, and none without a tiny VAE.
  */
-import { join } from 'node:path';
 import sharp from 'sharp';
 import { previewSchema, PREVIEW_LIMITS } from '../../contract/preview';
 import { StableDiffusionPipeline } from '../../container/src/engine/pipeline';
 import { poolLatents, StepPreviews, type StepPreview } from '../../container/src/engine/preview/step-previews';
-import { ORACLE_DIR, TINY_SD } from '../support/oracle';
+import { TINY_SD, TINY_TAESD } from '../support/oracle';
 
-const TINY_TAESD = join(ORACLE_DIR, 'models', 'tiny-taesd');
 
 let pipeline: StableDiffusionPipeline;
 beforeAll(async () => {

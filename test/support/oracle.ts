@@ -6,6 +6,8 @@ import type { GenerateOptions } from '../../container/src/engine/pipeline';
 
 export const ORACLE_DIR = join(__dirname, '..', 'fixtures', 'oracle');
 export const TINY_SD = join(ORACLE_DIR, 'models', 'tiny-sd');
+/** An `AutoencoderTiny` (TAESD-shaped) in the Hub layout: `vae_decoder/`, `vae_encoder/`. */
+export const TINY_TAESD = join(ORACLE_DIR, 'models', 'tiny-taesd');
 export const TINY_SD_LEGACY = join(ORACLE_DIR, 'models', 'tiny-sd-legacy');
 export const TINY_LCM = join(ORACLE_DIR, 'models', 'tiny-lcm');
 export const TINY_SD_SAFETY = join(ORACLE_DIR, 'models', 'tiny-sd-safety');

@@ -211,14 +211,16 @@ export class StableDiffusionPipeline {
     if (!isMemoryMode(memory)) throw new Error(`memory has to be one of ${MEMORY_MODES.join(', ')} but is ${JSON.stringify(memory)}`);
     const folder = await readModelFolder(modelDir);
     const sessionOptions = { executionProviders: resolveExecutionProviders(options.executionProvider ?? 'auto'), memory, threads: options.threads };
+    // The UNet and the decoders run a batch of one under bounded memory (memory-mode.ts).
+    const batchOfOneOptions = { ...sessionOptions, batchOfOne: memory === 'bounded' };
     // The safety checker (CLIP ViT-L/14 at full size, ~10 s to load) too: nothing waits for it.
     const [tokenizer, textEncoder, unet, vaeDecoder, vaeEncoder, tinyVae, safety] = await Promise.all([
       ClipTokenizer.fromModelFolder(folder.tokenizerDir),
       ModelSession.create(folder.textEncoderFile, 'text_encoder/model.onnx', sessionOptions),
-      ModelSession.create(folder.unetFile, 'unet/model.onnx', sessionOptions),
-      ModelSession.create(folder.vaeDecoderFile, 'vae_decoder/model.onnx', sessionOptions),
+      ModelSession.create(folder.unetFile, 'unet/model.onnx', batchOfOneOptions),
+      ModelSession.create(folder.vaeDecoderFile, 'vae_decoder/model.onnx', batchOfOneOptions),
       folder.vaeEncoderFile === undefined ? undefined : ModelSession.create(folder.vaeEncoderFile, 'vae_encoder/model.onnx', sessionOptions),
-      loadTinyVaeSession(folder.dir, options.tinyVaeDir, sessionOptions),
+      loadTinyVaeSession(folder.dir, options.tinyVaeDir, batchOfOneOptions),
       loadSafetyFilter(folder.safetyChecker, options.safetyChecker ?? DEFAULT_SAFETY_CHECKER, sessionOptions),
     ]);
     const sessions: Sessions = { textEncoder, unet, vaeDecoder, ...(vaeEncoder ? { vaeEncoder } : {}), ...(tinyVae ? { tinyVaeDecoder: tinyVae.session } : {}) };

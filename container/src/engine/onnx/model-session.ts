@@ -40,6 +40,12 @@ export interface SessionOptions {
   readonly executionProviders: ReadonlyArray<'cuda' | 'cpu'>;
   /** See memory-mode.ts. @default 'default' */
   readonly memory?: MemoryMode;
+  /**
+   * Every run of this session is one batch of one (the UNet and the decoders under bounded memory),
+   * so onnxruntime's arena, which keeps a run's high-water mark, holds a fixed amount and is kept
+   * even when memory is bounded. @default false
+   */
+  readonly batchOfOne?: boolean;
   /** onnxruntime's intra-op threads (threads.ts). @default - every CPU the host gives */
   readonly threads?: number;
   /** Only `npm run bench:sessions` sets it, to measure the levels against each other. @default GRAPH_OPTIMIZATION_LEVEL */
@@ -69,7 +75,7 @@ export class ModelSession {
         graphOptimizationLevel: options.graphOptimizationLevel ?? GRAPH_OPTIMIZATION_LEVEL,
         intraOpNumThreads: resolveThreads(options.threads),
         extra: { session: { intra_op: { allow_spinning: '0' } } },
-        ...memorySessionOptions(options.memory ?? 'default'),
+        ...memorySessionOptions(options.memory ?? 'default', options.batchOfOne ?? false),
       });
     } catch (error) {
       throw new Error(`${label}: onnxruntime could not load the model: ${(error as Error).message}`);
@@ -140,14 +146,20 @@ export class ModelSession {
 
 /**
  * onnxruntime's CPU arena keeps every block it ever handed out for the session's life, so each
- * session holds its own high-water mark and the process peaks at their sum. Bounded memory turns
- * the arena off: a run's activations go back to the system when it ends. Memory patterns stay on:
- * they plan a run's activations into one block, and without them every large tensor is page-faulted
- * in afresh on every run (the full-size UNet took 40% longer per call for a higher peak). Figures:
+ * session holds its own high-water mark and the process peaks at their sum. Under bounded memory the
+ * sessions that run a batch of one (the UNet, called per row, and the decoders, per image) keep it:
+ * what it holds is one run's activations at the largest size the mode accepts, a fixed amount, and
+ * the decode's peak lands on top of the UNet's kept arena whether the decoder's own is on or off.
+ * Without it every run page-faults its activations in afresh: on the full-size SD 1.5 pipeline
+ * (2 threads, 4-step LCM-style 512²) the UNet's first run took 23.1 s against 11.3 s and the full VAE's
+ * decode 35.5 s against 14.5 s, for a peak 0.3 GB lower (7.2 against 7.5 GB). The parts that run
+ * once a request on other shapes (text and image encoders, the safety checker) give memory back.
+ * Memory patterns stay on everywhere: without them every large tensor is page-faulted in afresh on
+ * every run (the full-size UNet took 40% longer per call for a higher peak). Figures:
  * tools/full-size-model/README.md.
  */
-export function memorySessionOptions(memory: MemoryMode): Pick<ort.InferenceSession.SessionOptions, 'enableCpuMemArena'> {
-  return memory === 'bounded' ? { enableCpuMemArena: false } : {};
+export function memorySessionOptions(memory: MemoryMode, batchOfOne: boolean): Pick<ort.InferenceSession.SessionOptions, 'enableCpuMemArena'> {
+  return memory === 'bounded' && !batchOfOne ? { enableCpuMemArena: false } : {};
 }
 
 export function isSupportedType(type: string): type is ElementType {
