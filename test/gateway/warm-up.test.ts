@@ -46,12 +46,27 @@ describe('POST /v1/warmups in lambda mode', () => {
     const { gateway } = awsGateway(LAMBDA_ENV, () => clock);
     expect(body(await gateway(warmUp('198.51.100.1')))).toEqual({ state: 'cold', warming: true });
     clock = later(30);
-    expect(body(await gateway(warmUp('198.51.100.2')))).toEqual({ state: 'cold', warming: true });
+    expect(body(await gateway(warmUp('198.51.100.2')))).toEqual({ state: 'warming', warming: true });
     expect(mocks.lambda.commandCalls(InvokeCommand)).toHaveLength(1);
     // The lease is as long as a cold start (60 s here); the status cache has long forgotten too.
     clock = later(61);
     await gateway(warmUp('198.51.100.3'));
     expect(mocks.lambda.commandCalls(InvokeCommand)).toHaveLength(2);
+  });
+
+  it('makes GET /v1/status say "Getting ready…" while the warm-up runs, counting down the cold start, and cold once the lease ends', async () => {
+    coldFunction();
+    let clock = noon;
+    const { gateway } = awsGateway({ ...LAMBDA_ENV, SECONDS_PER_IMAGE: '10' }, () => clock);
+    const status = async () => body(await gateway(apiEvent({ method: 'GET', path: '/v1/status' })));
+    expect(await status()).toMatchObject({ state: 'cold', estimated_wait_seconds: 70 });
+    await gateway(warmUp());
+    clock = later(20);
+    const warming = await status();
+    expect(validate('GET', '/v1/status', 200, warming)).toEqual([]);
+    expect(warming).toMatchObject({ state: 'warming', estimated_wait_seconds: 50, message: expect.stringMatching(/^Getting ready… /) });
+    clock = later(61);
+    expect(await status()).toMatchObject({ state: 'cold', estimated_wait_seconds: 70 });
   });
 
   it('starts one warm-up when many visitors arrive at once', async () => {
@@ -129,7 +144,7 @@ describe('POST /v1/warmups in async GPU mode', () => {
     asleep();
     const { gateway } = awsGateway({ ...GPU_ENV, WARM_ON_VISIT: 'true' }, () => noon);
     expect(body(await gateway(warmUp()))).toEqual({ state: 'cold', warming: true });
-    expect(body(await gateway(warmUp('203.0.113.4')))).toEqual({ state: 'cold', warming: true });
+    expect(body(await gateway(warmUp('203.0.113.4')))).toEqual({ state: 'warming', warming: true });
     const invoked = mocks.runtime.commandCalls(InvokeEndpointAsyncCommand);
     expect(invoked).toHaveLength(1);
     const key = /^s3:\/\/jobs-bucket\/(.+)$/.exec(invoked[0].args[0].input.InputLocation!)![1];

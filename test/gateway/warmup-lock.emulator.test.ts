@@ -25,10 +25,10 @@ describe.each(locks)('the warm-up lease, %s', (_name, make) => {
 
   it('is taken once until it expires, then free again', async () => {
     expect(await lock.tryAcquire(noon, at(60))).toBe(true);
-    expect(await lock.held(at(30))).toBe(true);
+    expect(await lock.held(at(30))).toEqual({ takenAt: noon, expiresAt: at(60) });
     expect(await lock.tryAcquire(at(30), at(90))).toBe(false);
     expect(await lock.tryAcquire(at(60), at(120))).toBe(false);
-    expect(await lock.held(at(61))).toBe(false);
+    expect(await lock.held(at(61))).toBeUndefined();
     expect(await lock.tryAcquire(at(61), at(121))).toBe(true);
     expect(await lock.tryAcquire(at(100), at(160))).toBe(false);
   });
@@ -41,14 +41,15 @@ describe.each(locks)('the warm-up lease, %s', (_name, make) => {
   it('is free at once when given back', async () => {
     expect(await lock.tryAcquire(noon, at(60))).toBe(true);
     await lock.release();
+    expect(await lock.held(at(1))).toBeUndefined();
     expect(await lock.tryAcquire(at(1), at(61))).toBe(true);
   });
 });
 
-it('stores its expiry in the table\'s TTL attribute as epoch seconds', async () => {
+it('stores its expiry in the table\'s TTL attribute and when it was taken, as epoch seconds', async () => {
   const lock = new DynamoDbWarmUpLock(emulated.documentClient, emulated.tableName);
   await lock.release();
   await lock.tryAcquire(noon, at(60));
   const { Item: item } = await emulated.client.send(new GetItemCommand({ TableName: emulated.tableName, Key: { pk: { S: 'warmup' } } }));
-  expect(item).toEqual({ pk: { S: 'warmup' }, expires_at: { N: String(noon.getTime() / 1000 + 60) } });
+  expect(item).toEqual({ pk: { S: 'warmup' }, expires_at: { N: String(noon.getTime() / 1000 + 60) }, taken_at: { N: String(noon.getTime() / 1000) } });
 });

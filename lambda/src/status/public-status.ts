@@ -18,7 +18,8 @@ function minutes(seconds: number): string {
  * - warm: the queue ahead of it plus itself, shared by the running instances:
  *   `(queue + 1) × secondsPerImage / instances`;
  * - cold: the boot first, then the same with one instance: `coldStart + (queue + 1) × secondsPerImage`;
- * - warming: like cold, less the time the boot has already taken when the backend knows it.
+ * - warming (starting, or a visitor's warm-up in flight): like cold, less the time the boot has
+ *   already taken when the backend knows it.
  * It is an estimate for people, rounded to whole seconds; the configured numbers come from
  * COLD_START_SECONDS and SECONDS_PER_IMAGE.
  */
@@ -39,7 +40,7 @@ function messageOf(status: BackendCapacity, wait: number): string {
     case 'cold':
       return `The image generator is switched off while nobody uses it, to keep costs near zero. Your request starts it; the first image takes ${minutes(wait)}.`;
     case 'warming':
-      return `The image generator is starting up; the first image takes ${minutes(wait)}.`;
+      return `Getting ready… The image generator is starting up; the first image takes ${minutes(wait)}.`;
     case 'warm':
       return status.queueDepth > 0
         ? `The image generator is running; ${status.queueDepth} ${status.queueDepth === 1 ? 'request is' : 'requests are'} ahead of yours.`
