@@ -17,12 +17,13 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { S3Client } from '@aws-sdk/client-s3';
+import { LAMBDA_PREMISES, parallelFraction, scaledSeconds } from '../../lib/config/lambda-engine-estimate';
 import { stageModel } from '../src/lambda/model-staging';
 import { EngineService } from '../src/server/engine-service';
 
 const STREAM_BYTES_PER_SECOND = 80e6;
-/** Premises of the Lambda estimate, each printed with it. */
-const LAMBDA = { vcpus: 6, s3StreamMBps: 1000 / 16.5, s3AggregateMBps: 600, memoryGb: 10, perGbSecondUsd: 0.0000166667 };
+/** Premises of the Lambda estimate, each printed with it: the same ones lambda mode's defaults use. */
+const LAMBDA = { ...LAMBDA_PREMISES, memoryGb: 10, perGbSecondUsd: 0.0000166667 };
 const REQUEST = { prompt: 'a photo of an astronaut riding a horse on mars', width: 512, height: 512, steps: 4, scheduler: 'lcm' as const, guidance_scale: 1, num_images: 1 };
 
 function flag(name: string): string | undefined {
@@ -175,17 +176,21 @@ async function main(): Promise<void> {
     const one = await runChild(['--child', '1', ...common, '--staging', join(work, 'a'), '--threads', '1']);
     process.stdout.write(`${JSON.stringify({ case: 'one thread (model already staged)', ...one })}\n`);
 
-    // The estimate: compute scales from the 1- and 2-thread runs by Amdahl's law to Lambda's 6 vCPUs.
-    const t1 = one.second_image.ms as number;
-    const tn = all.second_image.ms as number;
+    // The estimate: each part scales by Amdahl's law to Lambda's vCPUs, with its own parallel
+    // fraction from the 1-thread run (its CPU time) against the n-thread run (wall time).
     const n = all.threads as number;
-    const speedup = t1 / tn;
-    const parallel = n > 1 ? Math.min(1, Math.max(0, (1 - 1 / speedup) / (1 - 1 / n))) : 1;
-    const scale = (ms: number) => ms * ((1 - parallel) + parallel / LAMBDA.vcpus) / ((1 - parallel) + parallel / n);
+    const fraction = (oneCpuMs: number, nWallMs: number) => parallelFraction(oneCpuMs / 1000, nWallMs / 1000, n);
+    const fractions = {
+      load: fraction(one.load_cpu_ms, all.load_ms),
+      first_image: fraction(one.first_image.cpu_ms, all.first_image.ms),
+      warm_image: fraction(one.second_image.cpu_ms, all.second_image.ms),
+    };
+    const scale = (ms: number, parallel: number) => scaledSeconds({ seconds: ms / 1000, parallelFraction: parallel }, n, LAMBDA.vcpus);
     const stagingS = bytes / 1e6 / Math.min(LAMBDA.s3AggregateMBps, LAMBDA.s3StreamMBps * streams);
-    const loadS = scale(all.load_ms) / 1000;
-    const firstS = scale(all.first_image.ms) / 1000;
-    const warmS = scale(all.second_image.ms) / 1000;
+    const loadS = scale(all.load_ms, fractions.load);
+    const firstS = scale(all.first_image.ms, fractions.first_image);
+    const warmS = scale(all.second_image.ms, fractions.warm_image);
+    const round3 = (value: number) => Math.round(value * 1000) / 1000;
     process.stdout.write(
       `${JSON.stringify({
         lambda_estimate: {
@@ -195,7 +200,11 @@ async function main(): Promise<void> {
             streams,
             model_gb: Math.round(bytes / 1e7) / 100,
             vcpus: LAMBDA.vcpus,
-            parallel_fraction_from_1_vs_n_threads: Math.round(parallel * 1000) / 1000,
+            parallel_fraction_from_1_thread_cpu_vs_n_threads_wall: {
+              load: round3(fractions.load),
+              first_image: round3(fractions.first_image),
+              warm_image: round3(fractions.warm_image),
+            },
             threads_here: n,
           },
           staging_s: Math.round(stagingS * 10) / 10,

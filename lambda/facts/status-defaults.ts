@@ -6,13 +6,4 @@ export const STATUS_DEFAULTS = {
   secondsPerImage: 8,
 } as const;
 
-/**
- * The same for the engine as a Lambda function (`lambda` mode), at 10,240 MB (6 vCPUs). Estimates
- * until measured on Lambda itself (`npm run bench:cpu` gives this CPU's figures).
- */
-export const LAMBDA_STATUS_DEFAULTS = {
-  /** Staging a ~2 GB fp16 model from S3 to /tmp and creating the onnxruntime sessions. */
-  coldStartSeconds: 60,
-  /** A 4-step LCM model at 512x512 (one UNet call per step, no guidance batch), decode and encoding. */
-  secondsPerImage: 20,
-} as const;
+// Lambda mode's figures are estimated per model at synth: lib/config/lambda-engine-estimate.ts.

@@ -4,17 +4,18 @@ import { z } from 'zod';
 import { LIMITS } from '../../contract/limits';
 import { modelInfoSchema, type ModelInfo } from '../../contract/model-info';
 import { DEFAULT_SAFETY_CHECKER, SAFETY_CHECKER_SETTINGS } from '../../contract/safety';
-import { DECODER_CHOICES } from '../../contract/decoder';
+import { DECODER_CHOICES, resolveDecoder } from '../../contract/decoder';
 import { BACKEND_MODES } from '../../lambda/facts/environment';
 import { JOB_RETENTION } from '../../lambda/facts/retention';
-import { LAMBDA_STATUS_DEFAULTS, STATUS_DEFAULTS } from '../../lambda/facts/status-defaults';
+import { STATUS_DEFAULTS } from '../../lambda/facts/status-defaults';
 import { sagemakerHourlyPrice } from '../cost/prices';
 import { embedOriginProblem } from '../../site/src/embed-origins';
 import { REPO_ROOT } from '../paths';
 import { cidrVersion } from './cidr';
 import { describeGpuHostFamilies, GPU_HOST, gpuHostSupports } from './gpu-host';
 import { LAMBDA_MAX_MEMORY_MB, lambdaEngineTimeoutSeconds } from './lambda-engine-sizing';
-import { hasTinyVae, readModelInfo } from './model-folder';
+import { folderBytes, hasTinyVae, readModelInfo } from './model-folder';
+import { estimateLambdaEngine } from './lambda-engine-estimate';
 import { MAX_ENGINE_THREADS } from '../../contract/engine-threads';
 import { ARM64_REFUSAL } from './arm64-refusal';
 
@@ -79,12 +80,14 @@ const backendSchema = z
     /**
      * Seconds from zero instances to a ready engine (launch, image pull, model load); in lambda mode,
      * a fresh execution environment's model staging and session creation.
-     * @default - 300, or 60 in lambda mode (`lambda/facts/status-defaults.ts`)
+     * @default - 300 (`lambda/facts/status-defaults.ts`); in lambda mode estimated from the model's
+     * size and the measured load (`lib/config/lambda-engine-estimate.ts`)
      */
     coldStartSeconds: z.number().int().min(30).max(3600).optional(),
     /**
      * Seconds the engine takes per image; feeds the page's wait estimate and the cost estimate.
-     * @default - 8 (SD 1.5, 25 steps on a T4), or 20 in lambda mode (a 4-step LCM model on 6 vCPUs)
+     * @default - 8 (SD 1.5, 25 steps on a T4); in lambda mode estimated from the model's defaults
+     * (steps, guidance, decoder) and measured parts (`lib/config/lambda-engine-estimate.ts`)
      */
     secondsPerImage: z.number().positive().max(600).optional(),
     /** USD per instance-hour; defaults to the us-east-1 list price of `instanceType`. */
@@ -368,7 +371,7 @@ type ParsedConfig = z.output<typeof configSchema>;
  */
 export type ModelSource =
   | { readonly kind: 's3'; readonly s3Uri: string; readonly info?: ModelInfo }
-  | { readonly kind: 'local'; readonly path: string; readonly info: ModelInfo; readonly hasTinyVae?: boolean };
+  | { readonly kind: 'local'; readonly path: string; readonly info: ModelInfo; readonly hasTinyVae?: boolean; readonly bytes?: number };
 
 /** The validated configuration with every default applied and derived values resolved. */
 export interface DeploymentConfig extends Omit<ParsedConfig, 'backend' | 'model'> {
@@ -406,9 +409,9 @@ export function parseDeploymentConfig(raw: unknown): DeploymentConfig {
   }
   const config = result.data;
   const { backend } = config;
-  const waitDefaults = backend.mode === 'lambda' ? LAMBDA_STATUS_DEFAULTS : STATUS_DEFAULTS;
-  const coldStartSeconds = backend.coldStartSeconds ?? waitDefaults.coldStartSeconds;
   const model = resolveModelSource(config.model, config.safety.checker);
+  const waitDefaults = backend.mode === 'lambda' ? lambdaWaitDefaults(model, backend.decoder) : STATUS_DEFAULTS;
+  const coldStartSeconds = backend.coldStartSeconds ?? waitDefaults.coldStartSeconds;
   const safetyCheckSeconds = safetyCheckerRuns(config.safety.checker, model) ? backend.lambdaSecondsPerSafetyCheck : 0;
   return {
     ...config,
@@ -432,6 +435,17 @@ export function parseDeploymentConfig(raw: unknown): DeploymentConfig {
   };
 }
 
+/**
+ * Lambda mode's wait figures, whole seconds up: estimated for this model (its size, its defaults and the
+ * decoder the function will run) where the configuration does not give them.
+ */
+function lambdaWaitDefaults(model: ModelSource, decoder: ParsedConfig['backend']['decoder']): { coldStartSeconds: number; secondsPerImage: number } {
+  const hasTiny = model.kind === 'local' ? model.hasTinyVae === true : decoder === 'tiny';
+  const info = model.info === undefined ? undefined : { ...model.info, decoder: resolveDecoder(decoder, 'cpu', hasTiny) };
+  const estimate = estimateLambdaEngine({ ...(model.kind === 'local' ? { bytes: model.bytes } : {}), ...(info ? { info } : {}) });
+  return { coldStartSeconds: Math.ceil(estimate.coldStartSeconds), secondsPerImage: Math.ceil(estimate.secondsPerImage) };
+}
+
 /** Whether the engine will run a safety checker: on, and the folder has one (a model in S3 is assumed to). */
 function safetyCheckerRuns(setting: ParsedConfig['safety']['checker'], model: ModelSource): boolean {
   if (setting === 'off') return false;
@@ -442,7 +456,7 @@ function resolveModelSource(model: ParsedConfig['model'], safetyChecker: ParsedC
   if (model.s3Uri) return { kind: 's3', s3Uri: model.s3Uri, ...(model.info ? { info: model.info } : {}) };
   const folder = path.resolve(REPO_ROOT, model.localPath ?? DEFAULT_MODEL_PATH);
   try {
-    return { kind: 'local', path: folder, info: readModelInfo(folder, safetyChecker), hasTinyVae: hasTinyVae(folder) };
+    return { kind: 'local', path: folder, info: readModelInfo(folder, safetyChecker), hasTinyVae: hasTinyVae(folder), bytes: folderBytes(folder) };
   } catch (error) {
     throw new DeploymentConfigError([`${CONFIG_CONTEXT_KEY}.model.localPath: ${(error as Error).message}`]);
   }

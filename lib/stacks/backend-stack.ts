@@ -3,7 +3,6 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { DeploymentConfig } from '../config/deployment-config';
-import { folderBytes } from '../config/model-folder';
 import { resourceNames } from '../config/resource-names';
 import { AccessLogBucket } from '../constructs/access-log-bucket';
 import { InferenceEndpoint, VARIANT_NAME } from '../constructs/inference-endpoint';
@@ -43,7 +42,7 @@ export class BackendStack extends Stack {
       this.engineFunction = new LambdaEngine(this, 'Engine', {
         functionName: names.engineFunctionName,
         modelData,
-        modelBytes: config.model.kind === 'local' ? folderBytes(config.model.path) : undefined,
+        modelBytes: config.model.kind === 'local' ? config.model.bytes : undefined,
         ...jobPrefixes,
         memorySizeMb: backend.lambdaMemoryMb,
         timeout: Duration.seconds(backend.lambdaTimeoutSeconds),

@@ -6,6 +6,8 @@ import { App } from 'aws-cdk-lib';
 import { cidrsByVersion, cidrVersion } from '../../lib/config/cidr';
 import { deploymentConfigFromContext, mergeContext } from '../../lib/config/context';
 import { DeploymentConfigError, parseDeploymentConfig } from '../../lib/config/deployment-config';
+import { estimateLambdaEngine } from '../../lib/config/lambda-engine-estimate';
+import { folderBytes } from '../../lib/config/model-folder';
 import { REPO_ROOT } from '../../lib/paths';
 import { cdkJsonContext } from './support/synth';
 
@@ -91,8 +93,18 @@ describe('defaults', () => {
 });
 
 describe('lambda mode', () => {
-  test('waits by its own cold start and seconds per image unless they are set', () => {
-    expect(parseDeploymentConfig({ backend: { mode: 'lambda' } }).backend).toMatchObject({ coldStartSeconds: 60, secondsPerImage: 20 });
+  test('waits by its own cold start and seconds per image, estimated for the model, unless they are set', () => {
+    const local = parseDeploymentConfig({ backend: { mode: 'lambda' }, model: { localPath: 'test/fixtures/oracle/models/tiny-lcm' } });
+    if (local.model.kind !== 'local') throw new Error('expected a local model');
+    const estimate = estimateLambdaEngine({ bytes: local.model.bytes, info: { ...local.model.info, decoder: 'full' } });
+    expect(local.backend).toMatchObject({ coldStartSeconds: Math.ceil(estimate.coldStartSeconds), secondsPerImage: Math.ceil(estimate.secondsPerImage) });
+    expect(local.model.bytes).toBe(folderBytes(path.join(REPO_ROOT, 'test/fixtures/oracle/models/tiny-lcm')));
+    // In S3 without model.info: the measured export's size, a 4-step LCM model with the tiny decoder.
+    const s3 = estimateLambdaEngine({});
+    expect(parseDeploymentConfig({ backend: { mode: 'lambda' }, model: { s3Uri: 's3://my-models/lcm/' } }).backend).toMatchObject({
+      coldStartSeconds: Math.ceil(s3.coldStartSeconds),
+      secondsPerImage: Math.ceil(s3.secondsPerImage),
+    });
     expect(parseDeploymentConfig({ backend: { mode: 'lambda', coldStartSeconds: 45, secondsPerImage: 12 } }).backend).toMatchObject({
       coldStartSeconds: 45,
       secondsPerImage: 12,
@@ -104,9 +116,9 @@ describe('lambda mode', () => {
   test("sizes the function's timeout from the cold start and the longest request, within Lambda's 15 minutes", () => {
     const timeout = (backend: Record<string, unknown>) => parseDeploymentConfig({ backend: { mode: 'lambda', ...backend } }).backend.lambdaTimeoutSeconds;
     // (cold start + 4 images × (50 steps × seconds per step + decode)) × 1.2
-    expect(timeout({ lambdaSecondsPerStep: 0.5 })).toBe(Math.ceil((60 + 4 * (50 * 0.5 + 5)) * 1.2));
+    expect(timeout({ lambdaSecondsPerStep: 0.5, coldStartSeconds: 60 })).toBe(Math.ceil((60 + 4 * (50 * 0.5 + 5)) * 1.2));
     expect(timeout({ lambdaSecondsPerStep: 0.5, lambdaSecondsPerDecode: 2, coldStartSeconds: 30 })).toBe(Math.ceil((30 + 4 * (25 + 2)) * 1.2));
-    expect(timeout({})).toBe(900);
+    expect(timeout({ coldStartSeconds: 60 })).toBe(900);
   });
 
   test('is chosen on the command line as -c serverlessDiffusion.backend.mode=lambda', () => {

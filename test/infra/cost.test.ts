@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseDeploymentConfig } from '../../lib/config/deployment-config';
+import { estimateLambdaEngine } from '../../lib/config/lambda-engine-estimate';
 import { costReport, costReportJson, formatCostReport } from '../../lib/cost/cli';
 import {
   costSettings,
@@ -119,7 +120,8 @@ describe('cost model', () => {
 });
 
 describe('lambda mode', () => {
-  const settings = costSettings(parseDeploymentConfig({ backend: { mode: 'lambda' } }));
+  // Set figures, so the arithmetic does not move with the measured estimate (tested below).
+  const settings = costSettings(parseDeploymentConfig({ backend: { mode: 'lambda', coldStartSeconds: 60, secondsPerImage: 20 } }));
 
   test('the idle floor has no endpoint and no instance-count publisher, and stores the CPU image', () => {
     const floor = idleMonthlyFloor(settings);
@@ -152,7 +154,7 @@ describe('lambda mode', () => {
     // 500 jobs of 900 s exceed a day: one slot all day.
     expect(worstCaseEngineFunctionUsdPerDay(settings)).toBeCloseTo(86_400 * 10 * X86_GB_SECOND + 500 * 0.2e-6, 10);
     const few = costSettings(
-      parseDeploymentConfig({ backend: { mode: 'lambda', maxInstances: 4, lambdaSecondsPerStep: 0.5 }, quotas: { perIpPerDay: 5, globalPerDay: 50 } }),
+      parseDeploymentConfig({ backend: { mode: 'lambda', maxInstances: 4, lambdaSecondsPerStep: 0.5, coldStartSeconds: 60 }, quotas: { perIpPerDay: 5, globalPerDay: 50 } }),
     );
     expect(worstCaseEngineFunctionUsdPerDay(few)).toBeCloseTo(50 * 216 * 10 * X86_GB_SECOND + 50 * 0.2e-6, 10);
     expect(worstCaseEngineFunctionUsdPerDay(costSettings(parseDeploymentConfig({})))).toBe(0);
@@ -160,8 +162,17 @@ describe('lambda mode', () => {
 });
 
 describe('--set backend.mode="lambda"', () => {
+  test('prices the cold start and the image from the estimate for the model unless they are set', () => {
+    const estimate = estimateLambdaEngine({});
+    // Without cdk.json's local test model: a model in S3, of unknown size and defaults.
+    const report = costReport(['--set', 'backend.mode="lambda"', '--set', 'model.s3Uri="s3://my-models/sd15-lcm/"', '--images-per-day', '100'], {});
+    expect(report.firstImageWaitSeconds).toBe(Math.ceil(estimate.coldStartSeconds) + Math.ceil(estimate.secondsPerImage) + 1.1);
+    expect(report.wakeUpUsd).toBeCloseTo(Math.ceil(estimate.coldStartSeconds) * 10 * X86_GB_SECOND, 12);
+    expect(formatCostReport(report)).toContain(`First image from a sleeping engine: about ${Math.round(report.firstImageWaitSeconds)} s`);
+  });
+
   test('prints the engine function, a cold start, the first-image wait and the worst day', () => {
-    const report = costReport(['--set', 'backend.mode="lambda"', '--images-per-day', '100']);
+    const report = costReport(['--set', 'backend.mode="lambda"', '--set', 'backend.coldStartSeconds=60', '--set', 'backend.secondsPerImage=20', '--images-per-day', '100']);
     expect(report.firstImageWaitSeconds).toBe(80);
     const text = formatCostReport(report);
     expect(text).toMatch(/^serverless-diffusion cost estimate: engine function on Lambda, 10240 MB at \$0\.0000166667\/GB-second/);

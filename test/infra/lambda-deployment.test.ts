@@ -20,7 +20,8 @@ let operations: Template;
 
 beforeAll(() => {
   app = synthesize({
-    backend: { mode: 'lambda', maxInstances: 3, lambdaSecondsPerStep: 0.5, engineThreads: 6 },
+    // A set cold start, so the timeout's arithmetic below does not move with the measured estimate.
+    backend: { mode: 'lambda', maxInstances: 3, lambdaSecondsPerStep: 0.5, engineThreads: 6, coldStartSeconds: 60 },
     model: { localPath: MODEL },
     waf: { enabled: false },
   });
@@ -161,7 +162,8 @@ test('the gateway invokes that one function, knows its timeout and the model, an
     ENGINE_TIMEOUT_SECONDS: '216',
     JOBS_PREFIX_FAILURE: 'failures/',
     COLD_START_SECONDS: '60',
-    SECONDS_PER_IMAGE: '20',
+    // Estimated for this model (lib/config/lambda-engine-estimate.ts: 4 LCM steps, the full decoder).
+    SECONDS_PER_IMAGE: String(app.config.backend.secondsPerImage),
   });
   expect(Object.keys(env).filter((name) => name.startsWith('GPU_'))).toEqual([]);
   // tiny-lcm: an LCM-distilled UNet with a VAE encoder, 8 latent cells a side.

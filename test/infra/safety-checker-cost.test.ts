@@ -30,7 +30,7 @@ test('the checker adds its seconds per image to the timeout where it runs, and n
 test('npm run cost bills the checker per image on the engine function and says what it is', () => {
   const settings = costSettings(parseDeploymentConfig({ backend: { ...LAMBDA, lambdaSecondsPerSafetyCheck: 2 }, model: { localPath: SAFETY_MODEL } }));
   expect(usageCost(settings, { imagesPerDay: 100, wakeUpsPerDay: 0 }).items['Safety checker']).toBeCloseTo(100 * 2 * 10 * X86_GB_SECOND, 12);
-  const report = costReport(['--set', 'backend.mode="lambda"', '--set', `model.localPath="${SAFETY_MODEL}"`, '--images-per-day', '100']);
+  const report = costReport(['--set', 'backend.mode="lambda"', '--set', 'backend.secondsPerImage=20', '--set', `model.localPath="${SAFETY_MODEL}"`, '--images-per-day', '100']);
   expect(report.safetyCheckSecondsPerImage).toBe(1.1);
   const text = formatCostReport(report);
   expect(text).toContain('Safety checker: 1.1 s per image on the engine function (backend.lambdaSecondsPerSafetyCheck');

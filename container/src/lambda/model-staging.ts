@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { parseS3Uri } from './s3-objects';
 import { RangeDigests, type StoredChecksum } from './staging-checksum';
+import { STAGING_DEFAULTS } from './staging-defaults';
 
 export interface StagedModel {
   readonly dir: string;
@@ -60,7 +61,6 @@ interface FileDownload {
   done: boolean;
 }
 
-const DEFAULTS = { rangeBytes: 32 * 1024 * 1024, concurrency: 16, attempts: 4, retryDelayMs: 200 };
 
 /**
  * Copies an uncompressed model folder from S3 (`s3://bucket/prefix/`) into `dir` on the function's
@@ -71,7 +71,7 @@ const DEFAULTS = { rangeBytes: 32 * 1024 * 1024, concurrency: 16, attempts: 4, r
  * checksum, then renamed from a temporary name, so a cut-off copy is never taken for a file.
  */
 export async function stageModel(s3: S3Client, uri: string, dir: string, options: StageOptions = {}): Promise<StagedModel> {
-  const settings = { ...DEFAULTS, ...options };
+  const settings = { ...STAGING_DEFAULTS, ...options };
   const started = performance.now();
   const root = resolve(dir);
   const { bucket, objects } = await listModel(s3, uri, root);
@@ -175,7 +175,7 @@ async function storedChecksum(s3: S3Client, bucket: string, object: ModelObject)
   return { sha256: composite[1], parts, partBytes };
 }
 
-async function fetchRangeWithRetries(s3: S3Client, bucket: string, task: RangeTask, settings: typeof DEFAULTS & StageOptions): Promise<void> {
+async function fetchRangeWithRetries(s3: S3Client, bucket: string, task: RangeTask, settings: typeof STAGING_DEFAULTS & StageOptions): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await fetchRange(s3, bucket, task, settings.onBytes);

@@ -1,0 +1,107 @@
+import type { ModelInfo } from '../../contract/model-info';
+import { STAGING_DEFAULTS } from '../../container/src/lambda/staging-defaults';
+
+/**
+ * What lambda mode's wait estimate (`/v1/status`, the page) and `npm run cost` are built from until
+ * Lambda itself is measured. Premises are stated; everything else was measured by
+ * `npm run bench:coldstart` (and the full decoder by `npm run bench:cpu`) on the full-size SD 1.5
+ * export of tools/full-size-model (4.27 GB fp32, with a TAESD-sized tiny decoder), engine in bounded
+ * memory as the function runs it, on this project's shared 2-core machine, 2026-12-05.
+ */
+export const LAMBDA_PREMISES = {
+  /** The function's vCPUs at 10,240 MB. */
+  vcpus: 6,
+  /** One S3 stream into Lambda: 1 GB in 16.5 s, as reported to us; not measured here. */
+  s3StreamMBps: 1000 / 16.5,
+  /** All of one function's streams together: assumed, not measured. */
+  s3AggregateMBps: 600,
+  /** Ranges the engine stages at once (container/src/lambda/staging-defaults.ts). */
+  rangesInFlight: STAGING_DEFAULTS.concurrency,
+  /** The size of the export the figures below were measured on: a model in S3 of unknown size is taken to be this. */
+  measuredModelBytes: 4_266_720_296,
+} as const;
+
+/**
+ * Seconds of each part on 2 threads here, and its fraction that ran in parallel (Amdahl, from the
+ * same part on 1 thread: its CPU time against the 2-thread wall time), from which Lambda's 6 vCPUs
+ * are extrapolated.
+ */
+export const MEASURED_PARTS = {
+  /** Sessions created and the warm-up run (one step at the model's size): a fresh process, model on local disk. */
+  load: { seconds: 13.5, parallelFraction: 0 },
+  /** One UNet call, batch of one, 512² (4-step LCM-style warm image: denoise ÷ 4). */
+  unetCall: { seconds: 3.11, parallelFraction: 0.9 },
+  /** The tiny (TAESD) decoder at 512². */
+  tinyDecode: { seconds: 0.61, parallelFraction: 0.9 },
+  /** The full VAE decoder at 512² (bench:cpu, bounded memory; the same fraction assumed). */
+  fullDecode: { seconds: 12.3, parallelFraction: 0.9 },
+  /** The text encoder, one prompt. */
+  encodePrompt: { seconds: 0.08, parallelFraction: 0 },
+} as const;
+
+export interface MeasuredPart {
+  readonly seconds: number;
+  readonly parallelFraction: number;
+}
+
+/** Amdahl's law: a part measured on `threads` threads, on `vcpus`. */
+export function scaledSeconds(part: MeasuredPart, threads: number, vcpus: number): number {
+  const p = part.parallelFraction;
+  return (part.seconds * (1 - p + p / vcpus)) / (1 - p + p / threads);
+}
+
+/**
+ * The parallel fraction from one part's 1-thread CPU time and its n-thread wall time. CPU time stands
+ * for the 1-thread wall time: on a shared machine the single thread also waits for its core, which
+ * would overstate the speedup (a 1-thread wall of 29.1 s against 23.9 s of CPU made it 2.2× on 2).
+ */
+export function parallelFraction(oneThreadCpuSeconds: number, threadsWallSeconds: number, threads: number): number {
+  if (threads <= 1) return 0;
+  const speedup = oneThreadCpuSeconds / threadsWallSeconds;
+  return Math.min(1, Math.max(0, (1 - 1 / speedup) / (1 - 1 / threads)));
+}
+
+const MEASURED_THREADS = 2;
+
+export interface LambdaEngineEstimate {
+  /** The model's bytes from S3 at min(ranges × one stream, all streams). */
+  readonly stagingSeconds: number;
+  /** Sessions and the warm-up run. */
+  readonly loadSeconds: number;
+  /** A fresh execution environment until it can start a request: staging and loading. */
+  readonly coldStartSeconds: number;
+  /** One image at the model's defaults, once loaded (the safety checker is added apart). */
+  readonly secondsPerImage: number;
+}
+
+/**
+ * The 4-step LCM-distilled model with the tiny decoder, the configuration lambda mode is for,
+ * where the model's own defaults are not known (a model in S3 without `model.info`).
+ */
+const ASSUMED_INFO: Pick<ModelInfo, 'steps' | 'guidance_scale' | 'scheduler' | 'accepts_negative_prompt' | 'decoder'> = {
+  steps: 4,
+  guidance_scale: 1,
+  scheduler: 'lcm',
+  accepts_negative_prompt: false,
+  decoder: 'tiny',
+};
+
+/**
+ * Lambda mode's cold start and seconds per image for an SD 1.x-sized model: staging from its size,
+ * the rest from the measured parts scaled to Lambda's vCPUs, an image from the model's defaults
+ * (steps, guidance: a guided step is two UNet calls of one in bounded memory; PNDM makes one call
+ * more) and its decoder. A smaller network than SD 1.x (the bundled test models) is overestimated.
+ */
+export function estimateLambdaEngine(model: { readonly bytes?: number; readonly info?: ModelInfo }): LambdaEngineEstimate {
+  const p = LAMBDA_PREMISES;
+  const scale = (part: MeasuredPart) => scaledSeconds(part, MEASURED_THREADS, p.vcpus);
+  const bytes = model.bytes ?? p.measuredModelBytes;
+  const stagingSeconds = bytes / 1e6 / Math.min(p.s3AggregateMBps, p.s3StreamMBps * p.rangesInFlight);
+  const loadSeconds = scale(MEASURED_PARTS.load);
+  const info = model.info ?? ASSUMED_INFO;
+  const guided = info.guidance_scale > 1 && info.accepts_negative_prompt;
+  const unetCalls = (info.steps + (info.scheduler === 'pndm' ? 1 : 0)) * (guided ? 2 : 1);
+  const decode = info.decoder === 'tiny' ? MEASURED_PARTS.tinyDecode : MEASURED_PARTS.fullDecode;
+  const secondsPerImage = unetCalls * scale(MEASURED_PARTS.unetCall) + scale(decode) + (guided ? 2 : 1) * scale(MEASURED_PARTS.encodePrompt);
+  return { stagingSeconds, loadSeconds, coldStartSeconds: stagingSeconds + loadSeconds, secondsPerImage };
+}
