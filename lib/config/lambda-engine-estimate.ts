@@ -27,8 +27,13 @@ export const LAMBDA_PREMISES = {
  * are extrapolated.
  */
 export const MEASURED_PARTS = {
-  /** Sessions created and the warm-up run (one step at the model's size): a fresh process, model on local disk. */
-  load: { seconds: 13.5, parallelFraction: 0 },
+  /**
+   * Every session created (at once, on every core whatever the thread count: it did not scale from
+   * 1 to 2 threads, so taken as serial), a fresh process, model on local disk.
+   */
+  sessions: { seconds: 13.5, parallelFraction: 0 },
+  /** The warm-up run: one step at the model's size (512²) through the UNet and the tiny decoder. */
+  warmUp: { seconds: 4, parallelFraction: 0.9 },
   /** One UNet call, batch of one, 512² (4-step LCM-style warm image: denoise ÷ 4). */
   unetCall: { seconds: 3.11, parallelFraction: 0.9 },
   /** The tiny (TAESD) decoder at 512². */
@@ -97,7 +102,7 @@ export function estimateLambdaEngine(model: { readonly bytes?: number; readonly 
   const scale = (part: MeasuredPart) => scaledSeconds(part, MEASURED_THREADS, p.vcpus);
   const bytes = model.bytes ?? p.measuredModelBytes;
   const stagingSeconds = bytes / 1e6 / Math.min(p.s3AggregateMBps, p.s3StreamMBps * p.rangesInFlight);
-  const loadSeconds = scale(MEASURED_PARTS.load);
+  const loadSeconds = scale(MEASURED_PARTS.sessions) + scale(MEASURED_PARTS.warmUp);
   const info = model.info ?? ASSUMED_INFO;
   const guided = info.guidance_scale > 1 && info.accepts_negative_prompt;
   const unetCalls = (info.steps + (info.scheduler === 'pndm' ? 1 : 0)) * (guided ? 2 : 1);

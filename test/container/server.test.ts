@@ -29,6 +29,11 @@ describe('GET /ping', () => {
       expect(early.json().error.code).toBe('not_ready');
       service = await EngineService.load({ modelDir: TINY_SD, executionProvider: 'cpu', maxQueuedRequests: 2 });
       expect((await httpRequest(`${url}/ping`)).status).toBe(200);
+      // Where the load went, for the cold-start log line: every session by file, and the warm-up run.
+      const timings = service.loadTimings!;
+      expect(Object.keys(timings.sessionMs).sort()).toEqual(['text_encoder/model.onnx', 'unet/model.onnx', 'vae_decoder/model.onnx', 'vae_encoder/model.onnx']);
+      expect(Object.values(timings.sessionMs).every((ms) => ms >= 0 && ms <= timings.pipelineMs)).toBe(true);
+      expect(timings.warmUpMs).toBeGreaterThan(0);
       await service.close(0);
     } finally {
       await new Promise((resolve) => server.close(resolve));

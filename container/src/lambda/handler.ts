@@ -44,7 +44,13 @@ async function loadEngine(): Promise<EngineService> {
     decoder: decoderFromEnv(),
     tinyVaeDir: process.env.TINY_VAE_DIR || undefined,
   });
-  logger.info('model ready', { load_ms: Math.round(performance.now() - started), content_filter: engine.model.content_filter });
+  const timings = engine.loadTimings;
+  // The cold start's parts as Lambda measured them: what lib/config/lambda-engine-estimate.ts estimates.
+  logger.info('model ready', {
+    load_ms: Math.round(performance.now() - started),
+    ...(timings ? { sessions_ms: timings.pipelineMs, warm_up_ms: timings.warmUpMs, session_ms: timings.sessionMs } : {}),
+    content_filter: engine.model.content_filter,
+  });
   const { warning } = engine.pipeline.safetyFilter;
   if (warning) logger.warn(`no content filter: ${warning}`);
   return engine;

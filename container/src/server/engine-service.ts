@@ -16,6 +16,7 @@ import { decodeBase64Image } from '../engine/init-image';
 import { StableDiffusionPipeline, type GenerateOptions, type GenerateResult, type MemoryMode } from '../engine/pipeline';
 import { StepPreviews } from '../engine/preview/step-previews';
 import { GenerationQueue } from './generation-queue';
+import type { ModelSession } from '../engine/onnx/model-session';
 
 export interface EngineServiceOptions {
   readonly modelDir: string;
@@ -63,10 +64,22 @@ export interface InvocationProgress {
   readonly preview?: string;
 }
 
+/** Where loading went, for the cold-start log line and `npm run bench:coldstart`. */
+export interface LoadTimings {
+  /** Every session created (they are created at once), the tokenizer and the checks. */
+  readonly pipelineMs: number;
+  /** Each part's own session creation, by file. */
+  readonly sessionMs: Readonly<Record<string, number>>;
+  /** The warm-up run at the model's size. */
+  readonly warmUpMs: number;
+}
+
 export class EngineService {
   private readonly running = new Map<string, InvocationProgress>();
+  private timings: LoadTimings | undefined;
 
   static async load(options: EngineServiceOptions): Promise<EngineService> {
+    const started = performance.now();
     const pipeline = await StableDiffusionPipeline.load(options.modelDir, {
       executionProvider: options.executionProvider,
       memory: options.memory,
@@ -76,8 +89,15 @@ export class EngineService {
       tinyVaeDir: options.tinyVaeDir,
     });
     const service = new EngineService(pipeline, new GenerationQueue(options.maxQueuedRequests));
+    const loaded = performance.now();
     await service.warmUp();
+    const sessionMs = Object.fromEntries(Object.values(pipeline.sessions).map((session: ModelSession) => [session.label, Math.round(session.createMs)]));
+    service.timings = { pipelineMs: Math.round(loaded - started), sessionMs, warmUpMs: Math.round(performance.now() - loaded) };
     return service;
+  }
+
+  get loadTimings(): LoadTimings | undefined {
+    return this.timings;
   }
 
   private constructor(

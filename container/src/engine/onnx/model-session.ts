@@ -69,6 +69,7 @@ export class ModelSession {
 
   static async create(file: string, label: string, options: SessionOptions): Promise<ModelSession> {
     let session: ort.InferenceSession;
+    const started = performance.now();
     try {
       session = await ort.InferenceSession.create(file, {
         executionProviders: [...options.executionProviders],
@@ -80,7 +81,7 @@ export class ModelSession {
     } catch (error) {
       throw new Error(`${label}: onnxruntime could not load the model: ${(error as Error).message}`);
     }
-    return new ModelSession(session, label);
+    return new ModelSession(session, label, performance.now() - started);
   }
 
   readonly inputs: readonly TensorSpec[];
@@ -90,6 +91,8 @@ export class ModelSession {
     private readonly session: ort.InferenceSession,
     /** e.g. `unet/model.onnx`, used in every error. */
     readonly label: string,
+    /** Wall milliseconds onnxruntime took to create the session (cold-start figures). */
+    readonly createMs: number,
   ) {
     this.inputs = session.inputMetadata.map(toSpec);
     this.outputs = session.outputMetadata.map(toSpec);
