@@ -18,6 +18,7 @@ import { folderBytes, hasTinyVae, readModelInfo } from './model-folder';
 import { estimateLambdaEngine } from './lambda-engine-estimate';
 import { MAX_ENGINE_THREADS } from '../../contract/engine-threads';
 import { ARM64_REFUSAL } from './arm64-refusal';
+import { KEEP_WARM_DAYS, keepWarmWindowProblem } from './keep-warm';
 
 export type { BackendMode } from '../../lambda/facts/environment';
 
@@ -110,6 +111,30 @@ const backendSchema = z
      * Lambda mode always warms on a visit; serverless and external warm nothing. @default false
      */
     warmOnVisit: z.boolean().default(false),
+    /**
+     * Lambda mode: an EventBridge schedule sends the engine function the warm-up event in these UTC
+     * hours, so a visitor then finds an environment with the model loaded (the first image takes
+     * `secondsPerImage`, not the cold start more). It costs the pings and a cold start a day
+     * (`npm run cost` prices it), keeps one environment warm, and Lambda may still recycle that one
+     * between pings. Why the pings are never retried: `lib/constructs/engine-keep-warm.ts`.
+     * @default - off: no schedule
+     */
+    keepWarm: z
+      .strictObject({
+        /** First UTC hour of the window (0-23); the first ping is at its minute 0. */
+        fromHourUtc: z.number().int().min(0).max(23),
+        /** UTC hour the window ends (1-24), not included; within one day, so 24 reaches midnight. */
+        toHourUtc: z.number().int().min(1).max(24),
+        /**
+         * Minutes between pings, from minute 0 of each hour. At 5 or less `/v1/status` also keeps
+         * saying warm through the window: it counts the function warm for 5 minutes after an
+         * invocation (`lambda/src/status/lambda-function-probe.ts`). @default 5
+         */
+        everyMinutes: z.number().int().min(1).max(60).default(5),
+        /** `daily`, or `weekdays` (Monday to Friday, UTC). @default 'daily' */
+        days: z.enum(KEEP_WARM_DAYS).default('daily'),
+      })
+      .optional(),
     /**
      * onnxruntime's intra-op threads in the engine (every mode). Unset, the engine uses every CPU
      * the host gives (`os.availableParallelism()`); onnxruntime's own default would be half.
@@ -334,6 +359,15 @@ const configSchema = z
     if (backend.lambdaArchitecture === 'arm64') {
       context.addIssue({ code: 'custom', path: ['backend', 'lambdaArchitecture'], message: ARM64_REFUSAL });
     }
+    if (backend.keepWarm && backend.mode !== 'lambda') {
+      context.addIssue({
+        code: 'custom',
+        path: ['backend', 'keepWarm'],
+        message: `is for backend.mode "lambda" only (it pings the engine function), not "${backend.mode}"`,
+      });
+    }
+    const keepWarmProblem = backend.keepWarm && keepWarmWindowProblem(backend.keepWarm);
+    if (keepWarmProblem) context.addIssue({ code: 'custom', path: ['backend', 'keepWarm'], message: keepWarmProblem });
     if (quotas.perIpPerDay > quotas.globalPerDay) {
       context.addIssue({ code: 'custom', path: ['quotas', 'perIpPerDay'], message: 'must not exceed quotas.globalPerDay' });
     }

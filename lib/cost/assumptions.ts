@@ -30,6 +30,11 @@ export const USAGE_ASSUMPTIONS = {
   publisherSecondsPerRun: 0.3,
   /** Log lines and the EMF record per publisher run. */
   publisherLogBytesPerRun: 1_000,
+  /**
+   * Billed duration of a keep-warm ping that finds the environment warm: the handler finds the
+   * engine loaded and returns, some milliseconds (not measured on Lambda), rounded up generously.
+   */
+  keepWarmPingSeconds: 0.1,
   /** Gateway metric series (names times Reason values) that exist in a month with traffic. */
   gatewayMetricSeries: 8,
 } as const;

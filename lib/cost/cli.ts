@@ -3,12 +3,14 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { mergeContext } from '../config/context';
 import { CONFIG_CONTEXT_KEY, parseDeploymentConfig } from '../config/deployment-config';
+import { describeKeepWarm } from '../config/keep-warm';
 import { REPO_ROOT } from '../paths';
 import {
   costSettings,
   defaultWakeUpsPerDay,
   idleMonthlyFloor,
   idleMonthlyFloorFreeTier,
+  keepWarmCost,
   usageCost,
   wakeUpCost,
   worstCaseEngineFunctionUsdPerDay,
@@ -48,6 +50,14 @@ export interface CostReport {
   readonly firstImageWaitSeconds: number;
   /** The safety checker's seconds per image on the engine function (lambda); 0 where it does not run. */
   readonly safetyCheckSecondsPerImage: number;
+  /** `backend.keepWarm` in words (lambda); undefined when it is off. */
+  readonly keepWarm?: string;
+  /** The schedule's pings and its cold starts, one at each window's start; 0 when it is off. */
+  readonly keepWarmUsdPerMonth: number;
+  readonly keepWarmPingsPerMonth: number;
+  readonly keepWarmColdStartsPerMonth: number;
+  /** Seconds to the first image inside the keep-warm window, where no cold start comes first. */
+  readonly warmFirstImageWaitSeconds: number;
   readonly imagesPerDay: number;
   readonly wakeUpsPerDay: number;
   readonly perDayUsd: number;
@@ -106,6 +116,8 @@ export function costReport(args: readonly string[], context: Record<string, unkn
   const freeTierFloor = idleMonthlyFloorFreeTier(settings);
   const wakeUp = wakeUpCost(settings);
   const usage = usageCost(settings, { imagesPerDay, wakeUpsPerDay });
+  const keepWarm = keepWarmCost(settings);
+  const warmFirstImageWaitSeconds = settings.secondsPerImage + settings.safetyCheckSecondsPerImage;
   const gpuUsd = (minutes: number) => (minutes / 60) * settings.gpuHourlyPriceUsd;
   return {
     region: config.region,
@@ -121,8 +133,13 @@ export function costReport(args: readonly string[], context: Record<string, unkn
     idleItemsFreeTier: freeTierFloor.items,
     wakeUpUsd: wakeUp.usd,
     wakeUpGpuMinutes: wakeUp.gpuMinutes,
-    firstImageWaitSeconds: settings.coldStartSeconds + settings.secondsPerImage + settings.safetyCheckSecondsPerImage,
+    firstImageWaitSeconds: settings.coldStartSeconds + warmFirstImageWaitSeconds,
     safetyCheckSecondsPerImage: settings.safetyCheckSecondsPerImage,
+    ...(settings.keepWarm ? { keepWarm: describeKeepWarm(settings.keepWarm) } : {}),
+    keepWarmUsdPerMonth: keepWarm.usdPerMonth,
+    keepWarmPingsPerMonth: keepWarm.pingsPerMonth,
+    keepWarmColdStartsPerMonth: keepWarm.coldStartsPerMonth,
+    warmFirstImageWaitSeconds,
     imagesPerDay,
     wakeUpsPerDay,
     perDayUsd: usage.perDayUsd,
@@ -154,6 +171,10 @@ export function costReportJson(report: CostReport): Record<string, unknown> {
     per_wake_up_usd: report.wakeUpUsd,
     wake_up_gpu_minutes: report.wakeUpGpuMinutes,
     first_image_wait_seconds: report.firstImageWaitSeconds,
+    keep_warm: report.keepWarm ?? null,
+    keep_warm_usd_per_month: report.keepWarmUsdPerMonth,
+    keep_warm_pings_per_month: report.keepWarmPingsPerMonth,
+    keep_warm_cold_starts_per_month: report.keepWarmColdStartsPerMonth,
     images_per_day: report.imagesPerDay,
     wake_ups_per_day: report.wakeUpsPerDay,
     per_day_usd: report.perDayUsd,
@@ -202,12 +223,21 @@ export function formatCostReport(report: CostReport): string {
     ...(report.safetyCheckSecondsPerImage > 0
       ? [`Safety checker: ${report.safetyCheckSecondsPerImage} s per image on the engine function (backend.lambdaSecondsPerSafetyCheck; npm run bench:safety measures it; safety.checker "off" saves it)`]
       : []),
+    ...(report.keepWarm
+      ? [
+          `Keep-warm, ${report.keepWarm}: ${usd(report.keepWarmUsdPerMonth)}/month ` +
+            `(${Math.round(report.keepWarmPingsPerMonth).toLocaleString('en-US')} pings, ` +
+            `${Math.round(report.keepWarmColdStartsPerMonth)} cold starts at the window's start)`,
+          `    In those hours the first image takes about ${Math.round(report.warmFirstImageWaitSeconds)} s, not ${Math.round(report.firstImageWaitSeconds)} s: ` +
+            'no cold start (--wake-ups-per-day need count only visits outside them); Lambda may still recycle the environment.',
+        ]
+      : []),
     '',
     `At ${report.imagesPerDay} images/day with ${report.wakeUpsPerDay} wake-ups/day:`,
     ...items(report.usageItems),
     `    ${'per day (usage only)'.padEnd(28)} ${usd(report.perDayUsd)}`,
     `    ${'per image'.padEnd(28)} ${usd(report.perImageUsd)}`,
-    `    ${'per month (with idle floor)'.padEnd(28)} ${usd(report.perMonthUsd)}`,
+    `    ${(report.keepWarm ? 'per month (floor, keep-warm)' : 'per month (with idle floor)').padEnd(28)} ${usd(report.perMonthUsd)}`,
     ...(report.mode === 'async'
       ? [
           ...(report.usageGpuMinutesPerDay > report.gpuMinutesPerDay

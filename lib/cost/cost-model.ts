@@ -1,4 +1,5 @@
 import type { BackendMode, DeploymentConfig } from '../config/deployment-config';
+import { keepWarmDaysPerWeek, keepWarmPingsPerDay, type KeepWarmSchedule } from '../config/keep-warm';
 import { folderBytes } from '../config/model-folder';
 import { firewallRuleCount } from '../constructs/api-firewall';
 import { GATEWAY_MEMORY_MB } from '../constructs/gateway-function';
@@ -29,6 +30,8 @@ export interface CostSettings {
   readonly lambdaTimeoutSeconds: number;
   /** The safety checker's seconds per image on the engine function (lambda), 0 where it does not run. */
   readonly safetyCheckSecondsPerImage: number;
+  /** When the engine function is kept warm (lambda); undefined when it is not. */
+  readonly keepWarm?: KeepWarmSchedule;
   readonly wafEnabled: boolean;
   /** Rules and rule groups in the web ACL; 0 without WAF. */
   readonly wafRuleCount: number;
@@ -56,6 +59,7 @@ export function costSettings(config: DeploymentConfig): CostSettings {
     lambdaPerGbSecondUsd: lambdaPerGbSecond(backend.lambdaArchitecture),
     lambdaTimeoutSeconds: backend.lambdaTimeoutSeconds,
     safetyCheckSecondsPerImage: backend.mode === 'lambda' ? backend.lambdaSafetyCheckSecondsPerImage : 0,
+    ...(backend.mode === 'lambda' && backend.keepWarm ? { keepWarm: backend.keepWarm } : {}),
     wafEnabled: config.waf.enabled,
     wafRuleCount: config.waf.enabled ? firewallRuleCount(config.waf) : 0,
     alarmCount: operationsAlarmNames(backend.mode).length + (backend.mode === 'async' ? SCALE_TO_ZERO_ALARM_COUNT : 0),
@@ -178,6 +182,27 @@ export function wakeUpCost(settings: CostSettings): WakeUp {
   return { usd: (gpuMinutes / 60) * settings.gpuHourlyPriceUsd, gpuMinutes };
 }
 
+export interface KeepWarmCost {
+  readonly usdPerMonth: number;
+  readonly pingsPerMonth: number;
+  readonly coldStartsPerMonth: number;
+}
+
+/**
+ * The keep-warm schedule's month (lambda): every ping billed as a warm one (a request and
+ * `keepWarmPingSeconds`), plus one cold start on each day the window applies to, since the
+ * environment is gone by the next window's first ping. Recycles Lambda makes inside the window are
+ * not counted; EventBridge's scheduled rules are free. Not part of the idle floor: the dashboard
+ * measures these runs with the engine function's own.
+ */
+export function keepWarmCost(settings: CostSettings): KeepWarmCost {
+  if (settings.mode !== 'lambda' || !settings.keepWarm) return { usdPerMonth: 0, pingsPerMonth: 0, coldStartsPerMonth: 0 };
+  const days = (DAYS_PER_MONTH * keepWarmDaysPerWeek(settings.keepWarm.days)) / 7;
+  const pings = days * keepWarmPingsPerDay(settings.keepWarm);
+  const perPing = A.keepWarmPingSeconds * engineFunctionUsdPerSecond(settings) + P.lambdaPerMillionRequests / 1e6;
+  return { usdPerMonth: pings * perPing + days * wakeUpCost(settings).usd, pingsPerMonth: pings, coldStartsPerMonth: days };
+}
+
 export interface Usage {
   readonly imagesPerDay: number;
   readonly wakeUpsPerDay: number;
@@ -187,7 +212,7 @@ export interface UsageCost {
   readonly perDayUsd: number;
   /** GPU instance-minutes this usage takes per day (async); compare with the wake-up guard's budget. */
   readonly gpuMinutesPerDay: number;
-  /** Including the idle floor. */
+  /** Including the idle floor and the keep-warm schedule. */
   readonly perMonthUsd: number;
   readonly perImageUsd: number;
   readonly items: CostItems;
@@ -251,7 +276,7 @@ export function usageCost(settings: CostSettings, usage: Usage): UsageCost {
   return {
     perDayUsd,
     gpuMinutesPerDay,
-    perMonthUsd: idleMonthlyFloor(settings).totalUsd + perDayUsd * DAYS_PER_MONTH,
+    perMonthUsd: idleMonthlyFloor(settings).totalUsd + keepWarmCost(settings).usdPerMonth + perDayUsd * DAYS_PER_MONTH,
     perImageUsd: imagesPerDay > 0 ? perDayUsd / imagesPerDay : 0,
     items,
   };

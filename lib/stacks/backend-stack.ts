@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import type { DeploymentConfig } from '../config/deployment-config';
 import { resourceNames } from '../config/resource-names';
 import { AccessLogBucket } from '../constructs/access-log-bucket';
+import { EngineKeepWarm } from '../constructs/engine-keep-warm';
 import { InferenceEndpoint, VARIANT_NAME } from '../constructs/inference-endpoint';
 import { JOB_PREFIXES } from '../constructs/jobs-bucket';
 import { LambdaEngine } from '../constructs/lambda-engine';
@@ -17,7 +18,8 @@ export interface BackendStackProps extends StackProps {
 
 /**
  * The engine: on SageMaker, a GPU async endpoint that scales to zero or a CPU serverless one; or
- * a container-image Lambda function (lambda mode), which needs no scaling of its own.
+ * a container-image Lambda function (lambda mode), which needs no scaling of its own and may be
+ * kept warm on a schedule.
  */
 export class BackendStack extends Stack {
   /** The SageMaker endpoint (async and serverless modes). */
@@ -25,6 +27,8 @@ export class BackendStack extends Stack {
   public readonly scaling?: ScaleToZero;
   /** The engine function (lambda mode). */
   public readonly engineFunction?: LambdaEngine;
+  /** The schedule that keeps the engine function warm (lambda mode with `backend.keepWarm`). */
+  public readonly keepWarm?: EngineKeepWarm;
 
   constructor(scope: Construct, id: string, props: BackendStackProps) {
     super(scope, id, props);
@@ -53,6 +57,9 @@ export class BackendStack extends Stack {
         engineThreads: backend.engineThreads,
         decoder: backend.decoder,
       });
+      if (backend.keepWarm) {
+        this.keepWarm = new EngineKeepWarm(this, 'KeepWarm', { engineFunction: this.engineFunction.function, schedule: backend.keepWarm });
+      }
       return;
     }
 

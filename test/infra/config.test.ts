@@ -126,6 +126,32 @@ describe('lambda mode', () => {
     expect(deploymentConfigFromContext(app.node).backend).toMatchObject({ mode: 'lambda', lambdaArchitecture: 'x86_64', lambdaMemoryMb: 10240 });
   });
 
+  test('keeps the engine warm only when backend.keepWarm is set, pinging every 5 minutes daily by default', () => {
+    expect(parseDeploymentConfig({ backend: { mode: 'lambda' } }).backend.keepWarm).toBeUndefined();
+    expect(parseDeploymentConfig({ backend: { mode: 'lambda', keepWarm: { fromHourUtc: 8, toHourUtc: 20 } } }).backend.keepWarm).toEqual({
+      fromHourUtc: 8,
+      toHourUtc: 20,
+      everyMinutes: 5,
+      days: 'daily',
+    });
+    const allWeek = { fromHourUtc: 0, toHourUtc: 24, everyMinutes: 15, days: 'weekdays' } as const;
+    expect(parseDeploymentConfig({ backend: { mode: 'lambda', keepWarm: allWeek } }).backend.keepWarm).toEqual(allWeek);
+  });
+
+  test.each(['async', 'serverless'])('refuses backend.keepWarm in %s mode, which has no engine function to ping', (mode) => {
+    expect(() => parseDeploymentConfig({ backend: { mode, keepWarm: { fromHourUtc: 8, toHourUtc: 20 } } })).toThrow(
+      `serverlessDiffusion.backend.keepWarm: is for backend.mode "lambda" only (it pings the engine function), not "${mode}"`,
+    );
+  });
+
+  test('refuses a keep-warm window that does not end after it starts, within one UTC day', () => {
+    for (const [fromHourUtc, toHourUtc] of [[20, 8], [8, 8]]) {
+      expect(() => parseDeploymentConfig({ backend: { mode: 'lambda', keepWarm: { fromHourUtc, toHourUtc } } })).toThrow(
+        `serverlessDiffusion.backend.keepWarm: fromHourUtc (${fromHourUtc}) must be before toHourUtc (${toHourUtc}): the window is UTC hours within one day`,
+      );
+    }
+  });
+
   test('refuses arm64 at synth, naming the key and why', () => {
     const app = new App({ context: { ...cdkJsonContext(), 'serverlessDiffusion.backend.mode': 'lambda', 'serverlessDiffusion.backend.lambdaArchitecture': 'arm64' } });
     expect(() => deploymentConfigFromContext(app.node)).toThrow(
@@ -180,6 +206,11 @@ describe('invalid configuration fails naming the key', () => {
     ['engine function above Lambda\'s maximum', { backend: { lambdaMemoryMb: 10241 } }, /serverlessDiffusion\.backend\.lambdaMemoryMb: /],
     ['unknown architecture', { backend: { lambdaArchitecture: 'arm' } }, /serverlessDiffusion\.backend\.lambdaArchitecture: /],
     ['step time of zero', { backend: { lambdaSecondsPerStep: 0 } }, /serverlessDiffusion\.backend\.lambdaSecondsPerStep: /],
+    ['keep-warm hour past the day', { backend: { mode: 'lambda', keepWarm: { fromHourUtc: 24, toHourUtc: 24 } } }, /serverlessDiffusion\.backend\.keepWarm\.fromHourUtc: /],
+    ['keep-warm without its window', { backend: { mode: 'lambda', keepWarm: { fromHourUtc: 8 } } }, /serverlessDiffusion\.backend\.keepWarm\.toHourUtc: /],
+    ['keep-warm interval over an hour', { backend: { mode: 'lambda', keepWarm: { fromHourUtc: 8, toHourUtc: 9, everyMinutes: 90 } } }, /serverlessDiffusion\.backend\.keepWarm\.everyMinutes: /],
+    ['keep-warm on weekends', { backend: { mode: 'lambda', keepWarm: { fromHourUtc: 8, toHourUtc: 9, days: 'weekends' } } }, /serverlessDiffusion\.backend\.keepWarm\.days: /],
+    ['misspelt keep-warm key', { backend: { mode: 'lambda', keepWarm: { fromHourUtc: 8, toHour: 9 } } }, /serverlessDiffusion\.backend\.keepWarm\.toHour: unknown key/],
     ['model info for a local folder', { model: { info: MODEL_INFO } }, /serverlessDiffusion\.model\.info: is for a model\.s3Uri model only/],
     [
       'model info outside the contract',

@@ -7,6 +7,7 @@ import {
   costSettings,
   idleMonthlyFloor,
   idleMonthlyFloorFreeTier,
+  keepWarmCost,
   usageCost,
   wakeUpCost,
   worstCaseEngineFunctionUsdPerDay,
@@ -158,6 +159,70 @@ describe('lambda mode', () => {
     );
     expect(worstCaseEngineFunctionUsdPerDay(few)).toBeCloseTo(50 * 216 * 10 * X86_GB_SECOND + 50 * 0.2e-6, 10);
     expect(worstCaseEngineFunctionUsdPerDay(costSettings(parseDeploymentConfig({})))).toBe(0);
+  });
+});
+
+describe('keep-warm (lambda mode)', () => {
+  const keptWarm = (keepWarm: Record<string, unknown>) => costSettings(parseDeploymentConfig({ backend: { mode: 'lambda', keepWarm } }));
+  /** A warm ping: 0.1 s of 10 GB and a request. */
+  const PING = 0.1 * 10 * X86_GB_SECOND + 0.2e-6;
+  const COLD_START = 60 * 10 * X86_GB_SECOND;
+
+  test('costs its pings, each billed as a warm one, and a cold start at the start of every day\'s window', () => {
+    const cost = keepWarmCost(keptWarm({ fromHourUtc: 8, toHourUtc: 20 }));
+    // 12 hours × 12 pings × 30 days.
+    expect(cost.pingsPerMonth).toBe(4320);
+    expect(cost.coldStartsPerMonth).toBe(30);
+    expect(cost.usdPerMonth).toBeCloseTo(4320 * PING + 30 * COLD_START, 12);
+    // Weekdays only: five days in seven.
+    const weekdays = keepWarmCost(keptWarm({ fromHourUtc: 8, toHourUtc: 20, days: 'weekdays' }));
+    expect(weekdays.coldStartsPerMonth).toBeCloseTo((30 * 5) / 7, 12);
+    expect(weekdays.usdPerMonth).toBeCloseTo((cost.usdPerMonth * 5) / 7, 12);
+  });
+
+  test("grows with the window's hours and the ping rate", () => {
+    const usd = (keepWarm: Record<string, unknown>) => keepWarmCost(keptWarm(keepWarm)).usdPerMonth;
+    expect(usd({ fromHourUtc: 8, toHourUtc: 12 })).toBeLessThan(usd({ fromHourUtc: 8, toHourUtc: 20 }));
+    expect(usd({ fromHourUtc: 8, toHourUtc: 20 })).toBeLessThan(usd({ fromHourUtc: 0, toHourUtc: 24 }));
+    expect(usd({ fromHourUtc: 0, toHourUtc: 24, everyMinutes: 1 }) - usd({ fromHourUtc: 0, toHourUtc: 24, everyMinutes: 60 })).toBeCloseTo(
+      (1440 - 24) * 30 * PING,
+      12,
+    );
+  });
+
+  test('is zero when off, and ignored outside lambda mode, where the configuration refuses it', () => {
+    const off = costSettings(parseDeploymentConfig({ backend: { mode: 'lambda' } }));
+    expect(off.keepWarm).toBeUndefined();
+    expect(keepWarmCost(off)).toEqual({ usdPerMonth: 0, pingsPerMonth: 0, coldStartsPerMonth: 0 });
+    const schedule = { fromHourUtc: 8, toHourUtc: 20, everyMinutes: 5, days: 'daily' } as const;
+    expect(keepWarmCost({ ...costSettings(parseDeploymentConfig({})), keepWarm: schedule }).usdPerMonth).toBe(0);
+    expect(() => costReport(['--set', 'backend.keepWarm={"fromHourUtc":8,"toHourUtc":20}'])).toThrow(
+      /serverlessDiffusion\.backend\.keepWarm: is for backend\.mode "lambda" only/,
+    );
+  });
+
+  test('the report prints it on its own line, adds it to the month, and says what a visitor in the window waits', () => {
+    const args = ['--set', 'backend.mode=lambda', '--images-per-day', '100'];
+    const report = costReport([...args, '--set', 'backend.keepWarm={"fromHourUtc":8,"toHourUtc":20}']);
+    const without = costReport(args);
+    expect(report.keepWarm).toBe('08-20 UTC daily, every 5 min');
+    expect(report.keepWarmUsdPerMonth).toBeCloseTo(4320 * PING + 30 * COLD_START, 12);
+    expect(report.perMonthUsd).toBeCloseTo(without.perMonthUsd + report.keepWarmUsdPerMonth, 10);
+    // Not an idle-floor item: the dashboard measures these runs with the engine function's own.
+    expect(report.idleMonthlyFloorUsd).toBe(without.idleMonthlyFloorUsd);
+    expect(report.warmFirstImageWaitSeconds).toBe(20);
+    const text = formatCostReport(report);
+    expect(text).toContain("Keep-warm, 08-20 UTC daily, every 5 min: $0.3729/month (4,320 pings, 30 cold starts at the window's start)");
+    expect(text).toContain('In those hours the first image takes about 20 s, not 80 s');
+    expect(text).toMatch(/per month \(floor, keep-warm\) \$\d+\.\d\d/);
+    expect(formatCostReport(without)).not.toContain('Keep-warm');
+    expect(costReportJson(report)).toMatchObject({
+      keep_warm: '08-20 UTC daily, every 5 min',
+      keep_warm_usd_per_month: report.keepWarmUsdPerMonth,
+      keep_warm_pings_per_month: 4320,
+      keep_warm_cold_starts_per_month: 30,
+    });
+    expect(costReportJson(without)).toMatchObject({ keep_warm: null, keep_warm_usd_per_month: 0 });
   });
 });
 

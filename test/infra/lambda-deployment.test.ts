@@ -1,15 +1,17 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Template } from 'aws-cdk-lib/assertions';
+import { engineWarmUpEventSchema } from '../../contract/engine-invocation';
 import { LIMITS } from '../../contract/limits';
 import { folderBytes } from '../../lib/config/model-folder';
 import { costSettings } from '../../lib/cost/cost-model';
 import { cfnLint, synthesize, type Synthesized } from './support/synth';
 
 /**
- * The lambda backend (the engine as a container-image Lambda function) in its cheapest profile,
- * without WAF, with the LCM test model and a per-step time that puts the timeout below Lambda's
- * 15 minutes, so that the sizing shows.
+ * The lambda backend (the engine as a container-image Lambda function) without WAF, with the LCM
+ * test model and a per-step time that puts the timeout below Lambda's 15 minutes, so that the
+ * sizing shows, and kept warm on weekdays (one synth for both: each costs seconds; the schedule's
+ * other shapes are in `engine-keep-warm.test.ts`, its absence by default in the configuration tests).
  */
 const MODEL = 'test/fixtures/oracle/models/tiny-lcm';
 const FUNCTION_NAME = 'serverless-diffusion-engine';
@@ -20,8 +22,15 @@ let operations: Template;
 
 beforeAll(() => {
   app = synthesize({
-    // A set cold start, so the timeout's arithmetic below does not move with the measured estimate.
-    backend: { mode: 'lambda', maxInstances: 3, lambdaSecondsPerStep: 0.5, engineThreads: 6, coldStartSeconds: 60 },
+    backend: {
+      mode: 'lambda',
+      maxInstances: 3,
+      lambdaSecondsPerStep: 0.5,
+      engineThreads: 6,
+      // A set cold start, so the timeout's arithmetic below does not move with the measured estimate.
+      coldStartSeconds: 60,
+      keepWarm: { fromHourUtc: 8, toHourUtc: 20, days: 'weekdays' },
+    },
     model: { localPath: MODEL },
     waf: { enabled: false },
   });
@@ -142,11 +151,43 @@ test('past the budget, the budget action also sets the engine function\'s concur
   ]);
 });
 
-test('no SageMaker endpoint, scaling or instance-count publisher anywhere', () => {
+test('the keep-warm rule sends the warm-up event in the window, every 5 minutes by default, and never retries it', () => {
+  const rules = Object.entries(backend.findResources('AWS::Events::Rule'));
+  expect(rules).toHaveLength(1);
+  const [[ruleId, { Properties: rule }]] = rules;
+  // 08:00 to 19:55 UTC, Monday to Friday: toHourUtc 20 is not included.
+  expect(rule.ScheduleExpression).toBe('cron(0/5 8-19 ? * MON-FRI *)');
+  expect(rule.State).toBe('ENABLED');
+  const [engineId] = Object.keys(backend.findResources('AWS::Lambda::Function', { Properties: { FunctionName: FUNCTION_NAME } }));
+  expect(rule.Targets).toEqual([
+    {
+      Id: expect.any(String),
+      Arn: { 'Fn::GetAtt': [engineId, 'Arn'] },
+      Input: expect.any(String),
+      RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 5 * 60 },
+    },
+  ]);
+  // The event the gateway's POST /v1/warmups sends, which the engine's handler recognizes.
+  const input = JSON.parse(rule.Targets[0].Input);
+  expect(input).toEqual({ warmup: true });
+  expect(engineWarmUpEventSchema.safeParse(input).success).toBe(true);
+  backend.hasResourceProperties('AWS::Lambda::Permission', {
+    Action: 'lambda:InvokeFunction',
+    FunctionName: { 'Fn::GetAtt': [engineId, 'Arn'] },
+    Principal: 'events.amazonaws.com',
+    SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+  });
+});
+
+test('no SageMaker endpoint, scaling or instance-count publisher anywhere, and no schedule but the keep-warm rule', () => {
   for (const template of Object.values(app.raw)) {
     const types = Object.values(template.Resources).map((resource) => resource.Type);
-    expect(types.filter((type) => /^AWS::(SageMaker|ApplicationAutoScaling|Events)::/.test(type))).toEqual([]);
+    expect(types.filter((type) => /^AWS::(SageMaker|ApplicationAutoScaling)::/.test(type))).toEqual([]);
   }
+  const rules = Object.values(app.raw).flatMap((template) => Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Events::Rule'));
+  expect(rules.map((rule) => rule.Properties?.Description)).toEqual([
+    'Keeps the engine function warm: its warm-up event 08-20 UTC weekdays, every 5 min',
+  ]);
   const text = JSON.stringify(app.raw);
   expect(text).not.toContain('sagemaker:');
   expect(text).not.toContain('AWS/SageMaker');
