@@ -1,5 +1,5 @@
 import type { ModelInfo } from '../../contract/model-info';
-import { STAGING_DEFAULTS } from '../../container/src/lambda/staging-defaults';
+import { STAGING_DEFAULTS } from '../../lambda/facts/model-staging';
 
 /**
  * What lambda mode's wait estimate (`/v1/status`, the page) and `npm run cost` are built from until
@@ -15,7 +15,7 @@ export const LAMBDA_PREMISES = {
   s3StreamMBps: 1000 / 16.5,
   /** All of one function's streams together: assumed, not measured. */
   s3AggregateMBps: 600,
-  /** Ranges the engine stages at once (container/src/lambda/staging-defaults.ts). */
+  /** Ranges the engine stages at once (lambda/facts/model-staging.ts). */
   rangesInFlight: STAGING_DEFAULTS.concurrency,
   /** The size of the export the figures below were measured on: a model in S3 of unknown size is taken to be this. */
   measuredModelBytes: 4_266_720_296,

@@ -163,7 +163,7 @@ describe('lambda mode', () => {
 });
 
 describe('keep-warm (lambda mode)', () => {
-  const keptWarm = (keepWarm: Record<string, unknown>) => costSettings(parseDeploymentConfig({ backend: { mode: 'lambda', keepWarm } }));
+  const keptWarm = (keepWarm: Record<string, unknown>) => costSettings(parseDeploymentConfig({ backend: { mode: 'lambda', coldStartSeconds: 60, keepWarm } }));
   /** A warm ping: 0.1 s of 10 GB and a request. */
   const PING = 0.1 * 10 * X86_GB_SECOND + 0.2e-6;
   const COLD_START = 60 * 10 * X86_GB_SECOND;
@@ -202,7 +202,7 @@ describe('keep-warm (lambda mode)', () => {
   });
 
   test('the report prints it on its own line, adds it to the month, and says what a visitor in the window waits', () => {
-    const args = ['--set', 'backend.mode=lambda', '--images-per-day', '100'];
+    const args = ['--set', 'backend.mode=lambda', '--set', 'backend.coldStartSeconds=60', '--set', 'backend.secondsPerImage=20', '--images-per-day', '100'];
     const report = costReport([...args, '--set', 'backend.keepWarm={"fromHourUtc":8,"toHourUtc":20}']);
     const without = costReport(args);
     expect(report.keepWarm).toBe('08-20 UTC daily, every 5 min');

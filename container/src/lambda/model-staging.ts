@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { parseS3Uri } from './s3-objects';
 import { RangeDigests, type StoredChecksum } from './staging-checksum';
-import { STAGING_DEFAULTS } from './staging-defaults';
+import { STAGING_DEFAULTS } from '../../../lambda/facts/model-staging';
 
 export interface StagedModel {
   readonly dir: string;

@@ -1,6 +1,0 @@
-/**
- * How the engine function stages its model from S3 (model-staging.ts); also a premise of lambda
- * mode's cold-start estimate (lib/config/lambda-engine-estimate.ts). 16 ranges of 32 MiB in flight:
- * over the bench's capped loopback server 16 ranges gave 2.9× one stream on 2 cores.
- */
-export const STAGING_DEFAULTS: { readonly rangeBytes: number; readonly concurrency: number; readonly attempts: number; readonly retryDelayMs: number } = { rangeBytes: 32 * 1024 * 1024, concurrency: 16, attempts: 4, retryDelayMs: 200 };
