@@ -29,19 +29,19 @@ export const LAMBDA_PREMISES = {
 export const MEASURED_PARTS = {
   /**
    * Every session created (at once, on every core whatever the thread count: it did not scale from
-   * 1 to 2 threads, so taken as serial), a fresh process, model on local disk.
+   * 1 to 2 threads, parallel fraction 0.04), a fresh process, model on local disk.
    */
-  sessions: { seconds: 13.5, parallelFraction: 0 },
-  /** The warm-up run: one step at the model's size (512²) through the UNet and the tiny decoder. */
-  warmUp: { seconds: 4, parallelFraction: 0.9 },
-  /** One UNet call, batch of one, 512² (4-step LCM-style warm image: denoise ÷ 4). */
-  unetCall: { seconds: 3.11, parallelFraction: 0.9 },
+  sessions: { seconds: 15.5, parallelFraction: 0 },
+  /** The warm-up run: one step at the model's size (512²) through the UNet and the tiny decoder, after a 64² img2img step. */
+  warmUp: { seconds: 9.4, parallelFraction: 0.92 },
+  /** One UNet call, batch of one, 512² (the warm 4-step LCM-style image's denoising ÷ 4). */
+  unetCall: { seconds: 2.87, parallelFraction: 0.92 },
   /** The tiny (TAESD) decoder at 512². */
-  tinyDecode: { seconds: 0.61, parallelFraction: 0.9 },
-  /** The full VAE decoder at 512² (bench:cpu, bounded memory; the same fraction assumed). */
-  fullDecode: { seconds: 12.3, parallelFraction: 0.9 },
+  tinyDecode: { seconds: 0.63, parallelFraction: 0.92 },
+  /** The full VAE decoder at 512² (bench:cpu, bounded memory; the image's fraction assumed). */
+  fullDecode: { seconds: 12.3, parallelFraction: 0.92 },
   /** The text encoder, one prompt. */
-  encodePrompt: { seconds: 0.08, parallelFraction: 0 },
+  encodePrompt: { seconds: 0.06, parallelFraction: 0 },
 } as const;
 
 export interface MeasuredPart {

@@ -212,20 +212,20 @@ export class EngineService {
   }
 
   /**
-   * One step through every model at the model's own size, so the first real request pays neither
-   * lazy initialisation nor the first run at its shapes: onnxruntime plans memory and grows its
-   * arena per shape, and a first 512² run of the full-size pipeline took 18.1 s against 13.1 s for
-   * the next when this warm-up was 64². The VAE encoder's stays small: few requests use it.
+   * One step through every model, the last at the model's own size, so the first real request pays
+   * neither lazy initialisation nor the first run at its shapes: onnxruntime plans memory and grows
+   * its arena per shape, and a first 512² run of the full-size pipeline took 18.1 s against 13.1 s
+   * for the next when this warm-up was 64². The VAE encoder's runs small, first: few requests use it.
    */
   private async warmUp(): Promise<void> {
-    const { width, height } = this.pipeline.defaults;
-    await this.pipeline.generate({ prompt: '', steps: 1, guidanceScale: 1, width, height, seed: 0 });
-    const size = this.pipeline.folder.sizeMultiple;
     if (this.pipeline.capabilities.acceptsInitImage) {
-      // The VAE encoder too, from a grey picture; strength 1 runs the one step.
+      // The VAE encoder, from a grey picture; strength 1 runs the one step.
+      const size = this.pipeline.folder.sizeMultiple;
       const grey = { pixels: new Uint8Array(size * size * 3).fill(128), width: size, height: size };
       await this.pipeline.generate({ prompt: '', steps: 1, guidanceScale: 1, width: size, height: size, seed: 0, initImage: grey, strength: 1 });
     }
+    const { width, height } = this.pipeline.defaults;
+    await this.pipeline.generate({ prompt: '', steps: 1, guidanceScale: 1, width, height, seed: 0 });
   }
 }
 
