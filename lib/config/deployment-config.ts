@@ -14,7 +14,7 @@ import { REPO_ROOT } from '../paths';
 import { cidrVersion } from './cidr';
 import { describeGpuHostFamilies, GPU_HOST, gpuHostSupports } from './gpu-host';
 import { LAMBDA_MAX_MEMORY_MB, lambdaEngineTimeoutSeconds } from './lambda-engine-sizing';
-import { folderBytes, hasTinyVae, readModelInfo } from './model-folder';
+import { folderBytes, graphBytes, hasTinyVae, readModelInfo } from './model-folder';
 import { estimateLambdaEngine } from './lambda-engine-estimate';
 import { MAX_ENGINE_THREADS } from '../../contract/engine-threads';
 import { ARM64_REFUSAL } from './arm64-refusal';
@@ -405,7 +405,15 @@ type ParsedConfig = z.output<typeof configSchema>;
  */
 export type ModelSource =
   | { readonly kind: 's3'; readonly s3Uri: string; readonly info?: ModelInfo }
-  | { readonly kind: 'local'; readonly path: string; readonly info: ModelInfo; readonly hasTinyVae?: boolean; readonly bytes?: number };
+  | {
+      readonly kind: 'local';
+      readonly path: string;
+      readonly info: ModelInfo;
+      readonly hasTinyVae?: boolean;
+      /** Every file's bytes, and the graphs' (model.onnx: their inline weights). */
+      readonly bytes?: number;
+      readonly graphBytes?: number;
+    };
 
 /** The validated configuration with every default applied and derived values resolved. */
 export interface DeploymentConfig extends Omit<ParsedConfig, 'backend' | 'model'> {
@@ -444,9 +452,10 @@ export function parseDeploymentConfig(raw: unknown): DeploymentConfig {
   const config = result.data;
   const { backend } = config;
   const model = resolveModelSource(config.model, config.safety.checker);
-  const waitDefaults = backend.mode === 'lambda' ? lambdaWaitDefaults(model, backend.decoder) : STATUS_DEFAULTS;
+  const safetyChecker = safetyCheckerRuns(config.safety.checker, model);
+  const waitDefaults = backend.mode === 'lambda' ? lambdaWaitDefaults(model, backend.decoder, safetyChecker) : STATUS_DEFAULTS;
   const coldStartSeconds = backend.coldStartSeconds ?? waitDefaults.coldStartSeconds;
-  const safetyCheckSeconds = safetyCheckerRuns(config.safety.checker, model) ? backend.lambdaSecondsPerSafetyCheck : 0;
+  const safetyCheckSeconds = safetyChecker ? backend.lambdaSecondsPerSafetyCheck : 0;
   return {
     ...config,
     backend: {
@@ -473,10 +482,15 @@ export function parseDeploymentConfig(raw: unknown): DeploymentConfig {
  * Lambda mode's wait figures, whole seconds up: estimated for this model (its size, its defaults and the
  * decoder the function will run) where the configuration does not give them.
  */
-function lambdaWaitDefaults(model: ModelSource, decoder: ParsedConfig['backend']['decoder']): { coldStartSeconds: number; secondsPerImage: number } {
+function lambdaWaitDefaults(
+  model: ModelSource,
+  decoder: ParsedConfig['backend']['decoder'],
+  safetyChecker: boolean,
+): { coldStartSeconds: number; secondsPerImage: number } {
   const hasTiny = model.kind === 'local' ? model.hasTinyVae === true : decoder === 'tiny';
   const info = model.info === undefined ? undefined : { ...model.info, decoder: resolveDecoder(decoder, 'cpu', hasTiny) };
-  const estimate = estimateLambdaEngine({ ...(model.kind === 'local' ? { bytes: model.bytes } : {}), ...(info ? { info } : {}) });
+  const files = model.kind === 'local' ? { bytes: model.bytes, inlineWeightBytes: model.graphBytes } : {};
+  const estimate = estimateLambdaEngine({ ...files, ...(info ? { info } : {}), safetyChecker });
   return { coldStartSeconds: Math.ceil(estimate.coldStartSeconds), secondsPerImage: Math.ceil(estimate.secondsPerImage) };
 }
 
@@ -490,7 +504,7 @@ function resolveModelSource(model: ParsedConfig['model'], safetyChecker: ParsedC
   if (model.s3Uri) return { kind: 's3', s3Uri: model.s3Uri, ...(model.info ? { info: model.info } : {}) };
   const folder = path.resolve(REPO_ROOT, model.localPath ?? DEFAULT_MODEL_PATH);
   try {
-    return { kind: 'local', path: folder, info: readModelInfo(folder, safetyChecker), hasTinyVae: hasTinyVae(folder), bytes: folderBytes(folder) };
+    return { kind: 'local', path: folder, info: readModelInfo(folder, safetyChecker), hasTinyVae: hasTinyVae(folder), bytes: folderBytes(folder), graphBytes: graphBytes(folder) };
   } catch (error) {
     throw new DeploymentConfigError([`${CONFIG_CONTEXT_KEY}.model.localPath: ${(error as Error).message}`]);
   }

@@ -19,6 +19,11 @@ export const LAMBDA_PREMISES = {
   rangesInFlight: STAGING_DEFAULTS.concurrency,
   /** The size of the export the figures below were measured on: a model in S3 of unknown size is taken to be this. */
   measuredModelBytes: 4_266_720_296,
+  /**
+   * Weights inside the graphs (not yet `npm run model -- externalize`d) of a model in S3 whose files
+   * are not known: SD 1.5's text encoder and VAE as the Hub's ONNX exports ship them, 0.83 GB.
+   */
+  unknownInlineWeightBytes: 826_000_000,
 } as const;
 
 /**
@@ -28,10 +33,18 @@ export const LAMBDA_PREMISES = {
  */
 export const MEASURED_PARTS = {
   /**
-   * Every session created (at once, on every core whatever the thread count: it did not scale from
-   * 1 to 2 threads, parallel fraction 0.04), a fresh process, model on local disk.
+   * Every session created, weights external (`npm run model -- externalize`), a fresh process, model
+   * on local disk. onnxruntime-node creates sessions one after another on the JS thread, whatever the
+   * cores: it did not scale from 1 to 2 threads.
    */
-  sessions: { seconds: 15.5, parallelFraction: 0 },
+  sessions: { seconds: 8.1, parallelFraction: 0 },
+  /**
+   * What weights kept inside a graph add per GB to its session's creation: the text encoder, both VAE
+   * halves and the safety checker took 9.9 s more for their 2.04 GB than externalized.
+   */
+  inlineWeightsPerGb: { seconds: 4.87, parallelFraction: 0 },
+  /** The safety checker's session (CLIP ViT-L/14, weights external), where the checker runs. */
+  safetyCheckerSession: { seconds: 4.5, parallelFraction: 0 },
   /** The warm-up run: one step at the model's size (512²) through the UNet and the tiny decoder, after a 64² img2img step. */
   warmUp: { seconds: 9.4, parallelFraction: 0.92 },
   /** One UNet call, batch of one, 512² (the warm 4-step LCM-style image's denoising ÷ 4). */
@@ -97,12 +110,28 @@ const ASSUMED_INFO: Pick<ModelInfo, 'steps' | 'guidance_scale' | 'scheduler' | '
  * (steps, guidance: a guided step is two UNet calls of one in bounded memory; PNDM makes one call
  * more) and its decoder. A smaller network than SD 1.x (the bundled test models) is overestimated.
  */
-export function estimateLambdaEngine(model: { readonly bytes?: number; readonly info?: ModelInfo }): LambdaEngineEstimate {
+export interface LambdaModelFacts {
+  /** Every file staged. @default LAMBDA_PREMISES.measuredModelBytes */
+  readonly bytes?: number;
+  /** Weights inside the graphs (model.onnx files). @default LAMBDA_PREMISES.unknownInlineWeightBytes */
+  readonly inlineWeightBytes?: number;
+  /** @default a 4-step LCM-distilled model with the tiny decoder */
+  readonly info?: ModelInfo;
+  /** The safety checker's session is created too. @default false */
+  readonly safetyChecker?: boolean;
+}
+
+export function estimateLambdaEngine(model: LambdaModelFacts): LambdaEngineEstimate {
   const p = LAMBDA_PREMISES;
   const scale = (part: MeasuredPart) => scaledSeconds(part, MEASURED_THREADS, p.vcpus);
   const bytes = model.bytes ?? p.measuredModelBytes;
   const stagingSeconds = bytes / 1e6 / Math.min(p.s3AggregateMBps, p.s3StreamMBps * p.rangesInFlight);
-  const loadSeconds = scale(MEASURED_PARTS.sessions) + scale(MEASURED_PARTS.warmUp);
+  const inlineGb = (model.inlineWeightBytes ?? p.unknownInlineWeightBytes) / 1e9;
+  const loadSeconds =
+    scale(MEASURED_PARTS.sessions) +
+    inlineGb * scale(MEASURED_PARTS.inlineWeightsPerGb) +
+    (model.safetyChecker ? scale(MEASURED_PARTS.safetyCheckerSession) : 0) +
+    scale(MEASURED_PARTS.warmUp);
   const info = model.info ?? ASSUMED_INFO;
   const guided = info.guidance_scale > 1 && info.accepts_negative_prompt;
   const unetCalls = (info.steps + (info.scheduler === 'pndm' ? 1 : 0)) * (guided ? 2 : 1);

@@ -57,14 +57,22 @@ function modelRoot(folder: string): string {
   return folder;
 }
 
-/** Bytes of every file under `folder`. */
-export function folderBytes(folder: string): number {
+/** Bytes of every file under `folder`, or only of the files `counted` accepts by name. */
+export function folderBytes(folder: string, counted: (name: string) => boolean = () => true): number {
   let total = 0;
   for (const entry of readdirSync(folder, { withFileTypes: true })) {
     const full = path.join(folder, entry.name);
-    total += entry.isDirectory() ? folderBytes(full) : statSync(full).size;
+    total += entry.isDirectory() ? folderBytes(full, counted) : counted(entry.name) ? statSync(full).size : 0;
   }
   return total;
+}
+
+/**
+ * Bytes of the graphs (`model.onnx`): their weights where a part keeps them inline, which slows its
+ * session's creation (`npm run model -- externalize` moves them out); a graph alone is a few MB.
+ */
+export function graphBytes(folder: string): number {
+  return folderBytes(folder, (name) => name === 'model.onnx');
 }
 
 function readJsonObject(folder: string, relative: string): Record<string, unknown> {

@@ -2,6 +2,7 @@
  * npm run model -- fetch REPO[@REVISION] [--out DIR] [--without-safety-checker | --with-safety-checker] [--tiny-vae REPO2[@REVISION]]
  * npm run model -- upload DIR --bucket BUCKET [--prefix PREFIX] [--region REGION]
  * npm run model -- fuse-lora MODEL_DIR --lora FILE[:SCALE] [--lora ...] --out DIR [--allow-partial] [--defaults lcm|hyper-sd]
+ * npm run model -- externalize DIR
  */
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,6 +14,7 @@ import { fetchTinyVae } from './fetch-tiny-vae';
 import { hubAccessFromEnvironment, parseHubSource, type HubSource } from './hub-source';
 import { TransferProgress } from './transfer-progress';
 import { uploadModel } from './upload-model';
+import { externalizeModelFolder } from './externalize-weights';
 import { DEFAULTS_PRESETS, fuseLora, type DefaultsPreset } from './lora/fuse-lora';
 import { parseLoraSpec, resolveLora } from './lora/lora-source';
 
@@ -47,7 +49,13 @@ const USAGE = `Usage:
       --defaults lcm|hyper-sd   write generation_defaults.json for the LoRA's few-step settings
                       (lcm: LCM, 4 steps, guidance 1; hyper-sd: DDIM with trailing spacing, the
                       steps in the file name (or --steps), guidance 0)
-      --steps N       steps for --defaults hyper-sd`;
+      --steps N       steps for --defaults hyper-sd
+
+  npm run model -- externalize DIR
+      Moves the weights each part keeps inside its model.onnx into model.onnx_data beside it, as
+      the UNet's are: the same values, loaded several times faster (SD 1.5's text encoder: 1.7 s
+      instead of 5.2 s), which shortens every cold start. Run it after fetch and before upload; a
+      later fetch into DIR downloads the rewritten files again.`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -58,7 +66,8 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'fetch') return fetchCommand(rest);
   if (command === 'upload') return uploadCommand(rest);
   if (command === 'fuse-lora') return fuseLoraCommand(rest);
-  throw new UsageError(`the command must be fetch, upload or fuse-lora but is ${JSON.stringify(command)}`);
+  if (command === 'externalize') return externalizeCommand(rest);
+  throw new UsageError(`the command must be fetch, upload, fuse-lora or externalize but is ${JSON.stringify(command)}`);
 }
 
 async function fetchCommand(argv: string[]): Promise<void> {
@@ -151,6 +160,14 @@ async function fuseLoraCommand(argv: string[]): Promise<void> {
   const shown = relative(REPO_ROOT, outDir).startsWith('..') ? outDir : relative(REPO_ROOT, outDir);
   const fused = result.coverage.map((c) => `${c.part} ${c.fused}/${c.modules}`).join(', ');
   process.stdout.write(`${outDir}: ${loras.length} LoRA fused (${fused} modules)\nmodel.localPath: ${shown}\n`);
+}
+
+async function externalizeCommand(argv: string[]): Promise<void> {
+  const { positionals } = parse(argv, {});
+  const modelDir = resolve(onePositional(positionals, 'model folder'));
+  const results = await externalizeModelFolder(modelDir, { log: (line) => process.stdout.write(`${line}\n`) });
+  const bytes = results.reduce((sum, result) => sum + result.bytes, 0);
+  process.stdout.write(`${modelDir}: ${(bytes / 1e6).toFixed(1)} MB of weights now external\n`);
 }
 
 function parse<T extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(argv: string[], options: T) {

@@ -96,11 +96,19 @@ describe('lambda mode', () => {
   test('waits by its own cold start and seconds per image, estimated for the model, unless they are set', () => {
     const local = parseDeploymentConfig({ backend: { mode: 'lambda' }, model: { localPath: 'test/fixtures/oracle/models/tiny-lcm' } });
     if (local.model.kind !== 'local') throw new Error('expected a local model');
-    const estimate = estimateLambdaEngine({ bytes: local.model.bytes, info: { ...local.model.info, decoder: 'full' } });
+    const estimate = estimateLambdaEngine({
+      bytes: local.model.bytes,
+      inlineWeightBytes: local.model.graphBytes,
+      info: { ...local.model.info, decoder: 'full' },
+      safetyChecker: false,
+    });
     expect(local.backend).toMatchObject({ coldStartSeconds: Math.ceil(estimate.coldStartSeconds), secondsPerImage: Math.ceil(estimate.secondsPerImage) });
     expect(local.model.bytes).toBe(folderBytes(path.join(REPO_ROOT, 'test/fixtures/oracle/models/tiny-lcm')));
-    // In S3 without model.info: the measured export's size, a 4-step LCM model with the tiny decoder.
-    const s3 = estimateLambdaEngine({});
+    // The test model keeps its weights inside its graphs: they count as inline.
+    expect(local.model.graphBytes).toBeGreaterThan(local.model.bytes! / 2);
+    // In S3 without model.info: the measured export as the Hub ships it, a 4-step LCM model with the
+    // tiny decoder, and a safety checker (a model in S3 may have one).
+    const s3 = estimateLambdaEngine({ safetyChecker: true });
     expect(parseDeploymentConfig({ backend: { mode: 'lambda' }, model: { s3Uri: 's3://my-models/lcm/' } }).backend).toMatchObject({
       coldStartSeconds: Math.ceil(s3.coldStartSeconds),
       secondsPerImage: Math.ceil(s3.secondsPerImage),

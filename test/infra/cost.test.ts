@@ -228,7 +228,7 @@ describe('keep-warm (lambda mode)', () => {
 
 describe('--set backend.mode="lambda"', () => {
   test('prices the cold start and the image from the estimate for the model unless they are set', () => {
-    const estimate = estimateLambdaEngine({});
+    const estimate = estimateLambdaEngine({ safetyChecker: true });
     // Without cdk.json's local test model: a model in S3, of unknown size and defaults.
     const report = costReport(['--set', 'backend.mode="lambda"', '--set', 'model.s3Uri="s3://my-models/sd15-lcm/"', '--images-per-day', '100'], {});
     expect(report.firstImageWaitSeconds).toBe(Math.ceil(estimate.coldStartSeconds) + Math.ceil(estimate.secondsPerImage) + 1.1);

@@ -37,8 +37,17 @@ describe('estimateLambdaEngine', () => {
     expect(estimate.coldStartSeconds).toBeCloseTo(estimate.stagingSeconds + estimate.loadSeconds, 10);
   });
 
-  it('takes a model of unknown size and defaults to be the measured export, a 4-step LCM model with the tiny decoder', () => {
-    expect(estimateLambdaEngine({})).toEqual(estimateLambdaEngine({ bytes: LAMBDA_PREMISES.measuredModelBytes, info: LCM }));
+  it('takes a model of unknown files and defaults to be the measured export as the Hub ships it, a 4-step LCM model with the tiny decoder', () => {
+    expect(estimateLambdaEngine({})).toEqual(
+      estimateLambdaEngine({ bytes: LAMBDA_PREMISES.measuredModelBytes, inlineWeightBytes: LAMBDA_PREMISES.unknownInlineWeightBytes, info: LCM, safetyChecker: false }),
+    );
+  });
+
+  it('loads slower by the weights a model keeps inside its graphs, and by the safety checker where it runs', () => {
+    const external = estimateLambdaEngine({ inlineWeightBytes: 0, info: LCM });
+    expect(estimateLambdaEngine({ inlineWeightBytes: 2e9, info: LCM }).loadSeconds - external.loadSeconds).toBeCloseTo(2 * MEASURED_PARTS.inlineWeightsPerGb.seconds, 10);
+    expect(estimateLambdaEngine({ inlineWeightBytes: 0, info: LCM, safetyChecker: true }).loadSeconds - external.loadSeconds).toBeCloseTo(MEASURED_PARTS.safetyCheckerSession.seconds, 10);
+    expect(external.secondsPerImage).toBe(estimateLambdaEngine({ inlineWeightBytes: 2e9, info: LCM }).secondsPerImage);
   });
 
   it("counts the model's UNet calls: two a guided step, one more for PNDM, and the decoder it runs", () => {
