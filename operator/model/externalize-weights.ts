@@ -9,6 +9,7 @@
 import { open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { onnx } from 'onnx-proto';
+import { PARTIAL_SUFFIX } from './resumable-download';
 
 /** Weights smaller than this stay inline: onnx's own `save_as_external_data` threshold. */
 const DEFAULT_MIN_BYTES = 1024;
@@ -71,7 +72,8 @@ export async function externalizeWeights(graphFile: string, options: Externalize
 
   const dataName = await freeDataFileName(graphFile);
   const dataPath = join(dirname(graphFile), dataName);
-  const partial = `${dataPath}.partial`;
+  // The download's suffix, so an interrupted run's leftover is never uploaded (model-folder-files.ts).
+  const partial = `${dataPath}${PARTIAL_SUFFIX}`;
   const handle = await open(partial, 'w');
   let offset = 0;
   try {
@@ -96,7 +98,7 @@ export async function externalizeWeights(graphFile: string, options: Externalize
     throw error;
   }
   await handle.close();
-  const graphPartial = `${graphFile}.partial`;
+  const graphPartial = `${graphFile}${PARTIAL_SUFFIX}`;
   await writeFile(graphPartial, onnx.ModelProto.encode(model).finish());
   await rename(partial, dataPath);
   await rename(graphPartial, graphFile);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { StableDiffusionPipeline } from '../../container/src/engine/pipeline';
 import { externalizeModelFolder, externalizeWeights } from '../../operator/model/externalize-weights';
+import { PARTIAL_SUFFIX } from '../../operator/model/resumable-download';
 import { TINY_SD } from '../support/oracle';
 import { runNpmScript } from '../support/run-command';
 
@@ -65,7 +66,7 @@ it('moves every part\'s inline weights into model.onnx_data, page-aligned, and t
   }
   expect(lines[0]).toMatch(/^text_encoder\/model\.onnx: \d+ weights \([\d.]+ MB\) moved into model\.onnx_data$/);
   expect(Buffer.from((await image(dir)).buffer).equals(Buffer.from(before.buffer))).toBe(true);
-  expect(readdirSync(join(dir, 'unet')).filter((name) => name.endsWith('.partial'))).toEqual([]);
+  expect(readdirSync(join(dir, 'unet')).filter((name) => name.endsWith(PARTIAL_SUFFIX))).toEqual([]);
 });
 
 it('does nothing on a second run, and puts weights left inline by a first run into a second data file', async () => {
