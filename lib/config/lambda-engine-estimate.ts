@@ -5,8 +5,10 @@ import { STAGING_DEFAULTS } from '../../lambda/facts/model-staging';
  * What lambda mode's wait estimate (`/v1/status`, the page) and `npm run cost` are built from until
  * Lambda itself is measured. Premises are stated; everything else was measured by
  * `npm run bench:coldstart` (and the full decoder by `npm run bench:cpu`) on the full-size SD 1.5
- * export of tools/full-size-model (4.27 GB fp32, with a TAESD-sized tiny decoder), engine in bounded
- * memory as the function runs it, on this project's shared 2-core machine, 2026-12-05.
+ * export of tools/full-size-model (4.27 GB fp32, weights external, with a TAESD-sized tiny decoder),
+ * engine in bounded memory as the function runs it, on this project's shared 2-core machine,
+ * 2026-12-05. Another run on the same machine measured a parallel fraction of 0.92 and a UNet call
+ * of 2.87 s: the machine is shared, so these move by about a fifth between runs.
  */
 export const LAMBDA_PREMISES = {
   /** The function's vCPUs at 10,240 MB. */
@@ -46,15 +48,15 @@ export const MEASURED_PARTS = {
   /** The safety checker's session (CLIP ViT-L/14, weights external), where the checker runs. */
   safetyCheckerSession: { seconds: 4.5, parallelFraction: 0 },
   /** The warm-up run: one step at the model's size (512²) through the UNet and the tiny decoder, after a 64² img2img step. */
-  warmUp: { seconds: 9.4, parallelFraction: 0.92 },
+  warmUp: { seconds: 8.8, parallelFraction: 0.74 },
   /** One UNet call, batch of one, 512² (the warm 4-step LCM-style image's denoising ÷ 4). */
-  unetCall: { seconds: 2.87, parallelFraction: 0.92 },
+  unetCall: { seconds: 3.32, parallelFraction: 0.74 },
   /** The tiny (TAESD) decoder at 512². */
-  tinyDecode: { seconds: 0.63, parallelFraction: 0.92 },
+  tinyDecode: { seconds: 0.71, parallelFraction: 0.74 },
   /** The full VAE decoder at 512² (bench:cpu, bounded memory; the image's fraction assumed). */
-  fullDecode: { seconds: 12.3, parallelFraction: 0.92 },
+  fullDecode: { seconds: 12.3, parallelFraction: 0.74 },
   /** The text encoder, one prompt. */
-  encodePrompt: { seconds: 0.06, parallelFraction: 0 },
+  encodePrompt: { seconds: 0.075, parallelFraction: 0 },
 } as const;
 
 export interface MeasuredPart {
