@@ -257,6 +257,6 @@ describe('npm run model', () => {
     expect(result.stderr.trim()).toMatch(/^model: REPO must look like owner\/name .* \(run with --help for usage\)$/);
     const unknown = await runNpmScript('model', ['download', 'x/y']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/model: the command must be fetch, upload or fuse-lora but is "download"/);
+    expect(unknown.stderr).toMatch(/model: the command must be fetch, upload, fuse-lora or externalize but is "download"/);
   });
 });
