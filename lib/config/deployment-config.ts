@@ -15,7 +15,7 @@ import { cidrVersion } from './cidr';
 import { describeGpuHostFamilies, GPU_HOST, gpuHostSupports } from './gpu-host';
 import { LAMBDA_MAX_MEMORY_MB, lambdaEngineTimeoutSeconds } from './lambda-engine-sizing';
 import { folderBytes, graphBytes, hasTinyVae, readModelInfo } from './model-folder';
-import { estimateLambdaEngine } from './lambda-engine-estimate';
+import { estimateLambdaEngine, type LambdaEngineEstimate } from './lambda-engine-estimate';
 import { MAX_ENGINE_THREADS } from '../../contract/engine-threads';
 import { ARM64_REFUSAL } from './arm64-refusal';
 import { KEEP_WARM_DAYS, keepWarmWindowProblem } from './keep-warm';
@@ -427,6 +427,8 @@ export interface DeploymentConfig extends Omit<ParsedConfig, 'backend' | 'model'
     readonly lambdaTimeoutSeconds: number;
     /** Seconds the safety checker adds per image (lambda): `lambdaSecondsPerSafetyCheck` where it runs, else 0. */
     readonly lambdaSafetyCheckSecondsPerImage: number;
+    /** Lambda mode: what the cold start and the image are estimated at for this model, in parts (lambda-engine-estimate.ts). */
+    readonly lambdaEstimate?: LambdaEngineEstimate;
   };
   readonly model: ModelSource;
   /** SageMaker endpoint name; fixed so the gateway can name it without a cross-stack reference. */
@@ -453,7 +455,11 @@ export function parseDeploymentConfig(raw: unknown): DeploymentConfig {
   const { backend } = config;
   const model = resolveModelSource(config.model, config.safety.checker);
   const safetyChecker = safetyCheckerRuns(config.safety.checker, model);
-  const waitDefaults = backend.mode === 'lambda' ? lambdaWaitDefaults(model, backend.decoder, safetyChecker) : STATUS_DEFAULTS;
+  const lambdaEstimate = backend.mode === 'lambda' ? estimateForModel(model, backend.decoder, safetyChecker) : undefined;
+  // Whole seconds up, where the configuration does not give them.
+  const waitDefaults = lambdaEstimate
+    ? { coldStartSeconds: Math.ceil(lambdaEstimate.coldStartSeconds), secondsPerImage: Math.ceil(lambdaEstimate.secondsPerImage) }
+    : STATUS_DEFAULTS;
   const coldStartSeconds = backend.coldStartSeconds ?? waitDefaults.coldStartSeconds;
   const safetyCheckSeconds = safetyChecker ? backend.lambdaSecondsPerSafetyCheck : 0;
   return {
@@ -464,6 +470,7 @@ export function parseDeploymentConfig(raw: unknown): DeploymentConfig {
       secondsPerImage: backend.secondsPerImage ?? waitDefaults.secondsPerImage,
       hourlyPriceUsd: backend.hourlyPriceUsd ?? sagemakerHourlyPrice(backend.instanceType) ?? 0,
       lambdaSafetyCheckSecondsPerImage: safetyCheckSeconds,
+      ...(lambdaEstimate ? { lambdaEstimate } : {}),
       lambdaTimeoutSeconds: lambdaEngineTimeoutSeconds({
         coldStartSeconds,
         secondsPerStep: backend.lambdaSecondsPerStep,
@@ -478,20 +485,12 @@ export function parseDeploymentConfig(raw: unknown): DeploymentConfig {
   };
 }
 
-/**
- * Lambda mode's wait figures, whole seconds up: estimated for this model (its size, its defaults and the
- * decoder the function will run) where the configuration does not give them.
- */
-function lambdaWaitDefaults(
-  model: ModelSource,
-  decoder: ParsedConfig['backend']['decoder'],
-  safetyChecker: boolean,
-): { coldStartSeconds: number; secondsPerImage: number } {
+/** Lambda mode's cold start and image for this model: its files, its defaults and the decoder the function will run. */
+function estimateForModel(model: ModelSource, decoder: ParsedConfig['backend']['decoder'], safetyChecker: boolean): LambdaEngineEstimate {
   const hasTiny = model.kind === 'local' ? model.hasTinyVae === true : decoder === 'tiny';
   const info = model.info === undefined ? undefined : { ...model.info, decoder: resolveDecoder(decoder, 'cpu', hasTiny) };
   const files = model.kind === 'local' ? { bytes: model.bytes, inlineWeightBytes: model.graphBytes } : {};
-  const estimate = estimateLambdaEngine({ ...files, ...(info ? { info } : {}), safetyChecker });
-  return { coldStartSeconds: Math.ceil(estimate.coldStartSeconds), secondsPerImage: Math.ceil(estimate.secondsPerImage) };
+  return estimateLambdaEngine({ ...files, ...(info ? { info } : {}), safetyChecker });
 }
 
 /** Whether the engine will run a safety checker: on, and the folder has one (a model in S3 is assumed to). */

@@ -18,6 +18,7 @@ import {
   type CostItems,
 } from './cost-model';
 import { PRICE_REGION } from './prices';
+import type { LambdaEngineEstimate } from '../config/lambda-engine-estimate';
 
 const USAGE = `Usage: npm run cost -- [--images-per-day N] [--wake-ups-per-day N] [--set KEY=JSON]... [--json]
 
@@ -50,6 +51,8 @@ export interface CostReport {
   readonly firstImageWaitSeconds: number;
   /** The safety checker's seconds per image on the engine function (lambda); 0 where it does not run. */
   readonly safetyCheckSecondsPerImage: number;
+  /** Lambda mode: the estimate for this model, and whether the configuration replaced it. */
+  readonly lambdaEstimate?: LambdaEngineEstimate & { readonly overridden: readonly string[] };
   /** `backend.keepWarm` in words (lambda); undefined when it is off. */
   readonly keepWarm?: string;
   /** The schedule's pings and its cold starts, one at each window's start; 0 when it is off. */
@@ -110,7 +113,8 @@ export function costReport(args: readonly string[], context: Record<string, unkn
   const wakeUpsPerDay =
     values['wake-ups-per-day'] === undefined ? defaultWakeUpsPerDay(imagesPerDay) : count('--wake-ups-per-day', values['wake-ups-per-day']);
   // The same merge and schema as the CDK app, so a key or value cdk would refuse is refused here.
-  const config = parseDeploymentConfig(mergeContext({ ...context, ...settingOverrides(values.set) }));
+  const merged = mergeContext({ ...context, ...settingOverrides(values.set) });
+  const config = parseDeploymentConfig(merged);
   const settings = costSettings(config);
   const floor = idleMonthlyFloor(settings);
   const freeTierFloor = idleMonthlyFloorFreeTier(settings);
@@ -135,6 +139,7 @@ export function costReport(args: readonly string[], context: Record<string, unkn
     wakeUpGpuMinutes: wakeUp.gpuMinutes,
     firstImageWaitSeconds: settings.coldStartSeconds + warmFirstImageWaitSeconds,
     safetyCheckSecondsPerImage: settings.safetyCheckSecondsPerImage,
+    ...(config.backend.lambdaEstimate ? { lambdaEstimate: { ...config.backend.lambdaEstimate, overridden: configuredTimings(merged) } } : {}),
     ...(settings.keepWarm ? { keepWarm: describeKeepWarm(settings.keepWarm) } : {}),
     keepWarmUsdPerMonth: keepWarm.usdPerMonth,
     keepWarmPingsPerMonth: keepWarm.pingsPerMonth,
@@ -186,6 +191,17 @@ export function costReportJson(report: CostReport): Record<string, unknown> {
     gpu_budget_usd_per_day: report.gpuBudgetPerDayUsd,
     worst_case_gpu_usd_per_day: report.worstCaseGpuPerDayUsd,
     worst_case_engine_function_usd_per_day: report.worstCaseEngineFunctionPerDayUsd,
+    ...(report.lambdaEstimate
+      ? {
+          lambda_estimate: {
+            cold_start_seconds: report.lambdaEstimate.coldStartSeconds,
+            staging_seconds: report.lambdaEstimate.stagingSeconds,
+            load_seconds: report.lambdaEstimate.loadSeconds,
+            seconds_per_image: report.lambdaEstimate.secondsPerImage,
+            replaced_by: report.lambdaEstimate.overridden,
+          },
+        }
+      : {}),
     items: {
       idle_floor: report.idleItems,
       idle_floor_free_tier: report.idleItemsFreeTier,
@@ -220,6 +236,7 @@ export function formatCostReport(report: CostReport): string {
         ? `One cold start: ${usd(report.wakeUpUsd)} (the model staged from S3 and the sessions created, billed as the first run's time)`
         : 'One wake-up from zero: $0 (no instances to start)',
     `First image from a sleeping engine: about ${Math.round(report.firstImageWaitSeconds)} s (backend.coldStartSeconds + secondsPerImage${report.safetyCheckSecondsPerImage > 0 ? ' + the safety checker' : ''})`,
+    ...(report.lambdaEstimate ? [describeLambdaEstimate(report.lambdaEstimate)] : []),
     ...(report.safetyCheckSecondsPerImage > 0
       ? [`Safety checker: ${report.safetyCheckSecondsPerImage} s per image on the engine function (backend.lambdaSecondsPerSafetyCheck; npm run bench:safety measures it; safety.checker "off" saves it)`]
       : []),
@@ -260,6 +277,21 @@ export function formatCostReport(report: CostReport): string {
         ]
       : []),
   ].join('\n');
+}
+
+/** Which of the two estimated settings cdk.json or `--set` gives, so the report says what it used. */
+function configuredTimings(merged: Record<string, unknown>): string[] {
+  const backend = merged.backend as Record<string, unknown> | undefined;
+  return ['coldStartSeconds', 'secondsPerImage'].filter((key) => backend?.[key] !== undefined).map((key) => `backend.${key}`);
+}
+
+function describeLambdaEstimate(estimate: NonNullable<CostReport['lambdaEstimate']>): string {
+  const seconds = (value: number) => `${value.toFixed(1)} s`;
+  const line =
+    `Estimated for this model from parts measured on the full-size SD 1.5 (lib/config/lambda-engine-estimate.ts): ` +
+    `cold start ${seconds(estimate.coldStartSeconds)} (staging ${seconds(estimate.stagingSeconds)}, sessions and warm-up ${seconds(estimate.loadSeconds)}), ` +
+    `an image ${seconds(estimate.secondsPerImage)}`;
+  return estimate.overridden.length > 0 ? `${line}; replaced by the configured ${estimate.overridden.join(' and ')}` : line;
 }
 
 function count(flag: string, text: string): number {

@@ -234,6 +234,21 @@ describe('--set backend.mode="lambda"', () => {
     expect(report.firstImageWaitSeconds).toBe(Math.ceil(estimate.coldStartSeconds) + Math.ceil(estimate.secondsPerImage) + 1.1);
     expect(report.wakeUpUsd).toBeCloseTo(Math.ceil(estimate.coldStartSeconds) * 10 * X86_GB_SECOND, 12);
     expect(formatCostReport(report)).toContain(`First image from a sleeping engine: about ${Math.round(report.firstImageWaitSeconds)} s`);
+    // The parts are printed, and the JSON carries them; a configured figure is named as replacing its estimate.
+    expect(formatCostReport(report)).toContain(
+      `cold start ${estimate.coldStartSeconds.toFixed(1)} s (staging ${estimate.stagingSeconds.toFixed(1)} s, sessions and warm-up ${estimate.loadSeconds.toFixed(1)} s), an image ${estimate.secondsPerImage.toFixed(1)} s\n`,
+    );
+    expect(costReportJson(report).lambda_estimate).toEqual({
+      cold_start_seconds: estimate.coldStartSeconds,
+      staging_seconds: estimate.stagingSeconds,
+      load_seconds: estimate.loadSeconds,
+      seconds_per_image: estimate.secondsPerImage,
+      replaced_by: [],
+    });
+    const configured = costReport(['--set', 'backend.mode="lambda"', '--set', 'model.s3Uri="s3://my-models/sd15-lcm/"', '--set', 'backend.secondsPerImage=12'], {});
+    expect(configured.firstImageWaitSeconds).toBe(Math.ceil(estimate.coldStartSeconds) + 12 + 1.1);
+    expect(formatCostReport(configured)).toMatch(/an image [\d.]+ s; replaced by the configured backend\.secondsPerImage\n/);
+    expect(costReportJson(costReport([])).lambda_estimate).toBeUndefined();
   });
 
   test('prints the engine function, a cold start, the first-image wait and the worst day', () => {
