@@ -1,4 +1,4 @@
-import { engineInvocationSchema, type EngineInvocation } from '../../contract/engine-invocation';
+import { engineInvocationSchema, engineWarmUpEventSchema, type EngineInvocation } from '../../contract/engine-invocation';
 import type { ErrorBody } from '../../contract/errors';
 
 /** The part of Lambda's on-failure destination record this function reads. */
@@ -29,4 +29,14 @@ export function failureOf(record: AsyncFailureRecord): { readonly invocation: En
     body = { error: { code: 'internal_error', message: 'the image generator stopped unexpectedly' } };
   }
   return { invocation: parsed.data, body };
+}
+
+/**
+ * A warm-up event (a visitor's, or keep-warm's) that never ran: `dropped` when it waited in the
+ * queue past its age (keep-warm pings behind a concurrency of zero, such as the budget action's),
+ * `failed` when the function could not load the model for it. Undefined for any other record.
+ */
+export function warmUpOutcome(record: AsyncFailureRecord): 'dropped' | 'failed' | undefined {
+  if (!engineWarmUpEventSchema.safeParse(record.requestPayload).success) return undefined;
+  return record.requestContext?.condition === 'EventAgeExceeded' ? 'dropped' : 'failed';
 }

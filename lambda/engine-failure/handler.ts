@@ -5,12 +5,22 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { failureOf, type AsyncFailureRecord } from './failure-body';
+import { failureOf, warmUpOutcome, type AsyncFailureRecord } from './failure-body';
 
 const s3 = new S3Client({});
 const logger = new Logger({ serviceName: 'engine-failure' });
 
 export async function handler(record: AsyncFailureRecord): Promise<void> {
+  const warmUp = warmUpOutcome(record);
+  if (warmUp === 'dropped') {
+    // Expected while nothing may run (the budget action): no job waits on it, nothing to record.
+    logger.info('warm-up dropped unrun', { condition: record.requestContext?.condition });
+    return;
+  }
+  if (warmUp === 'failed') {
+    logger.warn('warm-up failed', { condition: record.requestContext?.condition, error: record.responsePayload?.errorMessage });
+    return;
+  }
   const failure = failureOf(record);
   if (!failure) {
     logger.error('not an engine invocation record', { condition: record.requestContext?.condition });

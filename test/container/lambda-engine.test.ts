@@ -8,7 +8,7 @@ import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { EngineInvocation } from '../../contract/engine-invocation';
 import { generationResponseSchema } from '../../contract/engine-response';
-import { failureOf } from '../../lambda/engine-failure/failure-body';
+import { failureOf, warmUpOutcome } from '../../lambda/engine-failure/failure-body';
 import { runInvocation, TIMEOUT_MARGIN_MS, type InvocationDependencies } from '../../container/src/lambda/run-invocation';
 import { EngineService } from '../../container/src/server/engine-service';
 import { TINY_SD } from '../support/oracle';
@@ -205,6 +205,14 @@ describe('the on-failure recorder', () => {
 
   it('ignores a record that is not about an engine invocation', () => {
     expect(failureOf({ requestPayload: { hello: 1 } })).toBeUndefined();
+    expect(warmUpOutcome({ requestPayload: { hello: 1 } })).toBeUndefined();
+    expect(warmUpOutcome({ requestPayload: payload, requestContext: { condition: 'EventAgeExceeded' } })).toBeUndefined();
+  });
+
+  it('tells a warm-up that waited past its age (keep-warm behind a concurrency of zero) from one that failed to load', () => {
+    expect(failureOf({ requestPayload: { warmup: true } })).toBeUndefined();
+    expect(warmUpOutcome({ requestPayload: { warmup: true }, requestContext: { condition: 'EventAgeExceeded' } })).toBe('dropped');
+    expect(warmUpOutcome({ requestPayload: { warmup: true }, requestContext: { condition: 'RetriesExhausted' }, responsePayload: { errorMessage: 'no model' } })).toBe('failed');
   });
 });
 
