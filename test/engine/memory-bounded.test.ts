@@ -10,11 +10,12 @@ import { img2imgCases, img2imgGenerateOptions, maxAbsDiff, oracleCases, oracleGe
 
 /**
  * What "the same numbers" means here: float32 rounding of a batch-1 versus a batch-2 matmul, on one
- * onnxruntime thread. With several threads a batch of two is split across them differently from two
- * batches of one, and sums in other orders move the image by a few 1e-5 (measured up to 5.7e-5
- * here), still far inside the oracle's 1e-3; one thread keeps the comparison exact.
+ * onnxruntime thread. The engine creates sessions without prepacked weights (model-session.ts), and
+ * then onnxruntime's matrix kernels block a product of one row differently from one of two even on
+ * one thread: sums in other orders move a step's latents or the image by up to 1.1e-4 here (most
+ * cases a few 1e-5; with prepacking and one thread they were equal), still a tenth of the oracle's 1e-3.
  */
-const PARITY_TOLERANCE = 1e-6;
+const PARITY_TOLERANCE = 2e-4;
 const ONE_THREAD = { executionProvider: 'cpu', threads: 1 } as const;
 /** The oracle suite's bound (oracle.test.ts). */
 const ORACLE_TOLERANCE = 1e-3;
@@ -145,6 +146,8 @@ describe('loading', () => {
     expect(boundedOptions.enableMemPattern ?? true).toBe(true);
     expect(defaultOptions).not.toHaveProperty('enableCpuMemArena');
     expect(defaultOptions).not.toHaveProperty('enableMemPattern');
+    // Weights are not repacked at creation, in either mode (model-session.ts has the figures).
+    for (const options of [boundedOptions, defaultOptions]) expect(options.extra).toMatchObject({ session: { disable_prepacking: '1' } });
   });
 
   it('keeps the arena under bounded memory only for the sessions that run a batch of one: the UNet and the decoders', async () => {

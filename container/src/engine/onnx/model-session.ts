@@ -62,6 +62,18 @@ export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
  */
 export const GRAPH_OPTIMIZATION_LEVEL: GraphOptimizationLevel = 'extended';
 
+/**
+ * onnxruntime's CPU kernels repack constant weights at session creation for faster matrix products.
+ * On the full-size SD 1.5 export (2 threads, weights external) that made creation far slower for
+ * runs no faster where convolutions dominate: the UNet's session took 4.9 s against 0.84 s without,
+ * its calls 3.34–3.44 s against 3.20–3.33 s; the VAE decoder's 9.3 s either way. The transformers
+ * lose a little: the text encoder 1.66 → 0.16 s to create for 60 → 78 ms a prompt, the safety
+ * checker 5.6 → 0.34 s for 0.64 → 0.80 s an image (paid back after some 35 images, more than a
+ * Lambda environment usually serves). Sessions are created one after another (onnxruntime-node does
+ * it on the JS thread), so this is seconds off every cold start. CUDA kernels do not prepack.
+ */
+const NO_PREPACKING = { disable_prepacking: '1' } as const;
+
 export class ModelSession {
   /** Milliseconds spent inside `session.run`, for the benchmark's overhead split. */
   public runMs = 0;
@@ -75,7 +87,7 @@ export class ModelSession {
         executionProviders: [...options.executionProviders],
         graphOptimizationLevel: options.graphOptimizationLevel ?? GRAPH_OPTIMIZATION_LEVEL,
         intraOpNumThreads: resolveThreads(options.threads),
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
+        extra: { session: { intra_op: { allow_spinning: '0' }, ...NO_PREPACKING } },
         ...memorySessionOptions(options.memory ?? 'default', options.batchOfOne ?? false),
       });
     } catch (error) {
