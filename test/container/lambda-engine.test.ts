@@ -154,6 +154,21 @@ describe('the Lambda engine function', () => {
     invoke.mockRestore();
   });
 
+  it('runs the warm-up step, at the model\'s size, for a warm-up event on an engine loaded without it, and only once', async () => {
+    const cold = await EngineService.load({ modelDir: TINY_SD, executionProvider: 'cpu', maxQueuedRequests: 0, memory: 'bounded', warmUp: false });
+    try {
+      const generate = jest.spyOn(cold.pipeline, 'generate');
+      expect(await runInvocation({ warmup: true }, deps({ engine: async () => cold }))).toBe('warmed');
+      const { width, height } = cold.pipeline.defaults;
+      expect(generate.mock.calls.at(-1)![0]).toMatchObject({ steps: 1, width, height });
+      const calls = generate.mock.calls.length;
+      expect(await runInvocation({ warmup: true }, deps({ engine: async () => cold }))).toBe('warmed');
+      expect(generate.mock.calls).toHaveLength(calls);
+    } finally {
+      await cold.close(0);
+    }
+  });
+
   it('fails a warm-up whose model cannot be loaded, so Lambda logs it', async () => {
     const broken = deps({ engine: () => Promise.reject(new Error('model folder is missing unet/model.onnx')) });
     await expect(runInvocation({ warmup: true }, broken)).rejects.toThrow('unet/model.onnx');

@@ -38,11 +38,13 @@ function errorBody(code: EngineErrorCode, message: string, field?: string): Erro
  */
 export async function runInvocation(event: unknown, deps: InvocationDependencies): Promise<InvocationOutcome> {
   if (engineWarmUpEventSchema.safeParse(event).success) {
-    // A visitor arrived (`POST /v1/warmups`): staging, sessions and the first run happen now, so
-    // the job that follows finds this environment warm. Nothing is generated or written.
+    // A visitor arrived (`POST /v1/warmups`, or keep-warm's schedule): staging, sessions and the
+    // warm-up step happen now, so the job that follows finds this environment warm. Nothing is
+    // generated or written.
     const started = performance.now();
-    await deps.engine();
-    deps.log('info', 'warmed', { ms: Math.round(performance.now() - started) });
+    const engine = await deps.engine();
+    const warmUpMs = await engine.warmUp();
+    deps.log('info', 'warmed', { ms: Math.round(performance.now() - started), warm_up_ms: warmUpMs });
     return 'warmed';
   }
   const parsed = engineInvocationSchema.safeParse(event);

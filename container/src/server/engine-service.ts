@@ -37,6 +37,13 @@ export interface EngineServiceOptions {
   readonly decoder?: DecoderChoice;
   /** @default - `taesd/` inside the model folder, else beside it */
   readonly tinyVaeDir?: string;
+  /**
+   * Run the warm-up step as part of loading. `false` where a request is already waiting: its own
+   * first run costs less than a warm-up followed by it (full-size, 2 threads: the warm-up took 9.2 s,
+   * the first image's extra time without one ~4 s); `warmUp()` runs it later, for a visitor's
+   * warm-up event. @default true
+   */
+  readonly warmUp?: boolean;
 }
 
 export interface Invocation {
@@ -66,17 +73,15 @@ export interface InvocationProgress {
 
 /** Where loading went, for the cold-start log line and `npm run bench:coldstart`. */
 export interface LoadTimings {
-  /** Every session created (they are created at once), the tokenizer and the checks. */
+  /** Every session created (one after another), the tokenizer and the checks. */
   readonly pipelineMs: number;
   /** Each part's own session creation, by file. */
   readonly sessionMs: Readonly<Record<string, number>>;
-  /** The warm-up run at the model's size. */
-  readonly warmUpMs: number;
 }
 
 export class EngineService {
   private readonly running = new Map<string, InvocationProgress>();
-  private timings: LoadTimings | undefined;
+  private warmedUp: Promise<number> | undefined;
 
   static async load(options: EngineServiceOptions): Promise<EngineService> {
     const started = performance.now();
@@ -88,22 +93,33 @@ export class EngineService {
       decoder: options.decoder,
       tinyVaeDir: options.tinyVaeDir,
     });
-    const service = new EngineService(pipeline, new GenerationQueue(options.maxQueuedRequests));
-    const loaded = performance.now();
-    await service.warmUp();
     const sessionMs = Object.fromEntries(Object.values(pipeline.sessions).map((session: ModelSession) => [session.label, Math.round(session.createMs)]));
-    service.timings = { pipelineMs: Math.round(loaded - started), sessionMs, warmUpMs: Math.round(performance.now() - loaded) };
+    const service = new EngineService(pipeline, new GenerationQueue(options.maxQueuedRequests), { pipelineMs: Math.round(performance.now() - started), sessionMs });
+    if (options.warmUp ?? true) await service.warmUp();
     return service;
-  }
-
-  get loadTimings(): LoadTimings | undefined {
-    return this.timings;
   }
 
   private constructor(
     readonly pipeline: StableDiffusionPipeline,
     readonly queue: GenerationQueue,
+    readonly loadTimings: LoadTimings,
   ) {}
+
+  /**
+   * One step through every model, the last at the model's own size, so the first real request pays
+   * neither lazy initialisation nor the first run at its shapes: onnxruntime plans memory and grows
+   * its arena per shape, and a first 512² run of the full-size pipeline took 18.1 s against 13.1 s
+   * for the next when this warm-up was 64². The VAE encoder's runs small, first: few requests use it.
+   * Runs once; resolves to its milliseconds (0 after the first call).
+   */
+  warmUp(): Promise<number> {
+    if (this.warmedUp) return this.warmedUp.then(() => 0);
+    const started = performance.now();
+    this.warmedUp = this.runWarmUp().then(() => Math.round(performance.now() - started));
+    // A failed warm-up may be tried again.
+    this.warmedUp.catch(() => (this.warmedUp = undefined));
+    return this.warmedUp;
+  }
 
   async invoke(invocation: Invocation): Promise<InvocationResult> {
     const arrived = performance.now();
@@ -211,13 +227,7 @@ export class EngineService {
     };
   }
 
-  /**
-   * One step through every model, the last at the model's own size, so the first real request pays
-   * neither lazy initialisation nor the first run at its shapes: onnxruntime plans memory and grows
-   * its arena per shape, and a first 512² run of the full-size pipeline took 18.1 s against 13.1 s
-   * for the next when this warm-up was 64². The VAE encoder's runs small, first: few requests use it.
-   */
-  private async warmUp(): Promise<void> {
+  private async runWarmUp(): Promise<void> {
     if (this.pipeline.capabilities.acceptsInitImage) {
       // The VAE encoder, from a grey picture; strength 1 runs the one step.
       const size = this.pipeline.folder.sizeMultiple;
