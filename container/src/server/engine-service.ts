@@ -38,10 +38,9 @@ export interface EngineServiceOptions {
   /** @default - `taesd/` inside the model folder, else beside it */
   readonly tinyVaeDir?: string;
   /**
-   * Run the warm-up step as part of loading. `false` where a request is already waiting: its own
-   * first run costs less than a warm-up followed by it (full-size, 2 threads: the warm-up took 9.2 s,
-   * the first image's extra time without one ~4 s); `warmUp()` runs it later, for a visitor's
-   * warm-up event. @default true
+   * Run the warm-up step as part of loading. `false` leaves the first run to the first request
+   * (`npm run bench:coldstart` measures that path; it was no faster in all); `warmUp()` runs it later.
+   * @default true
    */
   readonly warmUp?: boolean;
 }
