@@ -7,8 +7,8 @@ import { STAGING_DEFAULTS } from '../../lambda/facts/model-staging';
  * `npm run bench:coldstart` (and the full decoder by `npm run bench:cpu`) on the full-size SD 1.5
  * export of tools/full-size-model (4.27 GB fp32, weights external, with a TAESD-sized tiny decoder),
  * engine in bounded memory as the function runs it, on this project's shared 2-core machine,
- * 2026-12-05. Another run on the same machine measured a parallel fraction of 0.92 and a UNet call
- * of 2.87 s: the machine is shared, so these move by about a fifth between runs.
+ * 2026-12-05. Other runs on the same machine measured parallel fractions from 0.74 to 0.92 and UNet
+ * calls from 2.87 to 3.32 s: the machine is shared, so these move by about a fifth between runs.
  */
 export const LAMBDA_PREMISES = {
   /** The function's vCPUs at 10,240 MB. */
@@ -35,28 +35,31 @@ export const LAMBDA_PREMISES = {
  */
 export const MEASURED_PARTS = {
   /**
-   * Every session created, weights external (`npm run model -- externalize`), a fresh process, model
-   * on local disk. onnxruntime-node creates sessions one after another on the JS thread, whatever the
-   * cores: it did not scale from 1 to 2 threads.
+   * Every session created, weights external (`npm run model -- externalize`) and not prepacked
+   * (model-session.ts), a fresh process, model on local disk. onnxruntime-node creates sessions one
+   * after another on the JS thread whatever the cores: taken as serial.
    */
-  sessions: { seconds: 8.1, parallelFraction: 0 },
+  sessions: { seconds: 0.97, parallelFraction: 0 },
   /**
    * What weights kept inside a graph add per GB to its session's creation: the text encoder, both VAE
-   * halves and the safety checker took 9.9 s more for their 2.04 GB than externalized.
+   * halves and the safety checker took 12.0 s more for their 2.04 GB than externalized.
    */
-  inlineWeightsPerGb: { seconds: 4.87, parallelFraction: 0 },
+  inlineWeightsPerGb: { seconds: 5.9, parallelFraction: 0 },
   /** The safety checker's session (CLIP ViT-L/14, weights external), where the checker runs. */
-  safetyCheckerSession: { seconds: 4.5, parallelFraction: 0 },
-  /** The warm-up run: one step at the model's size (512²) through the UNet and the tiny decoder, after a 64² img2img step. */
-  warmUp: { seconds: 8.8, parallelFraction: 0.74 },
+  safetyCheckerSession: { seconds: 0.23, parallelFraction: 0 },
+  /**
+   * The warm-up step, one step at the model's size (512²) after a 64² img2img step: mostly the
+   * first runs' cost (memory planning, the weights' pages faulted in), which a request would pay otherwise.
+   */
+  warmUp: { seconds: 9.2, parallelFraction: 0.93 },
   /** One UNet call, batch of one, 512² (the warm 4-step LCM-style image's denoising ÷ 4). */
-  unetCall: { seconds: 3.32, parallelFraction: 0.74 },
+  unetCall: { seconds: 3.25, parallelFraction: 0.93 },
   /** The tiny (TAESD) decoder at 512². */
-  tinyDecode: { seconds: 0.71, parallelFraction: 0.74 },
+  tinyDecode: { seconds: 0.66, parallelFraction: 0.93 },
   /** The full VAE decoder at 512² (bench:cpu, bounded memory; the image's fraction assumed). */
-  fullDecode: { seconds: 12.3, parallelFraction: 0.74 },
+  fullDecode: { seconds: 12.3, parallelFraction: 0.93 },
   /** The text encoder, one prompt. */
-  encodePrompt: { seconds: 0.075, parallelFraction: 0 },
+  encodePrompt: { seconds: 0.09, parallelFraction: 0 },
 } as const;
 
 export interface MeasuredPart {
