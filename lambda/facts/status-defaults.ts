@@ -7,3 +7,10 @@ export const STATUS_DEFAULTS = {
 } as const;
 
 // Lambda mode's figures are estimated per model at synth: lib/config/lambda-engine-estimate.ts.
+
+/**
+ * Minutes after its last invocation during which `/v1/status` counts the Lambda engine warm: Lambda
+ * keeps an idle execution environment (and the model loaded in it) for a while, typically several
+ * minutes. Keep-warm pings at this interval by default, so the page says warm throughout its window.
+ */
+export const LAMBDA_WARM_MINUTES = 5;

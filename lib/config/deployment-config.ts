@@ -7,7 +7,7 @@ import { DEFAULT_SAFETY_CHECKER, SAFETY_CHECKER_SETTINGS } from '../../contract/
 import { DECODER_CHOICES, resolveDecoder } from '../../contract/decoder';
 import { BACKEND_MODES } from '../../lambda/facts/environment';
 import { JOB_RETENTION } from '../../lambda/facts/retention';
-import { STATUS_DEFAULTS } from '../../lambda/facts/status-defaults';
+import { LAMBDA_WARM_MINUTES, STATUS_DEFAULTS } from '../../lambda/facts/status-defaults';
 import { sagemakerHourlyPrice } from '../cost/prices';
 import { embedOriginProblem } from '../../site/src/embed-origins';
 import { REPO_ROOT } from '../paths';
@@ -126,11 +126,11 @@ const backendSchema = z
         /** UTC hour the window ends (1-24), not included; within one day, so 24 reaches midnight. */
         toHourUtc: z.number().int().min(1).max(24),
         /**
-         * Minutes between pings, from minute 0 of each hour. At 5 or less `/v1/status` also keeps
-         * saying warm through the window: it counts the function warm for 5 minutes after an
-         * invocation (`lambda/src/status/lambda-function-probe.ts`). @default 5
+         * Minutes between pings, from minute 0 of each hour. At `LAMBDA_WARM_MINUTES` (5) or less
+         * `/v1/status` also keeps saying warm through the window: it counts the function warm that
+         * long after an invocation (`lambda/facts/status-defaults.ts`). @default 5
          */
-        everyMinutes: z.number().int().min(1).max(60).default(5),
+        everyMinutes: z.number().int().min(1).max(60).default(LAMBDA_WARM_MINUTES),
         /** `daily`, or `weekdays` (Monday to Friday, UTC). @default 'daily' */
         days: z.enum(KEEP_WARM_DAYS).default('daily'),
       })

@@ -1,15 +1,12 @@
 import { GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import type { BackendCapacity } from '../backends/backend';
 import type { Clock } from '../clock';
+import { LAMBDA_WARM_MINUTES } from '../../facts/status-defaults';
 
 export interface LambdaFunctionProbeProps {
   readonly cloudwatch: CloudWatchClient;
   readonly functionName: string;
-  /**
-   * Minutes after the last invocation during which the function counts as warm: Lambda keeps an
-   * idle execution environment (and our loaded model in it) for a while, typically several minutes.
-   * @default 5
-   */
+  /** Minutes after the last invocation during which the function counts as warm. @default LAMBDA_WARM_MINUTES (5) */
   readonly warmMinutes?: number;
   readonly now: Clock;
 }
@@ -31,7 +28,7 @@ export class LambdaFunctionProbe {
 
   constructor(private readonly props: LambdaFunctionProbeProps) {
     this.now = props.now;
-    this.warmMinutes = props.warmMinutes ?? 5;
+    this.warmMinutes = props.warmMinutes ?? LAMBDA_WARM_MINUTES;
   }
 
   async status(): Promise<BackendCapacity> {
