@@ -1,5 +1,5 @@
 /**
- * npm run bench:safety -- --model DIR [--images N] [--size S] — what the safety checker costs per
+ * npm run bench:safety -- --model DIR [--images N] [--size S] [--threads T] — what the safety checker costs per
  * image on this CPU, the figure the Lambda timeout and `npm run cost` add per image when
  * `safety.checker` is `model`. DIR is a folder with `safety_checker/` and `feature_extractor/`
  * (build the full-size one, CLIP ViT-L/14 vision with random weights, with tools/full-size-model
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const files = await findSafetyCheckerFiles(model, undefined, exists);
   if (files.model === undefined || files.preprocessorConfig === undefined) throw new Error(`${model} has no safety_checker/model.onnx with feature_extractor/preprocessor_config.json`);
   const loadStarted = performance.now();
-  const checker = await SafetyChecker.load({ model: files.model, preprocessorConfig: files.preprocessorConfig }, { executionProviders: resolveExecutionProviders('cpu') });
+  const checker = await SafetyChecker.load({ model: files.model, preprocessorConfig: files.preprocessorConfig }, { executionProviders: resolveExecutionProviders('cpu'), ...(flag('threads', '') ? { threads: Number(flag('threads', '')) } : {}) });
   const loadMs = performance.now() - loadStarted;
   // Smooth noise-free pixels: the checker's cost does not depend on what the picture shows.
   const pixels = Float32Array.from({ length: size * size * 3 }, (_, i) => ((i * 7919) % 256) / 255);
