@@ -109,12 +109,7 @@ const ASSUMED_INFO: Pick<ModelInfo, 'steps' | 'guidance_scale' | 'scheduler' | '
   decoder: 'tiny',
 };
 
-/**
- * Lambda mode's cold start and seconds per image for an SD 1.x-sized model: staging from its size,
- * the rest from the measured parts scaled to Lambda's vCPUs, an image from the model's defaults
- * (steps, guidance: a guided step is two UNet calls of one in bounded memory; PNDM makes one call
- * more) and its decoder. A smaller network than SD 1.x (the bundled test models) is overestimated.
- */
+/** What is known of the deployed model; each unknown is taken from the premises. */
 export interface LambdaModelFacts {
   /** Every file staged. @default LAMBDA_PREMISES.measuredModelBytes */
   readonly bytes?: number;
@@ -126,6 +121,12 @@ export interface LambdaModelFacts {
   readonly safetyChecker?: boolean;
 }
 
+/**
+ * Lambda mode's cold start and seconds per image for an SD 1.x-sized model: staging from its size,
+ * the rest from the measured parts scaled to Lambda's vCPUs, an image from the model's defaults
+ * (steps, guidance: a guided step is two UNet calls of one in bounded memory; PNDM makes one call
+ * more) and its decoder. A smaller network than SD 1.x (the bundled test models) is overestimated.
+ */
 export function estimateLambdaEngine(model: LambdaModelFacts): LambdaEngineEstimate {
   const p = LAMBDA_PREMISES;
   const scale = (part: MeasuredPart) => scaledSeconds(part, MEASURED_THREADS, p.vcpus);
