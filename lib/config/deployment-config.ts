@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { LIMITS } from '../../contract/limits';
 import { modelInfoSchema, type ModelInfo } from '../../contract/model-info';
 import { DEFAULT_SAFETY_CHECKER, SAFETY_CHECKER_SETTINGS } from '../../contract/safety';
-import { DECODER_CHOICES, resolveDecoder } from '../../contract/decoder';
+import { DECODER_CHOICES } from '../../contract/decoder';
 import { BACKEND_MODES } from '../../lambda/facts/environment';
 import { JOB_RETENTION } from '../../lambda/facts/retention';
 import { LAMBDA_WARM_MINUTES, STATUS_DEFAULTS } from '../../lambda/facts/status-defaults';
@@ -14,7 +14,8 @@ import { REPO_ROOT } from '../paths';
 import { cidrVersion } from './cidr';
 import { describeGpuHostFamilies, GPU_HOST, gpuHostSupports } from './gpu-host';
 import { LAMBDA_MAX_MEMORY_MB, lambdaEngineTimeoutSeconds } from './lambda-engine-sizing';
-import { folderBytes, graphBytes, hasTinyVae, readModelInfo } from './model-folder';
+import { folderBytes, hasTinyVae, readModelInfo } from './model-folder';
+import { deployedDecoder } from './deployed-decoder';
 import { estimateLambdaEngine, type LambdaEngineEstimate } from './lambda-engine-estimate';
 import { MAX_ENGINE_THREADS } from '../../contract/engine-threads';
 import { ARM64_REFUSAL } from './arm64-refusal';
@@ -411,8 +412,8 @@ export type ModelSource =
       readonly info: ModelInfo;
       readonly hasTinyVae?: boolean;
       /** Every file's bytes, and the graphs' (model.onnx: their inline weights). */
-      readonly bytes?: number;
-      readonly graphBytes?: number;
+      readonly bytes: number;
+      readonly graphBytes: number;
     };
 
 /** The validated configuration with every default applied and derived values resolved. */
@@ -485,10 +486,12 @@ export function parseDeploymentConfig(raw: unknown): DeploymentConfig {
   };
 }
 
-/** Lambda mode's cold start and image for this model: its files, its defaults and the decoder the function will run. */
+/**
+ * Lambda mode's cold start and image for this model: its files, its defaults and the decoder the
+ * function will run; where that is not known (a model in S3 with `auto`), the full one, the slower.
+ */
 function estimateForModel(model: ModelSource, decoder: ParsedConfig['backend']['decoder'], safetyChecker: boolean): LambdaEngineEstimate {
-  const hasTiny = model.kind === 'local' ? model.hasTinyVae === true : decoder === 'tiny';
-  const info = model.info === undefined ? undefined : { ...model.info, decoder: resolveDecoder(decoder, 'cpu', hasTiny) };
+  const info = model.info === undefined ? undefined : { ...model.info, decoder: deployedDecoder(model, decoder, 'lambda') ?? 'full' };
   const files = model.kind === 'local' ? { bytes: model.bytes, inlineWeightBytes: model.graphBytes } : {};
   return estimateLambdaEngine({ ...files, ...(info ? { info } : {}), safetyChecker });
 }
@@ -503,7 +506,7 @@ function resolveModelSource(model: ParsedConfig['model'], safetyChecker: ParsedC
   if (model.s3Uri) return { kind: 's3', s3Uri: model.s3Uri, ...(model.info ? { info: model.info } : {}) };
   const folder = path.resolve(REPO_ROOT, model.localPath ?? DEFAULT_MODEL_PATH);
   try {
-    return { kind: 'local', path: folder, info: readModelInfo(folder, safetyChecker), hasTinyVae: hasTinyVae(folder), bytes: folderBytes(folder), graphBytes: graphBytes(folder) };
+    return { kind: 'local', path: folder, info: readModelInfo(folder, safetyChecker), hasTinyVae: hasTinyVae(folder), ...folderBytes(folder) };
   } catch (error) {
     throw new DeploymentConfigError([`${CONFIG_CONTEXT_KEY}.model.localPath: ${(error as Error).message}`]);
   }

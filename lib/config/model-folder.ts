@@ -57,22 +57,33 @@ function modelRoot(folder: string): string {
   return folder;
 }
 
-/** Bytes of every file under `folder`, or only of the files `counted` accepts by name. */
-export function folderBytes(folder: string, counted: (name: string) => boolean = () => true): number {
-  let total = 0;
-  for (const entry of readdirSync(folder, { withFileTypes: true })) {
-    const full = path.join(folder, entry.name);
-    total += entry.isDirectory() ? folderBytes(full, counted) : counted(entry.name) ? statSync(full).size : 0;
-  }
-  return total;
+export interface FolderBytes {
+  /** Every file under the folder. */
+  readonly bytes: number;
+  /**
+   * The graphs (`model.onnx`): their weights where a part keeps them inline, which slows its
+   * session's creation (`npm run model -- externalize` moves them out); a graph alone is a few MB.
+   */
+  readonly graphBytes: number;
 }
 
-/**
- * Bytes of the graphs (`model.onnx`): their weights where a part keeps them inline, which slows its
- * session's creation (`npm run model -- externalize` moves them out); a graph alone is a few MB.
- */
-export function graphBytes(folder: string): number {
-  return folderBytes(folder, (name) => name === 'model.onnx');
+/** The sizes of a model folder's files, in one walk. */
+export function folderBytes(folder: string): FolderBytes {
+  let bytes = 0;
+  let graphBytes = 0;
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    const full = path.join(folder, entry.name);
+    if (entry.isDirectory()) {
+      const inner = folderBytes(full);
+      bytes += inner.bytes;
+      graphBytes += inner.graphBytes;
+      continue;
+    }
+    const size = statSync(full).size;
+    bytes += size;
+    if (entry.name === 'model.onnx') graphBytes += size;
+  }
+  return { bytes, graphBytes };
 }
 
 function readJsonObject(folder: string, relative: string): Record<string, unknown> {

@@ -1,6 +1,5 @@
 import type { BackendMode, DeploymentConfig } from '../config/deployment-config';
 import { keepWarmDaysPerWeek, keepWarmPingsPerDay, type KeepWarmSchedule } from '../config/keep-warm';
-import { folderBytes } from '../config/model-folder';
 import { firewallRuleCount } from '../constructs/api-firewall';
 import { GATEWAY_MEMORY_MB } from '../constructs/gateway-function';
 import { PUBLISHER_MEMORY_MB } from '../constructs/instance-count-publisher';
@@ -63,7 +62,7 @@ export function costSettings(config: DeploymentConfig): CostSettings {
     wafEnabled: config.waf.enabled,
     wafRuleCount: config.waf.enabled ? firewallRuleCount(config.waf) : 0,
     alarmCount: operationsAlarmNames(backend.mode).length + (backend.mode === 'async' ? SCALE_TO_ZERO_ALARM_COUNT : 0),
-    modelGb: config.model.kind === 'local' ? folderBytes(config.model.path) / GB : A.modelGb,
+    modelGb: config.model.kind === 'local' ? config.model.bytes / GB : A.modelGb,
     gpuMinutesPerDay: config.quotas.gpuMinutesPerDay,
     globalImagesPerDay: config.quotas.globalPerDay,
   };

@@ -89,7 +89,7 @@ test('the engine is the Dockerfile\'s lambda target, at full memory, with its ti
   expect(fn.Timeout).toBe(timeout);
   expect(app.config.backend.lambdaTimeoutSeconds).toBe(timeout);
   // The staged model and a tenth more, plus 512 MB of scratch for onnxruntime.
-  expect(fn.EphemeralStorage.Size).toBe(Math.ceil((folderBytes(path.resolve(MODEL)) * 1.1) / 2 ** 20) + 512);
+  expect(fn.EphemeralStorage.Size).toBe(Math.ceil((folderBytes(path.resolve(MODEL)).bytes * 1.1) / 2 ** 20) + 512);
   expect(arn(fn.Environment.Variables.MODEL_S3_URI)).toMatch(/^s3:\/\/\{ModelDataBucket\w+\}\/models\/[0-9a-f]{64}\/$/);
   expect(fn.Environment.Variables.EXECUTION_PROVIDER).toBe('cpu');
   expect(fn.Environment.Variables.SAFETY_CHECKER).toBe('model');
