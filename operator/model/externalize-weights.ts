@@ -2,13 +2,15 @@
  * Moves the weights an ONNX export keeps inside its protobuf into an external data file beside it,
  * as the UNet's are already (protobuf caps a file at 2 GB). onnxruntime creates a session from
  * external data many times faster: SD 1.5's text encoder (492 MB inline) in 0.15 s instead of
- * 3.3 s on this project's 2-core machine, its safety checker (1.2 GB) in 0.23 s instead of 7.2 s. onnxruntime-node creates sessions one after another on the
- * JS thread, so each part's creation time adds up in every cold start. The values are unchanged:
- * the same bytes, moved.
+ * 3.3 s on this project's 2-core machine, its safety checker (1.2 GB) in 0.23 s instead of 7.2 s.
+ * onnxruntime-node creates sessions one after another on the JS thread, so each part's creation
+ * time adds up in every cold start. The values are unchanged: the same bytes, moved.
  */
-import { open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative } from 'node:path';
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { onnx } from 'onnx-proto';
+import { pathExists } from '../../container/src/engine/path-exists';
+import { modelFolderFiles } from './model-folder-files';
 import { PARTIAL_SUFFIX } from './resumable-download';
 
 /** Weights smaller than this stay inline: onnx's own `save_as_external_data` threshold. */
@@ -34,12 +36,12 @@ export interface ExternalizeOptions {
 
 /** Every `model.onnx` of a model folder (its parts, and a tiny VAE's inside it), externalized in turn. */
 export async function externalizeModelFolder(modelDir: string, options: ExternalizeOptions = {}): Promise<ExternalizedFile[]> {
-  const graphs = await findGraphs(modelDir);
+  // The folder's files as upload sees them (no hidden or partial ones), in path order.
+  const graphs = (await modelFolderFiles(modelDir)).filter((file) => basename(file.path) === 'model.onnx');
   if (graphs.length === 0) throw new Error(`${modelDir}: no model.onnx in it or its subfolders`);
   const results: ExternalizedFile[] = [];
   for (const graph of graphs) {
-    const result = await externalizeWeights(graph, options);
-    const named = { ...result, graph: relative(modelDir, graph) };
+    const named = { ...(await externalizeWeights(graph.absolute, options)), graph: graph.path };
     options.log?.(
       named.moved === 0
         ? `${named.graph}: no inline weights to move`
@@ -64,10 +66,9 @@ export async function externalizeWeights(graphFile: string, options: Externalize
   } catch (error) {
     throw new Error(`${graphFile}: not an ONNX model (${(error as Error).message})`);
   }
-  const movable = (model.graph?.initializer ?? []).filter((tensor) => {
-    const data = inlineBytes(tensor);
-    return data !== undefined && data.byteLength >= minBytes;
-  });
+  const movable = (model.graph?.initializer ?? [])
+    .map((tensor) => ({ tensor, data: inlineBytes(tensor) }))
+    .filter((weight): weight is { tensor: onnx.ITensorProto; data: Uint8Array } => weight.data !== undefined && weight.data.byteLength >= minBytes);
   if (movable.length === 0) return { graph: graphFile, moved: 0, bytes: 0 };
 
   const dataName = await freeDataFileName(graphFile);
@@ -77,8 +78,7 @@ export async function externalizeWeights(graphFile: string, options: Externalize
   const handle = await open(partial, 'w');
   let offset = 0;
   try {
-    for (const tensor of movable) {
-      const data = inlineBytes(tensor)!;
+    for (const { tensor, data } of movable) {
       offset = Math.ceil(offset / ALIGNMENT) * ALIGNMENT;
       await handle.write(data, 0, data.byteLength, offset);
       tensor.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
@@ -102,7 +102,7 @@ export async function externalizeWeights(graphFile: string, options: Externalize
   await writeFile(graphPartial, onnx.ModelProto.encode(model).finish());
   await rename(partial, dataPath);
   await rename(graphPartial, graphFile);
-  return { graph: graphFile, moved: movable.length, bytes: movable.reduce((sum, tensor) => sum + Number(lengthOf(tensor)), 0), dataFile: dataName };
+  return { graph: graphFile, moved: movable.length, bytes: movable.reduce((sum, { data }) => sum + data.byteLength, 0), dataFile: dataName };
 }
 
 /** An inline weight's bytes as ONNX stores raw data (little-endian): `raw_data`, or float32's `float_data` packed. */
@@ -115,30 +115,11 @@ function inlineBytes(tensor: onnx.ITensorProto): Uint8Array | undefined {
   return undefined;
 }
 
-function lengthOf(tensor: onnx.ITensorProto): string {
-  return tensor.externalData?.find((entry) => entry.key === 'length')?.value ?? '0';
-}
-
 /** `model.onnx_data`, or the first `model.onnx_data_N` free where an earlier file already holds other weights. */
 async function freeDataFileName(graphFile: string): Promise<string> {
   const base = `${basename(graphFile)}_data`;
   for (let n = 0; ; n += 1) {
     const name = n === 0 ? base : `${base}_${n}`;
-    const exists = await stat(join(dirname(graphFile), name)).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) return name;
+    if (!(await pathExists(join(dirname(graphFile), name)))) return name;
   }
-}
-
-async function findGraphs(dir: string, depth = 0): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const found: string[] = [];
-  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    const path = join(dir, entry.name);
-    if (entry.isFile() && entry.name === 'model.onnx') found.push(path);
-    else if (entry.isDirectory() && depth < 2 && !entry.name.startsWith('.')) found.push(...(await findGraphs(path, depth + 1)));
-  }
-  return found;
 }
