@@ -205,7 +205,11 @@ interface DenoiseRun {
 }
 
 export class StableDiffusionPipeline {
-  /** Loads and checks every part of a model folder; sessions are created in parallel and reused. */
+  /**
+   * Loads and checks every part of a model folder; the sessions are created once and reused.
+   * onnxruntime-node creates them one after another on the JS thread, whatever `Promise.all` asks:
+   * each part's creation time adds to a cold start (model-session.ts keeps it short).
+   */
   static async load(modelDir: string, options: PipelineLoadOptions = {}): Promise<StableDiffusionPipeline> {
     const memory = options.memory ?? 'default';
     if (!isMemoryMode(memory)) throw new Error(`memory has to be one of ${MEMORY_MODES.join(', ')} but is ${JSON.stringify(memory)}`);
@@ -213,7 +217,6 @@ export class StableDiffusionPipeline {
     const sessionOptions = { executionProviders: resolveExecutionProviders(options.executionProvider ?? 'auto'), memory, threads: options.threads };
     // The UNet and the decoders run a batch of one under bounded memory (memory-mode.ts).
     const batchOfOneOptions = { ...sessionOptions, batchOfOne: memory === 'bounded' };
-    // The safety checker (CLIP ViT-L/14 at full size, ~10 s to load) too: nothing waits for it.
     const [tokenizer, textEncoder, unet, vaeDecoder, vaeEncoder, tinyVae, safety] = await Promise.all([
       ClipTokenizer.fromModelFolder(folder.tokenizerDir),
       ModelSession.create(folder.textEncoderFile, 'text_encoder/model.onnx', sessionOptions),

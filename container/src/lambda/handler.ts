@@ -43,9 +43,9 @@ async function loadEngine(): Promise<EngineService> {
     threads: threadsFromEnv(process.env),
     decoder: decoderFromEnv(),
     tinyVaeDir: process.env.TINY_VAE_DIR || undefined,
-    // With the warm-up step even when a job is waiting: without it that job's first image took as
-    // much longer as the step takes (full-size, 2 threads: sessions 1.1 s + first image 22.6 s,
-    // against 10.1 s + 13.6 s), and a visitor's warm-up then leaves nothing for the job to pay.
+    // Even when a job is waiting: without the step its first image took as much longer as the step
+    // takes (full-size, 2 threads: sessions 1.1 s + first image 22.6 s, against 10.1 s + 13.6 s).
+    warmUp: true,
   });
   // The cold start's parts as Lambda measured them: what lib/config/lambda-engine-estimate.ts estimates.
   logger.info('model ready', {

@@ -61,7 +61,6 @@ interface FileDownload {
   done: boolean;
 }
 
-
 /**
  * Copies an uncompressed model folder from S3 (`s3://bucket/prefix/`) into `dir` on the function's
  * ephemeral storage, once per execution environment: Lambda keeps /tmp between invocations of one
