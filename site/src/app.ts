@@ -275,13 +275,10 @@ export class App {
     const resolved = mergeParameters(request, job.parameters);
     this.shownRequest = resolved;
     this.results.show(resolved.prompt, shown);
-    this.setPhase('succeeded', { ...resolved, num_images: images.length });
-    if (withheld > 0) this.status.announce(describeWithheldOutcome(images.length, withheld));
-    const returned = shown.filter((entry) => entry.loaded !== undefined);
-    const thumbnails = await Promise.all(returned.map(({ loaded }) => (loaded?.blob ? makeThumbnail(loaded.blob) : undefined)));
+    // The history learns of the success before "Done" is said, so a reload then finds nothing pending.
     const previous = this.history.get(job.id);
     const { init_image: _upload, ...remembered } = resolved;
-    this.history.save({
+    const entry: HistoryEntry = {
       id: job.id,
       createdAt: previous?.createdAt ?? job.created_at,
       request: remembered,
@@ -289,8 +286,17 @@ export class App {
       status: 'succeeded',
       seeds: images.map((image) => image.seed),
       ...(withheld > 0 ? { withheld } : {}),
-      thumbnails: thumbnails.some((t) => t === undefined) && previous?.thumbnails ? previous.thumbnails : thumbnails.filter((t): t is string => t !== undefined),
-    });
+      ...(previous?.thumbnails ? { thumbnails: previous.thumbnails } : {}),
+    };
+    this.history.save(entry);
+    this.renderHistory();
+    this.setPhase('succeeded', { ...resolved, num_images: images.length });
+    if (withheld > 0) this.status.announce(describeWithheldOutcome(images.length, withheld));
+    const returned = shown.filter((shownImage) => shownImage.loaded !== undefined);
+    const thumbnails = await Promise.all(returned.map(({ loaded }) => (loaded?.blob ? makeThumbnail(loaded.blob) : undefined)));
+    if (!thumbnails.some((t) => t === undefined) || previous?.thumbnails === undefined) {
+      this.history.save({ ...entry, thumbnails: thumbnails.filter((t): t is string => t !== undefined) });
+    }
     this.renderHistory();
   }
 
