@@ -21,11 +21,16 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 /** Records what the page announced and every CSP violation, from before its own script runs. */
 const RECORDER = `
 window.__statusLog = [];
+window.__historyWhenDone = [];
 window.__cspViolations = [];
 document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));
 document.addEventListener('DOMContentLoaded', () => {
   const status = document.getElementById('status');
-  new MutationObserver(() => window.__statusLog.push(status.textContent)).observe(status, { childList: true, characterData: true, subtree: true });
+  new MutationObserver(() => {
+    window.__statusLog.push(status.textContent);
+    // What a reload at that moment would find: a job still pending there is resumed, not shown.
+    if (status.textContent.startsWith('Done')) window.__historyWhenDone.push(JSON.parse(localStorage.getItem('serverless-diffusion.history.v1') || '[]').map((e) => e.status));
+  }).observe(status, { childList: true, characterData: true, subtree: true });
 });
 `;
 
@@ -120,6 +125,7 @@ describe('the front page against the local stack', () => {
     expect(log[0]).toBe('Sending your request…');
     expect(log.some((text) => /Queued|waking up|starting up|Generating/.test(text))).toBe(true);
     expect(log[log.length - 1]).toBe('Done: your image is ready.');
+    expect(await page.evaluate(() => (window as unknown as { __historyWhenDone: string[][] }).__historyWhenDone)).toEqual([['succeeded']]);
     expect(await image.getAttribute('alt')).toContain('a lighthouse on a cliff');
 
     await mkdir(OUTPUT_DIR, { recursive: true });
