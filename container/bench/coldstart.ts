@@ -114,7 +114,6 @@ async function child(endpoint: string, stagingDir: string, tinyVaeDir: string | 
   const loadStart = performance.now();
   const loadCpu = cpuMs();
   const engine = await EngineService.load({ modelDir: stagingDir, executionProvider: 'cpu', maxQueuedRequests: 0, memory: 'bounded', decoder: tinyVaeDir ? 'tiny' : 'full', tinyVaeDir, threads, warmUp: false });
-  const sessionsMs = performance.now() - loadStart;
   // The warm-up step, timed apart from the sessions; the engine function runs it at load (handler.ts).
   const warmUpMs = warmUp ? await engine.warmUp() : 0;
   const loadMs = performance.now() - loadStart;
@@ -138,7 +137,7 @@ async function child(endpoint: string, stagingDir: string, tinyVaeDir: string | 
       load_ms: Math.round(loadMs),
       load_cpu_ms: Math.round(loadCpuMs),
       warm_up: warmUp,
-      load_parts: { ...engine.loadTimings, sessionsMs: Math.round(sessionsMs), warmUpMs },
+      load_parts: { ...engine.loadTimings, warmUpMs },
       first_image: first,
       second_image: second,
       process_start_to_first_image_ms: Math.round(firstImageAt - processStart),
@@ -196,11 +195,11 @@ async function main(): Promise<void> {
     };
     const scale = (ms: number, parallel: number) => scaledSeconds({ seconds: ms / 1000, parallelFraction: parallel }, n, LAMBDA.vcpus);
     const stagingS = bytes / 1e6 / Math.min(LAMBDA.s3AggregateMBps, LAMBDA.s3StreamMBps * streams);
-    const sessionsS = all.load_parts.sessionsMs / 1000;
+    const sessionsS = all.load_parts.pipelineMs / 1000;
     const warmUpS = scale(all.load_parts.warmUpMs, fractions.warm_image);
     const firstS = scale(all.first_image.ms, fractions.first_image);
     const warmS = scale(all.second_image.ms, fractions.warm_image);
-    const withoutWarmUpS = cold.load_parts.sessionsMs / 1000 + scale(cold.first_image.ms, fractions.warm_image);
+    const withoutWarmUpS = cold.load_parts.pipelineMs / 1000 + scale(cold.first_image.ms, fractions.warm_image);
     const round1 = (value: number) => Math.round(value * 10) / 10;
     const round3 = (value: number) => Math.round(value * 1000) / 1000;
     process.stdout.write(

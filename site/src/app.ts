@@ -296,8 +296,8 @@ export class App {
     const thumbnails = await Promise.all(returned.map(({ loaded }) => (loaded?.blob ? makeThumbnail(loaded.blob) : undefined)));
     if (!thumbnails.some((t) => t === undefined) || previous?.thumbnails === undefined) {
       this.history.save({ ...entry, thumbnails: thumbnails.filter((t): t is string => t !== undefined) });
+      this.renderHistory();
     }
-    this.renderHistory();
   }
 
   private async showFromHistory(entry: HistoryEntry): Promise<void> {

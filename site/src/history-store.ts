@@ -18,8 +18,11 @@ export interface HistoryEntry {
   readonly initThumbnail?: string;
 }
 
+/** Where the page keeps its history in the browser's storage, unless told otherwise. */
+export const DEFAULT_HISTORY_KEY = 'serverless-diffusion.history.v1';
+
 export interface HistoryStoreOptions {
-  /** @default 'serverless-diffusion.history.v1' */
+  /** @default DEFAULT_HISTORY_KEY */
   readonly key?: string;
   /** @default 40 */
   readonly maxEntries?: number;
@@ -34,7 +37,7 @@ export class HistoryStore {
     private readonly storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>,
     options: HistoryStoreOptions = {},
   ) {
-    this.key = options.key ?? 'serverless-diffusion.history.v1';
+    this.key = options.key ?? DEFAULT_HISTORY_KEY;
     this.maxEntries = options.maxEntries ?? 40;
   }
 

@@ -7,6 +7,7 @@ import { parseGenerationRequest } from '../../contract/generation-request';
 import { LIMITS } from '../../contract/limits';
 import { referencedFiles } from '../../site/bench';
 import { SITE_CONTENT_SECURITY_POLICY } from '../../site/content-security-policy';
+import { DEFAULT_HISTORY_KEY } from '../../site/src/history-store';
 import { formatRetryDelay } from '../../site/src/wording';
 import { caption, colourRanking, type Colour } from '../support/shapes-palette';
 import { launchChromium } from './helpers/browser';
@@ -29,7 +30,7 @@ document.addEventListener('DOMContentLoaded', () => {
   new MutationObserver(() => {
     window.__statusLog.push(status.textContent);
     // What a reload at that moment would find: a job still pending there is resumed, not shown.
-    if (status.textContent.startsWith('Done')) window.__historyWhenDone.push(JSON.parse(localStorage.getItem('serverless-diffusion.history.v1') || '[]').map((e) => e.status));
+    if (status.textContent.startsWith('Done')) window.__historyWhenDone.push(JSON.parse(localStorage.getItem(${JSON.stringify(DEFAULT_HISTORY_KEY)}) || '[]').map((e) => e.status));
   }).observe(status, { childList: true, characterData: true, subtree: true });
 });
 `;
@@ -371,7 +372,7 @@ describe('the front page against the local stack', () => {
 
     const start = page.locator('#history-list img.init-thumbnail').first();
     expect(await start.getAttribute('alt')).toBe('Starting picture');
-    const stored = await page.evaluate(() => localStorage.getItem('serverless-diffusion.history.v1') ?? '');
+    const stored = await page.evaluate((key) => localStorage.getItem(key) ?? '', DEFAULT_HISTORY_KEY);
     // A thumbnail of a few kilobytes is kept, never the upload itself.
     expect(stored).not.toContain(body.init_image.slice(30, 200));
     expect(stored.length).toBeLessThan(40_000);
